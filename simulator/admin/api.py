@@ -1,0 +1,158 @@
+"""The control plane under ``/_admin``: health, clock, reset, journal, identities.
+
+JSON in and out; errors are JSON objects with an ``error`` message a person can act on.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+
+from simulator import __version__
+from simulator.identities.loader import IdentityFileError, identity_from_mapping
+from simulator.settings import SettingsError, parse_datetime
+from simulator.store.codec import identity_to_dict
+
+admin = Blueprint("admin", __name__, url_prefix="/_admin")
+
+
+def create_admin_app(simulator) -> Flask:
+    """The Flask application serving the control plane of ``simulator``."""
+    app = Flask("simulator.admin")
+    app.config["SIMULATOR"] = simulator
+    app.json.sort_keys = False
+    app.register_blueprint(admin)
+    app.register_error_handler(404, lambda e: (jsonify(error=f"Not found: {request.path}"), 404))
+    app.register_error_handler(405, lambda e: (jsonify(error=f"{request.method} is not "
+                                                          f"allowed on {request.path}"), 405))
+    return app
+
+
+def _sim():
+    return current_app.config["SIMULATOR"]
+
+
+def _clock_view(sim) -> dict:
+    return {"now": sim.clock.now().isoformat(timespec="milliseconds"),
+            "frozen": sim.clock.is_frozen()}
+
+
+def _bad_request(message: str):
+    return jsonify(error=message), 400
+
+
+@admin.get("/health")
+def health():
+    """Liveness and a summary of what is served."""
+    sim = _sim()
+    return jsonify(status="ok", version=__version__, services=sorted(sim.endpoints),
+                   identities=sim.store.count_identities(), clock=_clock_view(sim))
+
+
+@admin.get("/clock")
+def get_clock():
+    """The simulated time."""
+    return jsonify(_clock_view(_sim()))
+
+
+@admin.put("/clock")
+def put_clock():
+    """Move the simulated clock: ``{"now": ISO-8601, "frozen": bool}`` (both optional)."""
+    sim, body = _sim(), request.get_json(silent=True)
+    if not isinstance(body, dict) or not set(body) <= {"now", "frozen"} or not body:
+        return _bad_request('expected a JSON object with "now" (ISO-8601) and/or '
+                            '"frozen" (true/false)')
+    if "frozen" in body and not isinstance(body["frozen"], bool):
+        return _bad_request('"frozen" must be true or false')
+    try:
+        now = parse_datetime(body["now"]) if body.get("now") is not None else None
+    except (SettingsError, AttributeError):
+        return _bad_request(f'"now" must be an ISO-8601 date or date-time, got {body["now"]!r}')
+    sim.clock.set(now, body.get("frozen"))
+    return jsonify(_clock_view(sim))
+
+
+@admin.post("/reset")
+def reset():
+    """Initial identities, empty journal, clock back to the configured start."""
+    sim = _sim()
+    sim.reset()
+    return jsonify(status="reset", identities=sim.store.count_identities(),
+                   clock=_clock_view(sim))
+
+
+@admin.get("/journal")
+def journal():
+    """Newest-first exchanges: ``?limit=N&service=insi&bodies=0``."""
+    sim = _sim()
+    try:
+        limit = int(request.args.get("limit", 100))
+    except ValueError:
+        return _bad_request("limit must be a whole number")
+    bodies = request.args.get("bodies", "1") not in ("0", "false", "no")
+    entries = sim.journal.entries(max(limit, 0), request.args.get("service"), bodies)
+    return jsonify(entries=entries, capacity=sim.journal.size)
+
+
+@admin.get("/identities")
+def list_identities():
+    """Search the registry: ``?q=TEXT&source=cnda|generated|vendor&limit=&offset=``."""
+    sim = _sim()
+    try:
+        limit = min(int(request.args.get("limit", 50)), 500)
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        return _bad_request("limit and offset must be whole numbers")
+    total, page = sim.store.search_identities(request.args.get("q", ""),
+                                              request.args.get("source"), limit, offset)
+    return jsonify(total=total, identities=[identity_to_dict(i) for i in page])
+
+
+@admin.get("/identities/<key>")
+def get_identity(key: str):
+    """One identity by registry key."""
+    identity = _sim().store.get_identity(key)
+    if identity is None:
+        return jsonify(error=f"No identity with key {key!r}"), 404
+    return jsonify(identity_to_dict(identity))
+
+
+@admin.post("/identities")
+def add_identity():
+    """Add a person; the body uses the fields of the CSV/YAML identity files."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad_request("expected a JSON object with birth_name, first_names, sex, "
+                            "birth_date, birth_place, nir (see the README)")
+    try:
+        identity = identity_from_mapping(body, "request body")
+    except IdentityFileError as exc:
+        return _bad_request(str(exc))
+    try:
+        _sim().store.add_identity(identity)
+    except KeyError:
+        return jsonify(error=f"An identity with INS {identity.active.ins} exists already"), 409
+    return jsonify(identity_to_dict(identity)), 201
+
+
+@admin.get("/calendar")
+def calendar():
+    """The dated rules and which are in force at the simulated date."""
+    sim = _sim()
+    return jsonify(today=sim.clock.today().isoformat(),
+                   rules=sim.calendar.as_list(sim.clock.today()))
+
+
+@admin.get("/")
+def dashboard():
+    """A minimal status page (the full dashboard comes with the toolbox issue)."""
+    sim = _sim()
+    rows = "".join(
+        f"<tr><td>{e['at']}</td><td>{e['service']}</td><td>{e['operation'] or ''}</td>"
+        f"<td>{e['status']}</td><td>{e['outcome']}</td><td>{e['duration_ms']}</td></tr>"
+        for e in sim.journal.entries(20, with_bodies=False))
+    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>insi-dmp-simulator"
+            f"</title></head><body><h1>insi-dmp-simulator {__version__}</h1>"
+            f"<p>Simulated now: <b>{_clock_view(sim)['now']}</b></p>"
+            f"<p>Identities: {sim.store.count_identities()}</p><table border=1>"
+            f"<tr><th>at</th><th>service</th><th>operation</th><th>status</th>"
+            f"<th>outcome</th><th>ms</th></tr>{rows}</table></body></html>")
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}

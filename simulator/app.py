@@ -1,0 +1,89 @@
+"""create_app(settings): the whole simulator as one WSGI application.
+
+Services are mounted at their contract paths, the control plane under ``/_admin``.
+All state lives in objects created here (store, clock, journal), never in modules.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.admin.api import create_admin_app
+from simulator.calendar import RegulatoryCalendar
+from simulator.clock import SimClock
+from simulator.identities.registry import seed_registry
+from simulator.journal import Journal
+from simulator.services.insi.binding import InsiBinding
+from simulator.services.insi.service import InsiContext
+from simulator.settings import Settings
+from simulator.soap.endpoint import SoapEndpoint
+from simulator.store.sqlite import SQLiteStore, open_store
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Simulator:
+    """The simulator's state and services, shared by the WSGI layers."""
+
+    settings: Settings
+    store: SQLiteStore
+    clock: SimClock
+    calendar: RegulatoryCalendar
+    journal: Journal
+    endpoints: dict
+
+    def reset(self) -> None:
+        """Back to the start: initial identities, empty journal, configured clock."""
+        seed_registry(self.store, self.settings, force=True)
+        self.store.clear_journal()
+        self.reset_clock()
+
+    def reset_clock(self) -> None:
+        """The clock at ``settings.date`` (or real time), frozen if configured."""
+        self.store.set_clock_state(0.0, None)
+        if self.settings.date is not None or self.settings.frozen:
+            self.clock.set(self.settings.date, frozen=self.settings.frozen)
+
+
+class SimulatorApp:
+    """The WSGI entry point: routes by path to a service endpoint or the control plane."""
+
+    def __init__(self, simulator: Simulator):
+        self.simulator = simulator
+        self.admin = create_admin_app(simulator)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "") or "/"
+        endpoint = self.simulator.endpoints.get(path.rstrip("/") or "/")
+        if endpoint is not None:
+            return endpoint(environ, start_response)
+        if path.startswith("/_admin") or path == "/":
+            return self.admin(environ, start_response)
+        body = json.dumps({"error": f"No service at {path}",
+                           "services": sorted(self.simulator.endpoints)}).encode()
+        start_response("404 Not Found", [("Content-Type", "application/json"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def create_app(settings: Settings | None = None) -> SimulatorApp:
+    """Build the simulator: store, clock, registry, services and control plane."""
+    settings = settings or Settings.from_env()
+    data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
+    store = open_store(data_dir)
+    clock = SimClock(store)
+    calendar = RegulatoryCalendar(settings)
+    journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes)
+    insi = InsiBinding(InsiContext(store, settings, clock, calendar))
+    endpoints = {"/lps": SoapEndpoint(insi, journal, clock, settings.max_request_bytes)}
+    simulator = Simulator(settings, store, clock, calendar, journal, endpoints)
+    seed_registry(store, settings)
+    if settings.date is not None or settings.frozen or store.get_meta("clock-set") is None:
+        simulator.reset_clock()
+        store.set_meta("clock-set", "1")
+    LOG.info("simulator ready: data in %s, simulated now %s", data_dir, clock.now().isoformat())
+    return SimulatorApp(simulator)

@@ -1,0 +1,50 @@
+"""The ``insi-dmp-sim`` command."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from simulator import __version__
+from simulator.settings import Settings, SettingsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (options mirror the SIM_* variables)."""
+    parser = argparse.ArgumentParser(prog="insi-dmp-sim",
+                                     description="Simulator of the INSi and DMP services.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the simulator (all services, one port)")
+    serve.add_argument("--host", help="interface to bind (SIM_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (SIM_PORT, default 8080)")
+    serve.add_argument("--data-dir", help="state directory (SIM_DATA_DIR, default: temporary)")
+    serve.add_argument("--seed", type=int, help="seed of the generated data (SIM_SEED)")
+    serve.add_argument("--scenario", help="fault scenario name or path (SIM_SCENARIO)")
+    serve.add_argument("--date", help="simulated date-time at start, ISO-8601 (SIM_DATE)")
+    serve.add_argument("--workers", type=int, help="worker processes (SIM_WORKERS, default 2)")
+    serve.add_argument("--identities-file", help="extra persons, CSV or YAML "
+                                                 "(SIM_IDENTITIES_FILE)")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        try:
+            settings = Settings.from_env(
+                host=args.host, port=args.port, data_dir=args.data_dir, seed=args.seed,
+                scenario=args.scenario, date=args.date, workers=args.workers,
+                identities_file=args.identities_file)
+        except SettingsError as exc:
+            print(f"insi-dmp-sim: {exc}", file=sys.stderr)
+            return 2
+        from simulator.server import serve
+        serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

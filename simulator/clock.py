@@ -1,0 +1,54 @@
+"""SimClock: the only source of "now" for the simulator.
+
+The simulated time is the wall clock plus an offset, or a frozen instant. Its state
+lives in the store so that every worker process agrees on it and ``POST /_admin/reset``
+brings it back to the configured start.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+
+def _wall_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SimClock:
+    """Simulated time, shared through the store by all workers."""
+
+    def __init__(self, store, wall: Callable[[], datetime] = _wall_now):
+        self._store = store
+        self._wall = wall
+
+    def now(self) -> datetime:
+        """The simulated current instant (timezone-aware, UTC)."""
+        offset, frozen_at = self._store.clock_state()
+        if frozen_at is not None:
+            return frozen_at
+        return self._wall() + timedelta(seconds=offset)
+
+    def today(self):
+        """The simulated current date."""
+        return self.now().date()
+
+    def is_frozen(self) -> bool:
+        """Whether the simulated clock stands still."""
+        return self._store.clock_state()[1] is not None
+
+    def set(self, now: datetime | None = None, frozen: bool | None = None) -> None:
+        """Move the clock to ``now`` (keeps running unless ``frozen``), or freeze/thaw it."""
+        current = self.now()
+        target = current if now is None else now.astimezone(timezone.utc)
+        frozen = self.is_frozen() if frozen is None else frozen
+        if frozen:
+            self._store.set_clock_state(0.0, target)
+        else:
+            offset = (target - self._wall()).total_seconds()
+            self._store.set_clock_state(offset, None)
+
+    @staticmethod
+    def monotonic() -> float:
+        """Seconds from an arbitrary origin, for measuring durations (never simulated)."""
+        return time.perf_counter()

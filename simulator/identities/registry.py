@@ -1,0 +1,33 @@
+"""Filling the identity registry: CNDA test persons, generated population, vendor files."""
+from __future__ import annotations
+
+from simulator.identities.cnda import cnda_identities
+from simulator.identities.loader import load_identities
+from simulator.identities.model import Identity
+from simulator.identities.population import generate_population
+from simulator.settings import Settings
+
+REGISTRY_VERSION = "1"
+
+
+def initial_identities(settings: Settings) -> list[Identity]:
+    """Everyone the registry holds after a start or a reset."""
+    identities = cnda_identities() + generate_population(settings.seed, settings.population)
+    if settings.identities_file is not None:
+        identities += load_identities(settings.identities_file)
+    return identities
+
+
+def seed_registry(store, settings: Settings, force: bool = False) -> None:
+    """Load the initial identities unless the store already holds this exact set.
+
+    A persistent data directory keeps identities added at runtime across restarts, as
+    long as the seed, the population size and the vendor file are unchanged.
+    """
+    source = settings.identities_file
+    signature = ":".join([REGISTRY_VERSION, str(settings.seed), str(settings.population),
+                          str(source), str(source.stat().st_mtime_ns) if source else ""])
+    if not force and store.get_meta("registry") == signature:
+        return
+    store.replace_identities(initial_identities(settings))
+    store.set_meta("registry", signature)

@@ -1,0 +1,76 @@
+"""The INSi endpoint's binding: dispatch, rendering of results and of every error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from spyne.model.fault import Fault
+
+from simulator.services.insi.contract import OPERATIONS_BY_BODY, TNS
+from simulator.services.insi.errors import InsiError
+from simulator.services.insi.matching import SearchOutcome
+from simulator.services.insi.rendering import render_fault, render_result
+from simulator.services.insi.service import InsiContext, InsiService
+from simulator.soap.documents import WsdlDocuments
+from simulator.soap.endpoint import Exchange, Reply
+from simulator.soap.errors import ProtocolError, ServiceFault
+from simulator.soap.parsing import SoapRequest
+from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
+
+WSDL_DIR = Path(__file__).resolve().parents[3] / "wsdl" / "insi"
+
+
+class InsiBinding:
+    """Serves INSi at ``/lps`` through a :class:`~simulator.soap.endpoint.SoapEndpoint`."""
+
+    name = "insi"
+
+    def __init__(self, context: InsiContext):
+        self.context = context
+        self.application = build_application([InsiService], tns=TNS, name="ICIRService")
+        self.documents = WsdlDocuments(WSDL_DIR, "insi.wsdl")
+
+    def resolve_operation(self, request: SoapRequest) -> tuple[str, str]:
+        """The operation named by the body element (the action is checked later)."""
+        operation = OPERATIONS_BY_BODY.get(request.body_qname)
+        if operation is None:
+            raise ProtocolError(
+                "unknown-operation",
+                f"Unknown operation: body element {request.body_qname or '(none)'}; this "
+                "service accepts {http://www.cnamts.fr/INSiRecSans}RECSANSVITALE and "
+                "{http://www.cnamts.fr/INSiRecVit}RECVITALE")
+        local_name = request.body_qname.split("}", 1)[1]
+        return operation, method_key(self.application, local_name)
+
+    def render_result(self, exchange: Exchange, result: SearchOutcome) -> Reply:
+        """RESULTAT in the generation of the simulated date."""
+        generation = self.context.calendar.insi_response_format(self.context.clock.today())
+        return Reply(200, render_result(result, generation), outcome=f"CR {result.code}")
+
+    def render_error(self, error: BaseException, request: SoapRequest | None,
+                     request_id: str) -> Reply:
+        """Any error as an INSi fault, in the generation of the simulated date."""
+        entry, detail, status = _catalogue_entry(error)
+        generation = self.context.calendar.insi_fault_format(self.context.clock.today())
+        body = render_fault(entry.spec, generation,
+                            request.message_id if request is not None else None, detail)
+        return Reply(status, body,
+                     outcome=f"fault {entry.spec.subcode or entry.spec.code_value}/"
+                             f"{entry.spec.erreur_code}")
+
+    def serve_document(self, environ):
+        """``GET /lps?wsdl`` and the XSDs it imports."""
+        return self.documents.serve(environ)
+
+
+def _catalogue_entry(error: BaseException) -> tuple[InsiError, str | None, int]:
+    """(catalogue entry, diagnostic, HTTP status) for any error."""
+    if isinstance(error, ServiceFault):
+        return error.entry, error.details.get("detail"), error.entry.spec.http_status
+    if isinstance(error, ProtocolError):
+        entry = InsiError.VERSION_MISMATCH if error.kind == "version-mismatch" \
+            else InsiError.INVALID_REQUEST
+        return entry, error.message, error.http_status
+    if isinstance(error, UnexpectedError) or not isinstance(error, Fault):
+        return InsiError.TECHNICAL_ERROR, None, 500
+    # spyne's own faults (e.g. a non-integer RangNaissance) are request errors.
+    return InsiError.INVALID_REQUEST, f"{error.faultstring}", 500

@@ -1,0 +1,107 @@
+"""Checks on the INSi SOAP headers (ContexteLPS, ContexteBAM, IDAM, action).
+
+Each problem raises the catalogue fault with a message that names the element and
+what was expected; the XSD rules come from ROOT_ctxlps_CTXLPS_V01_00.xsd and
+ROOT_ctxbam_CTXBAM_V01_02.xsd (domain brief §4).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from simulator.services.insi.contract import NS_CTXBAM, NS_CTXLPS, action_of
+from simulator.services.insi.errors import InsiError
+from simulator.soap.errors import ServiceFault
+from simulator.soap.parsing import SoapRequest
+
+# CNDA software authorisation numbers seen: 12 letters and digits (PDP17NF21DD0).
+IDAM_PATTERN = re.compile(r"^[A-Z0-9]{12}$")
+_DATETIME = re.compile(r"^-?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+
+
+@dataclass(frozen=True)
+class CallingSoftware:
+    """Who is calling, as ContexteLPS says (used by the journal and, later, reports)."""
+
+    idam: str
+    name: str | None
+    version: str | None
+    instance: str | None
+    emitter: str | None
+
+
+def invalid(detail: str) -> ServiceFault:
+    """The simulator's INVALID_REQUEST fault with a precise diagnostic."""
+    return ServiceFault(InsiError.INVALID_REQUEST, detail=detail)
+
+
+def check_action(request: SoapRequest, operation: str) -> None:
+    """wsa:Action (or the Content-Type action) must name the body's operation."""
+    expected = action_of(operation)
+    if request.action is not None and request.action != expected:
+        raise invalid(f"Action {request.action!r} does not match the body element "
+                      f"{request.body_element.tag}; expected {expected!r}")
+
+
+def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> CallingSoftware:
+    """Validate ContexteLPS and ContexteBAM; return the calling software."""
+    lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
+    if lps is None:
+        raise invalid(f"Header ContexteLPS ({NS_CTXLPS}) is missing")
+    _check_context(lps, "ContexteLPS", NS_CTXLPS, "CTXLPS", "01_00")
+    bam = request.header_element(f"{{{NS_CTXBAM}}}ContexteBAM")
+    if bam is None:
+        raise invalid(f"Header ContexteBAM ({NS_CTXBAM}) is missing")
+    _check_context(bam, "ContexteBAM", NS_CTXBAM, "CTXBAM", "01_02")
+    if bam.find(f"{{{NS_CTXBAM}}}COUVERTURE") is None:
+        raise invalid("ContexteBAM/COUVERTURE is missing: it is required, and empty "
+                      "(<COUVERTURE/>) for a search by traits")
+    software = _calling_software(lps)
+    _check_idam(software.idam, lps, authorised_idams)
+    return software
+
+
+def _check_context(element, label: str, ns: str, nature: str, version: str) -> None:
+    if not element.get("Version"):
+        raise invalid(f"{label}/@Version is missing (expected {version!r})")
+    if element.get("Nature") not in (None, nature):
+        raise invalid(f"{label}/@Nature must be {nature!r}, got {element.get('Nature')!r}")
+    if not (element.findtext(f"{{{ns}}}Id") or "").strip():
+        raise invalid(f"{label}/Id is missing or empty (a UUID is expected)")
+    temps = (element.findtext(f"{{{ns}}}Temps") or "").strip()
+    if not temps:
+        raise invalid(f"{label}/Temps is missing (an xs:dateTime is expected)")
+    if not _DATETIME.match(temps) or not _parses(temps):
+        raise invalid(f"{label}/Temps {temps!r} is not an xs:dateTime "
+                      "(e.g. 2023-09-26T08:51:16.840Z)")
+
+
+def _parses(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _calling_software(lps) -> CallingSoftware:
+    def text(path):
+        value = lps.findtext(path.format(ns=NS_CTXLPS))
+        return value.strip() if value else None
+    return CallingSoftware(idam=text("{{{ns}}}LPS/{{{ns}}}IDAM") or "",
+                           name=text("{{{ns}}}LPS/{{{ns}}}Nom"),
+                           version=text("{{{ns}}}LPS/{{{ns}}}Version"),
+                           instance=text("{{{ns}}}LPS/{{{ns}}}Instance"),
+                           emitter=text("{{{ns}}}Emetteur"))
+
+
+def _check_idam(idam: str, lps, authorised: tuple[str, ...]) -> None:
+    idam_element = lps.find(f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM")
+    kind = idam_element.get("R") if idam_element is not None else None
+    if authorised:
+        known = idam in authorised
+    else:
+        known = bool(IDAM_PATTERN.match(idam)) and kind in (None, "4", "04")
+    if not known:
+        raise ServiceFault(InsiError.IDAM_UNKNOWN)

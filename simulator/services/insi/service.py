@@ -1,0 +1,119 @@
+"""The INSi teleservice: thin spyne handlers over the matching rules.
+
+Each handler checks the headers, turns the typed body into a query, asks the registry
+and the matching rules, and returns a :class:`SearchOutcome`; rendering and faults are
+the binding's job.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spyne import Service, Unicode, rpc
+
+from simulator.calendar import RegulatoryCalendar
+from simulator.clock import SimClock
+from simulator.services.insi import quirks
+from simulator.services.insi.contract import (
+    NS_RECSANS, NS_RECVIT, OP_TRAITS, OP_VITALE, Beneficiaire, TraitsDIdentite)
+from simulator.services.insi.headers import check_action, check_headers, invalid
+from simulator.services.insi.matching import (
+    SearchOutcome, TraitsQuery, VitaleQuery, match_traits, match_vitale, normalise_name)
+from simulator.settings import Settings
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NIR = re.compile(r"^\d{5}[0-9AB]\d{7}$")
+
+
+@dataclass
+class InsiContext:
+    """What the INSi handlers need: the registry, the settings, the clock and calendar."""
+
+    store: object
+    settings: Settings
+    clock: SimClock
+    calendar: RegulatoryCalendar
+
+
+class InsiService(Service):
+    """Both operations of DESIR_ICIR_EXP 1.5.0."""
+
+    @rpc(TraitsDIdentite, _body_style="bare", _returns=Unicode,
+         _in_message_name=f"{{{NS_RECSANS}}}RECSANSVITALE")
+    def rechercherInsAvecTraitsIdentite(ctx, traits):
+        exchange = ctx.udc
+        check_action(exchange.request, OP_TRAITS)
+        check_headers(exchange.request, exchange.service.settings.insi_idams)
+        query = traits_query(traits)
+        if exchange.service.settings.insi_qualif_quirks and quirks.gives_technical_error(query):
+            quirks.raise_technical_error()
+        store = exchange.service.store
+        candidates = store.identities_by_traits(query.birth_name, query.sex, query.birth_date)
+        return match_traits(candidates, query)
+
+    @rpc(Beneficiaire, _body_style="bare", _returns=Unicode,
+         _in_message_name=f"{{{NS_RECVIT}}}RECVITALE")
+    def rechercherInsAvecCarteVitale(ctx, beneficiaire):
+        exchange = ctx.udc
+        check_action(exchange.request, OP_VITALE)
+        check_headers(exchange.request, exchange.service.settings.insi_idams)
+        query = vitale_query(beneficiaire)
+        store = exchange.service.store
+        if query.individual_number:
+            candidates = store.identities_by_matricule(query.individual_number,
+                                                       ("active", "history"))
+        else:
+            candidates = store.identities_by_matricule(query.od_number, ("ouvrant-droit",))
+        return match_vitale(candidates, query)
+
+
+def traits_query(traits: TraitsDIdentite) -> TraitsQuery:
+    """Validate RECSANSVITALE and build the query (faults name the missing trait)."""
+    if traits is None:
+        raise invalid("RECSANSVITALE is empty")
+    name = normalise_name(traits.NomNaissance or "")
+    first_names = tuple(normalise_name(p) for p in (traits.Prenom or []) if p and p.strip())
+    if not name:
+        raise invalid("RECSANSVITALE/NomNaissance is missing or empty")
+    if not first_names:
+        raise invalid("RECSANSVITALE/Prenom is missing or empty")
+    sex = (traits.Sexe or "").strip()
+    if sex not in ("M", "F"):
+        raise invalid(f"RECSANSVITALE/Sexe must be M or F, got {traits.Sexe!r}")
+    birth_date = _date(traits.DateNaissance, "RECSANSVITALE/DateNaissance")
+    place = (traits.LieuNaissance or "").strip() or None
+    if place is not None and not re.match(r"^[0-9AB]{5}$", place.upper()):
+        raise invalid(f"RECSANSVITALE/LieuNaissance must be a 5-character COG, got {place!r}")
+    return TraitsQuery(name, first_names, sex, birth_date, place and place.upper())
+
+
+def vitale_query(beneficiaire: Beneficiaire) -> VitaleQuery:
+    """Validate RECVITALE and build the query."""
+    if beneficiaire is None:
+        raise invalid("RECVITALE is empty")
+    birth_date = _date(beneficiaire.DateNaissance, "RECVITALE/DateNaissance")
+    individual = _matricule(beneficiaire.MatriculeIndividu, "MatriculeIndividu")
+    od = _matricule(beneficiaire.MatriculeOD, "MatriculeOD")
+    if individual is None and od is None:
+        raise invalid("RECVITALE needs MatriculeIndividu or MatriculeOD")
+    return VitaleQuery(birth_date, individual, od, beneficiaire.RangNaissance)
+
+
+def _date(value: str | None, where: str) -> str:
+    value = (value or "").strip()
+    if not _DATE.match(value):
+        raise invalid(f"{where} must be a date YYYY-MM-DD, got {value or '(nothing)'!r}")
+    return value
+
+
+def _matricule(matricule, label: str) -> str | None:
+    if matricule is None or not (matricule.NumIdentifiant or "").strip():
+        return None
+    number = matricule.NumIdentifiant.strip().upper()
+    if not _NIR.match(number):
+        raise invalid(f"RECVITALE/{label}/NumIdentifiant must be 13 characters "
+                      f"(NIR without key), got {matricule.NumIdentifiant!r}")
+    return number
+
+
+__all__ = ["InsiService", "InsiContext", "SearchOutcome"]

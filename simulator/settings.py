@@ -1,0 +1,120 @@
+"""One typed Settings object: every option, its default and its ``SIM_*`` variable.
+
+The command line and the environment fill the same fields; the command line wins.
+Tests build ``Settings(...)`` directly and pass it to ``create_app``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
+INSI_FAULT_FORMATS = ("auto", "legacy", "current")
+
+
+# Module constants: inside the class body the field ``date`` shadows the type.
+DEFAULT_RESPONSE_FORMAT_SWITCH = date(2022, 10, 25)
+DEFAULT_FAULT_FORMAT_SWITCH = date(2024, 7, 1)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the simulator cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Simulator configuration. Field comments give the environment variable."""
+
+    host: str = "127.0.0.1"  # SIM_HOST
+    port: int = 8080  # SIM_PORT
+    data_dir: Path | None = None  # SIM_DATA_DIR; None = a fresh temporary directory
+    seed: int = 1  # SIM_SEED: generated population and, later, scenarios
+    scenario: str | None = None  # SIM_SCENARIO: name or path (chaos engine, issue 3)
+    date: datetime | None = None  # SIM_DATE: simulated "now" at start (ISO-8601)
+    frozen: bool = False  # SIM_FROZEN: keep the simulated clock still
+    workers: int = 2  # SIM_WORKERS: server worker processes
+    population: int = 2000  # SIM_POPULATION: generated identities besides the CNDA ones
+    identities_file: Path | None = None  # SIM_IDENTITIES_FILE: vendor persons (CSV/YAML)
+    insi_idams: tuple[str, ...] = ()  # SIM_INSI_IDAMS: authorised IDAMs; empty = any well-formed
+    insi_response_format: str = "auto"  # SIM_INSI_RESPONSE_FORMAT
+    insi_fault_format: str = "auto"  # SIM_INSI_FAULT_FORMAT
+    insi_response_format_switch: date = DEFAULT_RESPONSE_FORMAT_SWITCH  # SIM_INSI_RESPONSE_FORMAT_SWITCH
+    insi_fault_format_switch: date = DEFAULT_FAULT_FORMAT_SWITCH  # SIM_INSI_FAULT_FORMAT_SWITCH
+    insi_qualif_quirks: bool = False  # SIM_INSI_QUALIF_QUIRKS: insi_102 where qualif gave it
+    journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
+    journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
+    max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
+    log_level: str = "info"  # SIM_LOG_LEVEL
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.insi_response_format not in INSI_RESPONSE_FORMATS:
+            raise SettingsError(
+                f"insi_response_format must be one of {', '.join(INSI_RESPONSE_FORMATS)}, "
+                f"got {self.insi_response_format!r}")
+        if self.insi_fault_format not in INSI_FAULT_FORMATS:
+            raise SettingsError(
+                f"insi_fault_format must be one of {', '.join(INSI_FAULT_FORMATS)}, "
+                f"got {self.insi_fault_format!r}")
+        for name in ("port", "workers", "journal_size", "max_request_bytes"):
+            if getattr(self, name) < (0 if name == "port" else 1):
+                raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> "Settings":
+        """Build settings from ``SIM_*`` variables, then apply non-None ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = environ.get("SIM_" + f.name.upper())
+            if raw not in (None, ""):
+                values[f.name] = _convert(f.name, raw)
+        values.update({k: _convert(k, v) if isinstance(v, str) else v
+                       for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_changes(self, **changes) -> "Settings":
+        """A copy with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO-8601 date or date-time; a bare date means midnight UTC, naive = UTC."""
+    from datetime import timezone
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SettingsError(f"expected an ISO-8601 date or date-time, got {text!r}") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _convert(name: str, raw: str):
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    try:
+        if name in ("port", "seed", "workers", "population", "journal_size",
+                    "journal_body_bytes", "max_request_bytes"):
+            return int(raw)
+        if name in ("frozen", "insi_qualif_quirks"):
+            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if name in ("data_dir", "identities_file"):
+            return Path(raw)
+        if name == "date":
+            return parse_datetime(raw)
+        if name.endswith("_switch"):
+            return date.fromisoformat(raw)
+        if name == "insi_idams":
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except SettingsError:
+        raise
+    except ValueError as exc:
+        raise SettingsError(f"SIM_{name.upper()}: cannot use {raw!r} as {kind}") from exc
+    return raw
