@@ -5,7 +5,7 @@ typed objects; responses are written by :mod:`simulator.services.insi.rendering`
 """
 from __future__ import annotations
 
-from spyne import ComplexModel, Integer, Unicode
+from spyne import ComplexModel, Unicode
 
 NS_RECSANS = "http://www.cnamts.fr/INSiRecSans"
 NS_RECVIT = "http://www.cnamts.fr/INSiRecVit"
@@ -63,5 +63,6 @@ class Beneficiaire(ComplexModel):
         ("MatriculeOD", MatriculeVitale),
         ("NomNaissance", Unicode),
         ("DateNaissance", Unicode),
-        ("RangNaissance", Integer),
+        # Kept as text so that a bad value gets a fault naming the element.
+        ("RangNaissance", Unicode),
     ]

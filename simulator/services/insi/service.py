@@ -96,7 +96,10 @@ def vitale_query(beneficiaire: Beneficiaire) -> VitaleQuery:
     od = _matricule(beneficiaire.MatriculeOD, "MatriculeOD")
     if individual is None and od is None:
         raise invalid("RECVITALE needs MatriculeIndividu or MatriculeOD")
-    return VitaleQuery(birth_date, individual, od, beneficiaire.RangNaissance)
+    rank = (beneficiaire.RangNaissance or "").strip()
+    if rank and not rank.isdigit():
+        raise invalid(f"RECVITALE/RangNaissance must be a whole number, got {rank!r}")
+    return VitaleQuery(birth_date, individual, od, int(rank) if rank else None)
 
 
 def _date(value: str | None, where: str) -> str:

@@ -1,0 +1,44 @@
+"""Fixtures shared by every test level."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+from simulator.app import create_app
+from simulator.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = PROJECT_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the project; tests needing it skip cleanly without it."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip("../shared (official contracts and samples) is not present")
+    return SHARED_DIR
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build a simulator app on a fresh data directory (small population)."""
+    def build(**overrides):
+        settings = Settings(data_dir=tmp_path / f"data{len(list(tmp_path.iterdir()))}",
+                            population=overrides.pop("population", 100), **overrides)
+        return create_app(settings)
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    """A simulator at 2024-01-15 (current response format, legacy fault format)."""
+    from simulator.settings import parse_datetime
+    return make_app(date=parse_datetime("2024-01-15T10:00:00Z"), frozen=True)
+
+
+@pytest.fixture
+def client(app) -> Client:
+    """A WSGI test client on ``app`` (in-process, full request path)."""
+    return Client(app)
