@@ -8,31 +8,35 @@ implements ``find_module``/``load_module``, which Python 3.12 removed, so
 to spyne master on 2023-12-08 but has never been released.
 
 ``patch_spyne_six()`` loads the real ``six`` (>=1.16, a dependency on 3.12+)
-from its source file under the module name ``spyne.util.six``, so six's own
-importer registers ``spyne.util.six.moves``; it must run before spyne is
-imported. It is idempotent and a no-op when the vendored six already works.
-On 3.13, spyne also needs the removed ``cgi`` module: ``legacy-cgi`` provides it.
+from its source file under the name ``spyne.util.six``, so six's own importer
+registers ``spyne.util.six.moves``, then re-adds spyne's three additions to its
+vendored copy (``get_function_name``, ``moves.urllib.parse.splittype`` and
+``splithost``). It must run before spyne is imported, is idempotent, and is a
+no-op on Python < 3.12, where the vendored six works. On 3.13, spyne also needs
+the removed ``cgi`` module: the ``legacy-cgi`` dependency provides it.
 """
 
 import importlib.util
+import operator
 import sys
 
 _NAME = "spyne.util.six"
 
 
-def _six_version(module) -> tuple:
-    return tuple(int(p) for p in getattr(module, "__version__", "0").split(".")[:2])
-
-
 def patch_spyne_six() -> None:
     """Make ``spyne.util.six`` a working six (no-op on Python < 3.12)."""
-    current = sys.modules.get(_NAME)
-    if sys.version_info < (3, 12) or (current and _six_version(current) >= (1, 16)):
-        return  # the vendored six works, or we already patched
-    spec = importlib.util.find_spec("six")
-    if spec is None or spec.origin is None:
+    if (sys.version_info < (3, 12) or _NAME + ".moves" in sys.modules
+            or hasattr(sys.modules.get(_NAME), "_spyne_compat")):
+        return  # the vendored six works (or a fixed one is loaded), or already patched
+    six_spec = importlib.util.find_spec("six")
+    if six_spec is None or six_spec.origin is None:
         raise ImportError("spyne on Python 3.12+ needs the 'six>=1.16' package")
-    spec = importlib.util.spec_from_file_location(_NAME, spec.origin)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_NAME] = module
-    spec.loader.exec_module(module)  # registers spyne.util.six.moves
+    spec = importlib.util.spec_from_file_location(_NAME, six_spec.origin)
+    six = importlib.util.module_from_spec(spec)
+    sys.modules[_NAME] = six
+    spec.loader.exec_module(six)  # registers spyne.util.six.moves
+    six.get_function_name = operator.attrgetter("__name__")
+    for name in ("splittype", "splithost"):
+        setattr(six.Module_six_moves_urllib_parse, name,
+                six.MovedAttribute(name, "urllib", "urllib.parse"))
+    six._spyne_compat = True
