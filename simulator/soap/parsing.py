@@ -6,7 +6,6 @@ refused before any of it is interpreted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import Message
 
 from lxml import etree
 
@@ -37,11 +36,13 @@ class SoapRequest:
 
 
 def content_type_parts(value: str | None) -> tuple[str, dict]:
-    """Split a Content-Type header into (media type, parameters)."""
-    message = Message()
-    message["content-type"] = value or ""
-    params = {k.lower(): v for k, v in message.get_params()[1:]} if value else {}
-    return (message.get_content_type() if value else ""), params
+    """Split a Content-Type header into (lower-case media type, parameters)."""
+    media_type, *pairs = (value or "").split(";")
+    params = {}
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        params[name.strip().lower()] = raw.strip().strip('"')
+    return media_type.strip().lower(), params
 
 
 def safe_parser() -> etree.XMLParser:

@@ -185,7 +185,9 @@ class SQLiteStore:
         columns = ("request_id", "at", "service", "operation", "http_method", "path",
                    "status", "outcome", "duration_ms", "client", "request_body",
                    "response_body")
-        with self.transaction() as conn:
+        with self._lock:
+            conn = self._connection()
+            # One autocommitted statement per request: the journal is on the hot path.
             cursor = conn.execute(
                 f"INSERT INTO journal ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 tuple(entry.get(c) for c in columns))
