@@ -36,35 +36,43 @@ class InsiContext:
 
 
 class InsiService(Service):
-    """Both operations of DESIR_ICIR_EXP 1.5.0."""
+    """Both operations of DESIR_ICIR_EXP 1.5.0.
+
+    Handlers return a :class:`SearchOutcome`, which the binding renders; ``_returns``
+    only satisfies spyne, whose serialiser and generated WSDL are not used.
+    """
 
     @rpc(TraitsDIdentite, _body_style="bare", _returns=Unicode,
          _in_message_name=f"{{{NS_RECSANS}}}RECSANSVITALE")
     def rechercherInsAvecTraitsIdentite(ctx, traits):
-        exchange = ctx.udc
-        check_action(exchange.request, OP_TRAITS)
-        check_headers(exchange.request, exchange.service.settings.insi_idams)
+        service = checked_service(ctx, OP_TRAITS)
         query = traits_query(traits)
-        if exchange.service.settings.insi_qualif_quirks and quirks.gives_technical_error(query):
+        if service.settings.insi_qualif_quirks and quirks.gives_technical_error(query):
             quirks.raise_technical_error()
-        store = exchange.service.store
-        candidates = store.identities_by_traits(query.birth_name, query.sex, query.birth_date)
+        candidates = service.store.identities_by_traits(query.birth_name, query.sex,
+                                                        query.birth_date)
         return match_traits(candidates, query)
 
     @rpc(Beneficiaire, _body_style="bare", _returns=Unicode,
          _in_message_name=f"{{{NS_RECVIT}}}RECVITALE")
     def rechercherInsAvecCarteVitale(ctx, beneficiaire):
-        exchange = ctx.udc
-        check_action(exchange.request, OP_VITALE)
-        check_headers(exchange.request, exchange.service.settings.insi_idams)
+        service = checked_service(ctx, OP_VITALE)
         query = vitale_query(beneficiaire)
-        store = exchange.service.store
         if query.individual_number:
-            candidates = store.identities_by_matricule(query.individual_number,
-                                                       ("active", "history"))
+            candidates = service.store.identities_by_matricule(query.individual_number,
+                                                               ("active", "history"))
         else:
-            candidates = store.identities_by_matricule(query.od_number, ("ouvrant-droit",))
+            candidates = service.store.identities_by_matricule(query.od_number,
+                                                               ("ouvrant-droit",))
         return match_vitale(candidates, query)
+
+
+def checked_service(ctx, operation: str) -> InsiContext:
+    """Check the action and the headers of the request; return the INSi context."""
+    exchange = ctx.udc
+    check_action(exchange.request, operation)
+    check_headers(exchange.request, exchange.service.settings.insi_idams)
+    return exchange.service
 
 
 def traits_query(traits: TraitsDIdentite) -> TraitsQuery:
