@@ -22,7 +22,8 @@ from simulator.services.insi.matching import (
 from simulator.settings import Settings
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NIR = re.compile(r"^\d{5}[0-9AB]\d{7}$")
+# XSD NIR pattern; positions 6-7 carry the department, 2A/2B for Corsica.
+_NIR = re.compile(r"^\d{6}[0-9AB]\d{6}$")
 
 
 @dataclass
@@ -122,8 +123,9 @@ def _matricule(matricule, label: str) -> str | None:
         return None
     number = matricule.NumIdentifiant.strip().upper()
     if not _NIR.match(number):
-        raise invalid(f"RECVITALE/{label}/NumIdentifiant must be 13 characters "
-                      f"(NIR without key), got {matricule.NumIdentifiant!r}")
+        raise invalid(f"RECVITALE/{label}/NumIdentifiant must be a 13-character NIR "
+                      f"without key (6 digits, digit or A/B, 6 digits), got "
+                      f"{matricule.NumIdentifiant!r}")
     return number
 
 
