@@ -283,6 +283,17 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def machine_busy_seconds() -> float:
+    """user+nice+system CPU seconds of the whole machine, all cores (from /proc/stat).
+
+    irq/softirq (loopback networking) and steal are left out: they are not charged to
+    processes, so they would show up as "other" load.
+    """
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields[:3]) / CLK_TCK
+
+
 def tree_cpu(root: int) -> dict[int, float]:
     out = {}
     for pid in process_tree(root):
@@ -379,13 +390,13 @@ def start_simulator(workdir: Path, tag: str) -> tuple[Server, int]:
 
 
 def start_echo(workdir: Path, tag: str) -> tuple[Server, int]:
+    """The bare echo under the simulator's own server configuration."""
     port = free_port()
-    exe = BIN / "gunicorn"
-    argv = [str(exe) if exe.exists() else "gunicorn", "-w", "2", "-k", "gevent",
-            "--worker-connections", "1000", "--keep-alive", "75",
-            "--bind", f"{HOST}:{port}", "--log-level", "warning",
-            "--no-control-socket", "benchmarks.echo_service:application"]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    python = BIN / "python"
+    argv = [str(python) if python.exists() else sys.executable, "-m",
+            "benchmarks.serve_echo", str(port)]
+    env = dict(os.environ, PYTHONPATH=str(REPO), SIM_HOST=HOST, SIM_WORKERS="2",
+               SIM_LOG_LEVEL="warning")
     return Server(f"echo[{tag}]", argv, env, workdir / f"echo-{tag}.log"), port
 
 
@@ -411,12 +422,18 @@ def bench_target(kind: str, round_no: int, workdir: Path, args) -> dict:
         url = f"http://{HOST}:{port}{spec['path']}"
         run_wrk(url, script, WARMUP_S, args.connections)  # warm-up, discarded
         cpu_before = tree_cpu(server.proc.pid)
+        busy_before = machine_busy_seconds()
         result, raw = run_wrk(url, script, args.duration, args.connections)
+        busy_after = machine_busy_seconds()
         cpu_after = tree_cpu(server.proc.pid)
         per_process = {str(pid): round(cpu_after[pid] - cpu_before.get(pid, 0.0), 2)
                        for pid in cpu_after}
         result["server_cpu_s"] = round(sum(per_process.values()), 2)
         result["server_cpu_by_pid"] = per_process
+        # Busy CPU of the machine not spent by this server or wrk: other load (noise).
+        result["machine_busy_cpu_s"] = round(busy_after - busy_before, 2)
+        result["other_cpu_s"] = round(max(0.0, result["machine_busy_cpu_s"]
+                                          - result["server_cpu_s"] - result["wrk_cpu_s"]), 2)
         if result.get("requests"):
             result["server_cpu_us_per_req"] = round(
                 result["server_cpu_s"] / result["requests"] * 1e6, 1)
@@ -459,8 +476,8 @@ def fmt_row(cells, widths):
 
 def print_table(runs: list[dict]) -> None:
     head = ["run", "req/s", "p50 ms", "p99 ms", "non-2xx", "bad body", "sock err",
-            "srv CPU s", "µs/req"]
-    widths = [8, 9, 7, 7, 7, 8, 8, 9, 7]
+            "srv CPU s", "µs/req", "wrk CPU s", "other CPU s"]
+    widths = [8, 9, 7, 7, 7, 8, 8, 9, 7, 9, 11]
     print(fmt_row(head, widths))
     print(fmt_row(["-" * w for w in widths], widths))
     for r in runs:
@@ -469,7 +486,8 @@ def print_table(runs: list[dict]) -> None:
                        f"{r.get('p99_ms', float('nan')):.2f}",
                        r["non_2xx"], r.get("bad_body", "?"),
                        sum(r["socket_errors"].values()), r.get("server_cpu_s", "-"),
-                       r.get("server_cpu_us_per_req", "-")], widths))
+                       r.get("server_cpu_us_per_req", "-"), r.get("wrk_cpu_s", "-"),
+                       r.get("other_cpu_s", "-")], widths))
 
 
 def main(argv=None) -> int:
@@ -555,6 +573,13 @@ def main(argv=None) -> int:
     worst_p99 = max(r.get("p99_ms", float("inf")) for r in insi_runs)
     errors = sum(r["non_2xx"] + r.get("bad_body", 0) + sum(r["socket_errors"].values())
                  for r in runs)
+    us = {k: [r["server_cpu_us_per_req"] for r in runs
+              if r["target"] == k and r.get("server_cpu_us_per_req")] for k in ("insi", "echo")}
+    us_mean = {k: sum(v) / len(v) for k, v in us.items() if v}
+    cpu_ratio = round(us_mean["echo"] / us_mean["insi"], 3) if len(us_mean) == 2 else None
+    noise_limit = 0.1 * (os.cpu_count() or 1) * args.duration
+    noisy = [f"{r['target']}#{r['round']}" for r in runs
+             if r.get("other_cpu_s", 0) > noise_limit]
     targets = {
         f"insi_throughput >= {TARGET_RATIO}x echo (mean)": mean_ratio >= TARGET_RATIO,
         f"insi p99 < {TARGET_P99_MS:g} ms (worst run)": worst_p99 < TARGET_P99_MS,
@@ -563,7 +588,8 @@ def main(argv=None) -> int:
         "no errors (non-2xx, bad bodies, socket errors)": errors == 0,
     }
     report.update(runs=runs, pairs=pairs, mean_ratio=mean_ratio, insi_worst_p99_ms=worst_p99,
-                  targets=targets)
+                  server_cpu_us_per_req_mean={k: round(v, 1) for k, v in us_mean.items()},
+                  cpu_per_request_ratio=cpu_ratio, noisy_runs=noisy, targets=targets)
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out_path = RESULTS_DIR / f"insi-{stamp}.json"
@@ -588,12 +614,18 @@ def main(argv=None) -> int:
         print(f"pair {p['round']}: INSi {p['insi_rps']:.0f} / echo {p['echo_rps']:.0f} req/s "
               f"= {p['ratio']:.2f}x")
     print(f"overall: INSi/echo = {mean_ratio:.2f}x")
+    if cpu_ratio is not None:
+        print(f"server CPU per request: INSi {us_mean['insi']:.0f} µs, echo "
+              f"{us_mean['echo']:.0f} µs (echo/INSi = {cpu_ratio:.2f}x, less sensitive to "
+              "other load)")
+    if noisy:
+        print(f"warning: other processes used >10% of the machine during {', '.join(noisy)}"
+              " (column 'other CPU s'): those throughput figures are disturbed")
     print()
     for name, ok in targets.items():
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
     print(f"\nresults: {out_path.relative_to(REPO)}")
     return 1 if args.strict and not all(targets.values()) else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

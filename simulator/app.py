@@ -39,7 +39,7 @@ class Simulator:
     def reset(self) -> None:
         """Back to the start: initial identities, empty journal, configured clock."""
         seed_registry(self.store, self.settings, force=True)
-        self.store.clear_journal()
+        self.journal.clear()
         self.reset_clock()
 
     def reset_clock(self) -> None:

@@ -1,17 +1,16 @@
 """SQLite persistence for everything mutable: identities, clock, journal.
 
-One file per data directory, WAL mode, one connection per process (opened lazily
-after a fork) guarded by a lock, so gunicorn workers and test threads share state.
+Two files per data directory (state and journal), WAL mode, one connection per
+process (opened lazily after a fork), so gunicorn workers and test threads share state.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 from datetime import datetime
 from pathlib import Path
 
 from simulator.identities.model import Identity
+from simulator.store.database import Database
 from simulator.store.codec import identity_from_json, identity_to_json
 
 SCHEMA = """
@@ -36,6 +35,9 @@ CREATE TABLE IF NOT EXISTS matricules (
     role TEXT NOT NULL  -- active | history | ouvrant-droit
 );
 CREATE INDEX IF NOT EXISTS matricules_number ON matricules (number, role);
+"""
+
+JOURNAL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL,
@@ -55,42 +57,29 @@ CREATE TABLE IF NOT EXISTS journal (
 
 
 class SQLiteStore:
-    """The simulator's state in one SQLite database file."""
+    """The simulator's state: one SQLite file for state, one for the request journal.
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid: int | None = None
-        with self._lock:
-            self._connection().executescript(SCHEMA)
+    The journal lives in its own file with ``synchronous=OFF``: it is a diagnostic log
+    written on every request, and the checkpoint fsyncs of a shared file cost INSi a
+    fifth of its throughput (benchmarks/README.md). Losing its last entries in a power
+    cut is acceptable; losing state is not.
+    """
 
-    # -- connection -----------------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        # A connection must never cross a fork (gunicorn preloads the app in the master).
-        if self._conn is None or self._pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False,
-                                   isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._conn, self._pid = conn, os.getpid()
-        return self._conn
+    def __init__(self, data_dir: Path):
+        self.data = Database(Path(data_dir) / "simulator.sqlite3", SCHEMA, "NORMAL")
+        self.journal = Database(Path(data_dir) / "journal.sqlite3", JOURNAL_SCHEMA, "OFF")
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
-        with self._lock:
-            return self._connection().execute(sql, params).fetchall()
+        return self.data.execute(sql, params)
 
     def transaction(self):
-        """Context manager: one immediate (write-locking) transaction."""
-        return _Transaction(self)
+        """Context manager: one write transaction on the state database."""
+        return self.data.transaction()
 
     def close(self) -> None:
-        """Close this process's connection."""
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
+        """Close this process's connections."""
+        self.data.close()
+        self.journal.close()
 
     # -- meta -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -180,20 +169,17 @@ class SQLiteStore:
         return [identity_from_json(row[0]) for row in self._execute(sql, params)]
 
     # -- journal ----------------------------------------------------------------------
-    def append_journal(self, entry: dict, keep: int) -> None:
-        """Record one exchange and trim the journal to the newest ``keep`` entries."""
+    def append_journal(self, entries: list[dict], keep: int) -> None:
+        """Record exchanges and trim the journal to the newest ``keep`` entries."""
         columns = ("request_id", "at", "service", "operation", "http_method", "path",
                    "status", "outcome", "duration_ms", "client", "request_body",
                    "response_body")
-        with self._lock:
-            conn = self._connection()
-            # One autocommitted statement per request: the journal is on the hot path.
-            cursor = conn.execute(
+        with self.journal.transaction() as conn:
+            conn.executemany(
                 f"INSERT INTO journal ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                tuple(entry.get(c) for c in columns))
-            # Trimming in batches keeps the insert cheap while bounding the table.
-            if cursor.lastrowid % 100 == 0:
-                conn.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - keep,))
+                [tuple(entry.get(c) for c in columns) for entry in entries])
+            conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?",
+                         (keep,))
 
     def read_journal(self, limit: int, service: str | None = None,
                      with_bodies: bool = True, keep: int | None = None) -> list[dict]:
@@ -206,11 +192,8 @@ class SQLiteStore:
             where.append("id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?")
             params.append(keep)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        with self._lock:
-            cursor = self._connection().execute(
-                f"SELECT * FROM journal {clause} ORDER BY id DESC LIMIT ?", (*params, limit))
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        rows = self.journal.query(f"SELECT * FROM journal {clause} ORDER BY id DESC LIMIT ?",
+                                  (*params, limit))
         if not with_bodies:
             for row in rows:
                 row.pop("request_body"), row.pop("response_body")
@@ -218,7 +201,7 @@ class SQLiteStore:
 
     def clear_journal(self) -> None:
         """Forget every journal entry."""
-        self._execute("DELETE FROM journal")
+        self.journal.execute("DELETE FROM journal")
 
 
 def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:
@@ -234,29 +217,11 @@ def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:
                      rows)
 
 
-class _Transaction:
-    def __init__(self, store: SQLiteStore):
-        self._store = store
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._store._lock.acquire()
-        conn = self._store._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        self._conn = conn
-        return conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            self._store._lock.release()
-
-
 def open_store(data_dir: Path) -> SQLiteStore:
     """Open (creating if needed) the store of a data directory."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLiteStore(data_dir / "simulator.sqlite3")
+    return SQLiteStore(data_dir)
 
 
 __all__ = ["SQLiteStore", "open_store"]

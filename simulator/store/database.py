@@ -1,0 +1,76 @@
+"""One SQLite database file: a connection per process, a lock, transactions."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+
+class Database:
+    """A SQLite file in WAL mode, shared by threads and by forked worker processes."""
+
+    def __init__(self, path: Path, schema: str, synchronous: str = "NORMAL"):
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid: int | None = None
+        with self.lock:
+            self.connection().executescript(schema)
+
+    def connection(self) -> sqlite3.Connection:
+        """This process's connection (call with ``lock`` held)."""
+        # A connection must never cross a fork (gunicorn preloads the app in the master).
+        if self._conn is None or self._pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False,
+                                   isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def execute(self, sql: str, params=()) -> list[tuple]:
+        """Run one statement (autocommitted) and fetch its rows."""
+        with self.lock:
+            return self.connection().execute(sql, params).fetchall()
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        """Run one query and return its rows as dicts."""
+        with self.lock:
+            cursor = self.connection().execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def transaction(self):
+        """Context manager: one immediate (write-locking) transaction."""
+        return _Transaction(self)
+
+    def close(self) -> None:
+        """Close this process's connection."""
+        with self.lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+
+class _Transaction:
+    def __init__(self, database: Database):
+        self._database = database
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._database.lock.acquire()
+        try:
+            self._conn = self._database.connection()
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._database.lock.release()
+            raise
+        return self._conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._database.lock.release()
