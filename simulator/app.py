@@ -1,7 +1,8 @@
 """create_app(settings): the whole simulator as one WSGI application.
 
-Services are mounted at their contract paths, the control plane under ``/_admin``.
-All state lives in objects created here (store, clock, journal), never in modules.
+Services are mounted at their contract paths, the control plane under ``/_admin`` and
+the Prometheus counters at ``/metrics``. All state lives in objects created here
+(store, clock, journal, chaos engine), never in modules.
 """
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from pathlib import Path
 
 from simulator.admin.api import create_admin_app
 from simulator.calendar import RegulatoryCalendar
+from simulator.chaos.engine import ChaosEngine
+from simulator.chaos.loader import load_scenario
 from simulator.clock import SimClock
 from simulator.identities.registry import seed_registry
 from simulator.journal import Journal
+from simulator.metrics import Metrics
+from simulator.recording import Recorder
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
 from simulator.settings import Settings
@@ -34,19 +39,30 @@ class Simulator:
     clock: SimClock
     calendar: RegulatoryCalendar
     journal: Journal
+    metrics: Metrics
+    chaos: ChaosEngine
     endpoints: dict
 
     def reset(self) -> None:
-        """Back to the start: initial identities, empty journal, configured clock."""
+        """Back to the start: initial identities, empty journal, configured clock and
+        scenario (rule counters start again). Metric counters keep growing."""
         seed_registry(self.store, self.settings, force=True)
         self.journal.clear()
         self.reset_clock()
+        self.reset_scenario()
 
     def reset_clock(self) -> None:
         """The clock at ``settings.date`` (or real time), frozen if configured."""
         self.store.set_clock_state(0.0, None)
         if self.settings.date is not None or self.settings.frozen:
             self.clock.set(self.settings.date, frozen=self.settings.frozen)
+
+    def reset_scenario(self) -> None:
+        """The scenario of ``settings.scenario`` active again, or none."""
+        if self.settings.scenario:
+            self.chaos.activate(load_scenario(self.settings.scenario), self.settings.scenario)
+        else:
+            self.chaos.clear()
 
 
 class SimulatorApp:
@@ -61,7 +77,7 @@ class SimulatorApp:
         endpoint = self.simulator.endpoints.get(path.rstrip("/") or "/")
         if endpoint is not None:
             return endpoint(environ, start_response)
-        if path.startswith("/_admin") or path == "/":
+        if path.startswith("/_admin") or path in ("/", "/metrics"):
             return self.admin(environ, start_response)
         body = json.dumps({"error": f"No service at {path}",
                            "services": sorted(self.simulator.endpoints)}).encode()
@@ -71,19 +87,27 @@ class SimulatorApp:
 
 
 def create_app(settings: Settings | None = None) -> SimulatorApp:
-    """Build the simulator: store, clock, registry, services and control plane."""
+    """Build the simulator: store, clock, registry, chaos, services and control plane.
+
+    Raises ``ScenarioError`` when ``settings.scenario`` cannot be loaded.
+    """
     settings = settings or Settings.from_env()
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
     store = open_store(data_dir)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes)
+    metrics = Metrics(store)
+    chaos = ChaosEngine(store, clock)
+    recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
-    endpoints = {"/lps": SoapEndpoint(insi, journal, clock, settings.max_request_bytes)}
-    simulator = Simulator(settings, store, clock, calendar, journal, endpoints)
+    endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
+    simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
     seed_registry(store, settings)
     if settings.date is not None or settings.frozen or store.get_meta("clock-set") is None:
         simulator.reset_clock()
         store.set_meta("clock-set", "1")
-    LOG.info("simulator ready: data in %s, simulated now %s", data_dir, clock.now().isoformat())
+    simulator.reset_scenario()
+    LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
+             clock.now().isoformat(), settings.scenario or "none")
     return SimulatorApp(simulator)

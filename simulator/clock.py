@@ -49,6 +49,12 @@ class SimClock:
             self._store.set_clock_state(offset, None)
 
     @staticmethod
+    def sleep(seconds: float) -> None:
+        """Wait in real time (injected latency). Under the gevent workers this only
+        suspends the current request's greenlet, never the worker."""
+        time.sleep(seconds)
+
+    @staticmethod
     def monotonic() -> float:
         """Seconds from an arbitrary origin, for measuring durations (never simulated)."""
         return time.perf_counter()

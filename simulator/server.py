@@ -20,8 +20,8 @@ def take_turns(app):
     next request is already waiting, the worker would serve that connection again and
     again while the others starve. ``gevent.idle()`` waits until the loop has polled
     the sockets, so every ready connection gets its turn; ``sleep(0)`` would only run
-    greenlets already scheduled. Without it, the p99 latency of 16 keep-alive
-    connections was several times higher (benchmarks/README.md).
+    greenlets already scheduled. Without it the latency tail grows with the number of
+    keep-alive connections (benchmarks/README.md, "Why these server settings").
     """
     import gevent
 

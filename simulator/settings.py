@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -48,7 +48,6 @@ class Settings:
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
     log_level: str = "info"  # SIM_LOG_LEVEL
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.insi_response_format not in INSI_RESPONSE_FORMATS:
@@ -69,8 +68,6 @@ class Settings:
         environ = os.environ if environ is None else environ
         values = {}
         for f in dataclasses.fields(cls):
-            if f.name == "extra":
-                continue
             raw = environ.get("SIM_" + f.name.upper())
             if raw not in (None, ""):
                 values[f.name] = _convert(f.name, raw)

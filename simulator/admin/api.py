@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from simulator import __version__
+from simulator.admin.chaos_api import chaos_admin
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
 from simulator.store.codec import identity_to_dict
@@ -20,6 +21,10 @@ def create_admin_app(simulator) -> Flask:
     app.config["SIMULATOR"] = simulator
     app.json.sort_keys = False
     app.register_blueprint(admin)
+    app.register_blueprint(chaos_admin)
+    app.add_url_rule("/metrics", "metrics", lambda: (
+        simulator.metrics.render(), 200,
+        {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}))
     app.register_error_handler(404, lambda e: (jsonify(error=f"Not found: {request.path}"), 404))
     app.register_error_handler(405, lambda e: (jsonify(error=f"{request.method} is not "
                                                           f"allowed on {request.path}"), 405))

@@ -1,9 +1,10 @@
 """One SOAP 1.2 endpoint as a WSGI application.
 
 The endpoint reads the request (bounded), parses it safely, lets the service binding
-choose the operation, runs it through spyne, and asks the binding to render either
-the result or the error in the service's own dialect. Every exchange goes to the
-journal. Nothing here knows INSi or the DMP.
+choose the operation, asks the chaos engine whether a rule fires, runs the operation
+through spyne, and asks the binding to render either the result or the error in the
+service's own dialect. Every exchange goes to the journal and the metrics. Nothing
+here knows INSi or the DMP.
 """
 from __future__ import annotations
 
@@ -13,23 +14,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from spyne import MethodContext
+from spyne.model.fault import Fault
 from spyne.server import ServerBase
 
-from simulator.soap.errors import ProtocolError
+from simulator.chaos import effects
+from simulator.chaos.scenario import RequestFacts
+from simulator.soap.errors import ProtocolError, ServiceFault
 from simulator.soap.parsing import SoapRequest, parse_soap12
+from simulator.soap.reply import Reply, status_line
 from simulator.soap.spyne_glue import UnexpectedError
 
 LOG = logging.getLogger(__name__)
-
-
-@dataclass
-class Reply:
-    """What goes back on the wire."""
-
-    status: int
-    body: bytes
-    content_type: str = 'application/soap+xml; charset=utf-8'
-    outcome: str = "ok"  # short label for the journal, e.g. "CR 00" or "fault siram_40/insi_102"
 
 
 @dataclass
@@ -54,6 +49,12 @@ class ServiceBinding(Protocol):
     def resolve_operation(self, request: SoapRequest) -> tuple[str, str]:
         """(operation name, spyne method key); raise ProtocolError('unknown-operation')."""
 
+    def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
+        """What chaos rules can match on (caller, patient...), best effort."""
+
+    def fault(self, name: str) -> ServiceFault:
+        """The catalogue fault a chaos rule names."""
+
     def render_result(self, exchange: Exchange, result) -> Reply:
         """Serialise a successful result."""
 
@@ -70,51 +71,60 @@ class SoapEndpoint(ServerBase):
 
     transport = "http://schemas.xmlsoap.org/soap/http"
 
-    def __init__(self, binding: ServiceBinding, journal, clock, max_request_bytes: int):
+    def __init__(self, binding: ServiceBinding, recorder, chaos, clock,
+                 max_request_bytes: int):
         super().__init__(binding.application)
         self.binding = binding
-        self.journal = journal
+        self.recorder = recorder
+        self.chaos = chaos
         self.clock = clock
         self.max_request_bytes = max_request_bytes
 
     def __call__(self, environ, start_response):
         started = self.clock.monotonic()
         request_id = uuid.uuid4().hex[:16]
-        raw, request, operation = b"", None, None
+        raw, request, operation, decision = b"", None, None, None
         try:
             if environ.get("REQUEST_METHOD") == "GET":
                 document = self.binding.serve_document(environ)
                 if document is not None:
-                    status, content_type, body = document
-                    start_response(_status_line(status), [("Content-Type", content_type),
-                                                          ("Content-Length", str(len(body)))])
-                    return [body]
+                    return _send(start_response, Reply(document[0], document[2], document[1]),
+                                 [])
             if environ.get("REQUEST_METHOD") != "POST":
                 raise ProtocolError("method", "Only POST is accepted for SOAP requests "
                                     "(GET ?wsdl for the service description)", 405)
             raw = _read_body(environ, self.max_request_bytes)
             request = parse_soap12(raw, environ.get("CONTENT_TYPE"))
             operation, key = self.binding.resolve_operation(request)
-            exchange = Exchange(request_id, request, operation, key, environ,
-                                self.binding.context)
-            reply = self.binding.render_result(exchange, self._invoke(exchange))
+            decision = self.chaos.decide(self.binding.request_facts(request, operation))
+            reply = self._answer(decision, Exchange(request_id, request, operation, key,
+                                                    environ, self.binding.context))
         except Exception as error:  # noqa: BLE001 - every error becomes the service's fault
-            if isinstance(error, UnexpectedError) or not _is_typed(error):
+            if isinstance(error, UnexpectedError) or not isinstance(error, (ProtocolError,
+                                                                            Fault)):
                 cause = getattr(error, "cause", error)
                 LOG.error("request %s: unexpected %r", request_id, cause,
                           exc_info=(type(cause), cause, cause.__traceback__))
             reply = self.binding.render_error(error, request, request_id)
-        headers = [("Content-Type", reply.content_type),
-                   ("Content-Length", str(len(reply.body))),
-                   ("X-Request-Id", request_id)]
-        if reply.status == 405:
-            headers.append(("Allow", "GET, POST"))
-        start_response(_status_line(reply.status), headers)
-        self.journal.record(request_id=request_id, service=self.binding.name,
-                            operation=operation, environ=environ, status=reply.status,
-                            outcome=reply.outcome, started=started,
-                            request_body=raw, response_body=reply.body)
-        return [reply.body]
+        headers = [("X-Request-Id", request_id)]
+        self.recorder.record(request_id=request_id, service=self.binding.name,
+                             operation=operation, environ=environ, reply=reply,
+                             started=started, request_body=raw, decision=decision)
+        if decision is not None and decision.action.kind in effects.TRANSPORT_ACTIONS:
+            return effects.deliver(decision, reply, _headers(reply, headers), environ,
+                                   start_response, self.clock)
+        return _send(start_response, reply, headers)
+
+    def _answer(self, decision, exchange: Exchange) -> Reply:
+        """The service's answer, after the rule's delay, unless the rule replaces it."""
+        if decision is not None:
+            if decision.delay:
+                self.clock.sleep(decision.delay)
+            if decision.action.kind == "fault":
+                raise self.binding.fault(decision.action.fault)
+            if decision.action.kind == "http_status":
+                return effects.http_status_reply(decision.action.status)
+        return self.binding.render_result(exchange, self._invoke(exchange))
 
     def _invoke(self, exchange: Exchange):
         """Run the operation through spyne; return its result or raise its fault."""
@@ -132,9 +142,16 @@ class SoapEndpoint(ServerBase):
         return p_ctx.out_object[0]
 
 
-def _is_typed(error: BaseException) -> bool:
-    from spyne.model.fault import Fault
-    return isinstance(error, (ProtocolError, Fault))
+def _headers(reply: Reply, extra: list) -> list:
+    headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
+    if reply.status == 405:
+        headers.append(("Allow", "GET, POST"))
+    return headers + extra
+
+
+def _send(start_response, reply: Reply, extra: list):
+    start_response(status_line(reply.status), _headers(reply, extra))
+    return [reply.body]
 
 
 def _read_body(environ, limit: int) -> bytes:
@@ -152,12 +169,3 @@ def _read_body(environ, limit: int) -> bytes:
     if len(body) > limit:
         raise ProtocolError("too-large", f"Request body exceeds the limit of {limit} bytes", 413)
     return body
-
-
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 415: "Unsupported Media Type",
-            500: "Internal Server Error", 503: "Service Unavailable"}
-
-
-def _status_line(status: int) -> str:
-    return f"{status} {_REASONS.get(status, 'Status')}"

@@ -5,6 +5,7 @@ process (opened lazily after a fork), so gunicorn workers and test threads share
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +36,19 @@ CREATE TABLE IF NOT EXISTS matricules (
     role TEXT NOT NULL  -- active | history | ouvrant-droit
 );
 CREATE INDEX IF NOT EXISTS matricules_number ON matricules (number, role);
+CREATE TABLE IF NOT EXISTS chaos_counters (
+    scenario_id TEXT NOT NULL,
+    rule INTEGER NOT NULL,
+    matched INTEGER NOT NULL,
+    fired INTEGER NOT NULL,
+    PRIMARY KEY (scenario_id, rule)
+);
 """
 
-JOURNAL_SCHEMA = """
+# Bump JOURNAL_VERSION when the journal schema changes: the diagnostic file is recreated.
+JOURNAL_VERSION = 2
+JOURNAL_SCHEMA = f"""
+PRAGMA user_version = {JOURNAL_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL,
@@ -48,10 +59,17 @@ CREATE TABLE IF NOT EXISTS journal (
     path TEXT NOT NULL,
     status INTEGER NOT NULL,
     outcome TEXT,
+    chaos TEXT,
     duration_ms REAL NOT NULL,
     client TEXT,
     request_body TEXT,
     response_body TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    name TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (name, labels)
 );
 """
 
@@ -59,15 +77,17 @@ CREATE TABLE IF NOT EXISTS journal (
 class SQLiteStore:
     """The simulator's state: one SQLite file for state, one for the request journal.
 
-    The journal lives in its own file with ``synchronous=OFF``: it is a diagnostic log
-    written on every request, and the checkpoint fsyncs of a shared file cost INSi a
-    fifth of its throughput (benchmarks/README.md). Losing its last entries in a power
-    cut is acceptable; losing state is not.
+    The journal (and the metrics) live in their own file with ``synchronous=OFF``: they
+    are written for every request, and commits with checkpoint fsyncs on the shared file
+    cost INSi a large part of its throughput (benchmarks/README.md). Losing their last
+    entries in a power cut is acceptable; losing state is not.
     """
 
     def __init__(self, data_dir: Path):
         self.data = Database(Path(data_dir) / "simulator.sqlite3", SCHEMA, "NORMAL")
-        self.journal = Database(Path(data_dir) / "journal.sqlite3", JOURNAL_SCHEMA, "OFF")
+        journal_path = Path(data_dir) / "journal.sqlite3"
+        _drop_if_outdated(journal_path, JOURNAL_VERSION)
+        self.journal = Database(journal_path, JOURNAL_SCHEMA, "OFF")
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
@@ -105,6 +125,43 @@ class SQLiteStore:
         self._execute(
             "INSERT OR REPLACE INTO clock (id, offset_seconds, frozen_at) VALUES (1, ?, ?)",
             (offset, frozen_at.isoformat() if frozen_at else None))
+
+    # -- chaos ------------------------------------------------------------------------
+    def active_scenario(self) -> dict | None:
+        """The active scenario record ``{"id", "origin", "source"}``, or None."""
+        raw = self.get_meta("scenario")
+        return json.loads(raw) if raw else None
+
+    def set_active_scenario(self, record: dict | None) -> None:
+        """Activate a scenario record (or none) and forget every rule counter."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM chaos_counters")
+            if record is None:
+                conn.execute("DELETE FROM meta WHERE key = 'scenario'")
+            else:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('scenario', ?)",
+                             (json.dumps(record),))
+
+    def count_rule_match(self, scenario_id: str, rule: int, fires) -> tuple[int, bool]:
+        """Count one more match of a rule and decide, atomically across workers, whether
+        it fires: ``fires(matched, fired_so_far) -> bool``. Returns (matched, fired)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "INSERT INTO chaos_counters (scenario_id, rule, matched, fired) VALUES (?, ?, 1, 0)"
+                " ON CONFLICT (scenario_id, rule) DO UPDATE SET matched = matched + 1"
+                " RETURNING matched, fired", (scenario_id, rule)).fetchone()
+            matched, fired = row
+            firing = fires(matched, fired)
+            if firing:
+                conn.execute("UPDATE chaos_counters SET fired = fired + 1"
+                             " WHERE scenario_id = ? AND rule = ?", (scenario_id, rule))
+            return matched, firing
+
+    def rule_counters(self, scenario_id: str) -> dict[int, tuple[int, int]]:
+        """rule -> (times matched, times fired) for an activation."""
+        rows = self._execute("SELECT rule, matched, fired FROM chaos_counters"
+                             " WHERE scenario_id = ?", (scenario_id,))
+        return {rule: (matched, fired) for rule, matched, fired in rows}
 
     # -- identities -------------------------------------------------------------------
     def replace_identities(self, identities: list[Identity]) -> None:
@@ -172,7 +229,7 @@ class SQLiteStore:
     def append_journal(self, entries: list[dict], keep: int) -> None:
         """Record exchanges and trim the journal to the newest ``keep`` entries."""
         columns = ("request_id", "at", "service", "operation", "http_method", "path",
-                   "status", "outcome", "duration_ms", "client", "request_body",
+                   "status", "outcome", "chaos", "duration_ms", "client", "request_body",
                    "response_body")
         with self.journal.transaction() as conn:
             conn.executemany(
@@ -199,6 +256,20 @@ class SQLiteStore:
                 row.pop("request_body"), row.pop("response_body")
         return rows
 
+    def add_metrics(self, increments: list[tuple[str, tuple, float]]) -> None:
+        """Add ``(name, labels, value)`` increments to the metric counters."""
+        with self.journal.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO metrics (name, labels, value) VALUES (?, ?, ?) ON CONFLICT"
+                " (name, labels) DO UPDATE SET value = value + excluded.value",
+                [(name, json.dumps(labels), value) for name, labels, value in increments])
+
+    def read_metrics(self) -> list[tuple[str, tuple, float]]:
+        """Every counter as ``(name, labels, value)``, sorted by name and labels."""
+        rows = self.journal.execute("SELECT name, labels, value FROM metrics ORDER BY name, labels")
+        return [(name, tuple(tuple(pair) for pair in json.loads(labels)), value)
+                for name, labels, value in rows]
+
     def clear_journal(self) -> None:
         """Forget every journal entry."""
         self.journal.execute("DELETE FROM journal")
@@ -215,6 +286,17 @@ def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:
     rows.append((identity.ouvrant_droit, identity.key, "ouvrant-droit"))
     conn.executemany("INSERT INTO matricules (number, identity_key, role) VALUES (?, ?, ?)",
                      rows)
+
+
+def _drop_if_outdated(path: Path, version: int) -> None:
+    """Delete a diagnostic database written with another schema version."""
+    if not path.exists():
+        return
+    with sqlite3.connect(path) as conn:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current != version:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def open_store(data_dir: Path) -> SQLiteStore:

@@ -5,13 +5,14 @@ import time
 
 from simulator.clock import SimClock
 from simulator.journal import Journal
+from simulator.soap.reply import Reply
 from simulator.store.sqlite import open_store
 
 
 def record(journal, n):
     journal.record(request_id=f"r{n}", service="insi", operation="op", environ={},
-                   status=200, outcome="CR 00", started=journal.clock.monotonic(),
-                   request_body=b"<in/>", response_body=b"<out/>")
+                   reply=Reply(200, b"<out/>", outcome="CR 00"),
+                   started=journal.clock.monotonic(), request_body=b"<in/>")
 
 
 def test_background_flush_makes_entries_visible_to_other_workers(tmp_path):

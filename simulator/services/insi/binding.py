@@ -5,13 +5,16 @@ from pathlib import Path
 
 from spyne.model.fault import Fault
 
-from simulator.services.insi.contract import OPERATIONS_BY_BODY, TNS
-from simulator.services.insi.errors import InsiError
+from simulator.chaos.scenario import RequestFacts
+from simulator.services.insi.contract import (
+    NS_CTXLPS, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
 from simulator.services.insi.service import InsiContext, InsiService
 from simulator.soap.documents import WsdlDocuments
-from simulator.soap.endpoint import Exchange, Reply
+from simulator.soap.endpoint import Exchange
+from simulator.soap.reply import Reply
 from simulator.soap.errors import ProtocolError, ServiceFault
 from simulator.soap.parsing import SoapRequest
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
@@ -40,6 +43,28 @@ class InsiBinding:
                 "{http://www.cnamts.fr/INSiRecVit}RECVITALE")
         local_name = request.body_qname.split("}", 1)[1]
         return operation, method_key(self.application, local_name)
+
+    def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
+        """Caller and patient as chaos rules see them (best effort: never raises)."""
+        lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
+        body = request.body_element
+
+        def text(element, path):
+            value = element.findtext(path) if element is not None else None
+            return value.strip() if value and value.strip() else None
+        ns = NS_RECSANS if operation == OP_TRAITS else NS_RECVIT
+        number = text(body, f"{{{NS_RECVIT}}}MatriculeIndividu/{{{NS_RECVIT}}}NumIdentifiant")
+        name = text(body, f"{{{ns}}}NomNaissance")
+        return RequestFacts(
+            service=self.name, operation=operation,
+            idam=text(lps, f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM"),
+            lps_name=text(lps, f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}Nom"),
+            ins=number.upper()[:13] if number else None,
+            birth_name=name.upper() if name else None)
+
+    def fault(self, name: str) -> ServiceFault:
+        """The catalogue fault a scenario rule names (checked when the scenario loaded)."""
+        return ServiceFault(insi_fault(name))
 
     def render_result(self, exchange: Exchange, result: SearchOutcome) -> Reply:
         """RESULTAT in the generation of the simulated date."""

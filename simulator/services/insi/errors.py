@@ -66,3 +66,11 @@ class InsiError(Enum):
     def spec(self) -> FaultSpec:
         """The wire description of this fault."""
         return self.value
+
+
+def insi_fault(name: str) -> InsiError | None:
+    """A catalogue entry by name (``TECHNICAL_ERROR``) or by its ``siram:Erreur`` code
+    (``insi_102``); None when unknown."""
+    if name in InsiError.__members__:
+        return InsiError[name]
+    return next((e for e in InsiError if e.spec.erreur_code == name and e.spec.observed), None)

@@ -1,0 +1,76 @@
+"""Per-process buffers written to the store in batches by a background flusher.
+
+Used for what every request produces (journal entries, metric increments): one SQLite
+write per request would cost as much as the rest of the request. Items reach the store
+when ``batch`` are waiting, every ``interval`` seconds, and whenever ``flush`` is
+called (readers flush their own process first).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Callable
+
+
+class ProcessBatcher:
+    """Collects items in this process; ``write(items)`` stores them."""
+
+    def __init__(self, write: Callable[[list], None], interval: float = 0.2,
+                 batch: int = 64):
+        self.write = write
+        self.interval = interval
+        self.batch = batch
+        self._buffer: _Buffer | None = None
+
+    def add(self, item) -> None:
+        """Queue one item; writes the batch when it is full."""
+        if self._current().add(item) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write this process's queued items now."""
+        items = self._current().take()
+        if items:
+            self.write(items)
+
+    def discard(self) -> None:
+        """Drop this process's queued items."""
+        self._current().take()
+
+    def _current(self) -> "_Buffer":
+        # Created after a fork (gunicorn preloads the app), so that the lock and the
+        # flusher belong to the worker, after gevent has patched threading.
+        if self._buffer is None or self._buffer.pid != os.getpid():
+            self._buffer = _Buffer(self)
+        return self._buffer
+
+
+class _Buffer:
+    """One process's queue and the daemon thread that flushes it."""
+
+    def __init__(self, owner: ProcessBatcher):
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._items: list = []
+        threading.Thread(target=self._run, args=(owner,), daemon=True,
+                         name="batch-flusher").start()
+
+    def add(self, item) -> int:
+        with self._lock:
+            self._items.append(item)
+            return len(self._items)
+
+    def take(self) -> list:
+        with self._lock:
+            items, self._items = self._items, []
+            return items
+
+    def _run(self, owner: ProcessBatcher) -> None:
+        stop = threading.Event()
+        while not stop.wait(owner.interval):
+            if owner._buffer is not self or self.pid != os.getpid():
+                return
+            try:
+                owner.flush()
+            except Exception:  # noqa: BLE001 - the store may be gone at shutdown
+                return

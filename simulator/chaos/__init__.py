@@ -1,0 +1,1 @@
+"""The chaos engine: scenarios of faults, latency and outages, applied per request."""

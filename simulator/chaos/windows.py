@@ -1,0 +1,48 @@
+"""Time windows on the simulated clock: absolute periods and recurring hours.
+
+Recurring windows are read in the scenario's time zone (Europe/Paris by default: the
+national platforms announce their maintenance in French local time). A daily window
+whose end is before its start wraps past midnight (22:00-06:00); its days are the
+days it starts on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Period:
+    """From ``start`` (inclusive) to ``end`` (exclusive); either may be open."""
+
+    start: datetime | None
+    end: datetime | None
+
+    def contains(self, now: datetime) -> bool:
+        """Whether ``now`` (timezone-aware) falls in the period."""
+        return (self.start is None or now >= self.start) and (self.end is None or now < self.end)
+
+
+@dataclass(frozen=True)
+class Daily:
+    """Every day (or the listed days) from ``start`` to ``end`` local time."""
+
+    start: time
+    end: time
+    days: frozenset[int]  # 0 = Monday
+    zone: ZoneInfo
+
+    def contains(self, now: datetime) -> bool:
+        """Whether ``now`` (timezone-aware) falls in the window."""
+        local = now.astimezone(self.zone)
+        clock = local.time().replace(tzinfo=None)
+        if self.start <= self.end:
+            return local.weekday() in self.days and self.start <= clock < self.end
+        if clock >= self.start:  # evening part, starting today
+            return local.weekday() in self.days
+        if clock < self.end:  # morning part, started yesterday
+            return (local - timedelta(days=1)).weekday() in self.days
+        return False
