@@ -25,13 +25,45 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (SIM_WORKERS, default 2)")
     serve.add_argument("--identities-file", help="extra persons, CSV or YAML "
                                                  "(SIM_IDENTITIES_FILE)")
+    scenarios = commands.add_parser("scenarios", help="list or check fault scenarios")
+    actions = scenarios.add_subparsers(dest="scenario_command", required=True)
+    actions.add_parser("list", help="the scenarios shipped with the simulator")
+    check = actions.add_parser("check", help="validate a scenario file (or shipped name)")
+    check.add_argument("file", help="path to a scenario YAML file, or a shipped name")
     return parser
+
+
+def scenarios_command(args) -> int:
+    """``scenarios list`` and ``scenarios check FILE``."""
+    from simulator.chaos.loader import ScenarioError, load_scenario, shipped_scenarios
+    if args.scenario_command == "list":
+        for name in shipped_scenarios():
+            scenario = load_scenario(name)
+            summary = scenario.description.splitlines()[0] if scenario.description else ""
+            print(f"{name:24} {len(scenario.rules)} rule(s)  {summary}")
+        return 0
+    try:
+        scenario = load_scenario(args.file)
+    except ScenarioError as exc:
+        print(f"invalid: {exc}", file=sys.stderr)
+        return 1
+    print(f"ok: {scenario.name}, seed {scenario.seed}, {len(scenario.rules)} rule(s)")
+    for rule in scenario.rules:
+        effects = [f"latency {rule.latency.describe()}"] if rule.latency else []
+        if rule.action.kind:
+            effects.append(rule.action.describe())
+        extra = f", probability {rule.probability:g}" if rule.probability < 1 else ""
+        extra += f", at most {rule.times} time(s)" if rule.times else ""
+        print(f"  {rule.index}. {rule.name}: {'; '.join(effects)}{extra}")
+    return 0
 
 
 def main(argv=None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "scenarios":
+        return scenarios_command(args)
     if args.command == "serve":
         try:
             settings = Settings.from_env(
@@ -41,6 +73,13 @@ def main(argv=None) -> int:
         except SettingsError as exc:
             print(f"insi-dmp-sim: {exc}", file=sys.stderr)
             return 2
+        from simulator.chaos.loader import ScenarioError, load_scenario
+        if settings.scenario:
+            try:
+                load_scenario(settings.scenario)
+            except ScenarioError as exc:
+                print(f"insi-dmp-sim: {exc}", file=sys.stderr)
+                return 2
         from simulator.server import serve
         serve(settings)
     return 0

@@ -29,10 +29,9 @@ class Metrics:
                       decision=None) -> None:
         """Count one answered request (and what a chaos rule did to it)."""
         operation = operation or "unknown"
-        outcome = reply.outcome.split(" ")[0] if reply.outcome else "ok"
         items = [("insi_dmp_sim_requests_total",
                   (("service", service), ("operation", operation),
-                   ("status", str(reply.status)), ("outcome", outcome)), 1.0),
+                   ("status", str(reply.status)), ("outcome", reply.outcome)), 1.0),
                  ("insi_dmp_sim_request_seconds_total",
                   (("service", service), ("operation", operation)), seconds)]
         if decision is not None:

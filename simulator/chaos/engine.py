@@ -30,7 +30,10 @@ class Decision:
         parts = [f"+{self.delay * 1000:.0f} ms"] if self.rule.latency is not None else []
         if self.action.kind:
             parts.append(self.action.describe())
-        return f"rule {self.rule.index} ({self.rule.name}): {', '.join(parts)}"
+        label = f"rule {self.rule.index}"
+        if self.rule.name != label:
+            label += f" ({self.rule.name})"
+        return f"{label}: {', '.join(parts)}"
 
 
 class ChaosEngine:

@@ -162,27 +162,27 @@ class _Reader:
 
     def window(self, raw, field: str, zone: ZoneInfo):
         raw = self.mapping(raw, field, ("from", "to", "daily", "days"))
-        if "daily" in raw:
-            if "from" in raw or "to" in raw:
-                raise self.fail(field, "either from/to or daily (with days)", raw)
-            hours = _HOURS.match(str(raw["daily"]))
-            if not hours or int(hours[1]) > 23 or int(hours[3]) > 24 or \
-                    int(hours[2]) > 59 or int(hours[4]) > 59:
-                raise self.fail(f"{field}.daily", "hours such as 22:00-06:00", raw["daily"])
-            start = time(int(hours[1]), int(hours[2]))
-            end = time(23, 59, 59, 999999) if int(hours[3]) == 24 else time(int(hours[3]),
-                                                                            int(hours[4]))
-            days = raw.get("days", list(DAY_NAMES))
-            names = self.names(days, f"{field}.days", DAY_NAMES)
-            return Daily(start, end, frozenset(DAY_NAMES.index(d) for d in names), zone)
-        if "days" in raw:
-            raise self.fail(field, "days together with daily hours", raw)
-        if "from" not in raw and "to" not in raw:
-            raise self.fail(field, "from/to dates or daily hours", raw)
-        start, end = (self.instant(raw.get(k), f"{field}.{k}", zone) for k in ("from", "to"))
-        if start and end and end <= start:
-            raise self.fail(f"{field}.to", "an instant after from", raw.get("to"))
-        return Period(start, end)
+        period = None
+        if "from" in raw or "to" in raw:
+            start, end = (self.instant(raw.get(k), f"{field}.{k}", zone) for k in ("from", "to"))
+            if start and end and end <= start:
+                raise self.fail(f"{field}.to", "an instant after from", raw.get("to"))
+            period = Period(start, end)
+        if "daily" not in raw:
+            if "days" in raw:
+                raise self.fail(field, "days together with daily hours", raw)
+            if period is None:
+                raise self.fail(field, "from/to instants, daily hours, or both", raw)
+            return period
+        hours = _HOURS.match(str(raw["daily"]))
+        if not hours or int(hours[1]) > 23 or int(hours[3]) > 24 or \
+                int(hours[2]) > 59 or int(hours[4]) > 59:
+            raise self.fail(f"{field}.daily", "hours such as 22:00-06:00", raw["daily"])
+        start = time(int(hours[1]), int(hours[2]))
+        end = time(23, 59, 59, 999999) if int(hours[3]) == 24 else time(int(hours[3]),
+                                                                        int(hours[4]))
+        names = self.names(raw.get("days", list(DAY_NAMES)), f"{field}.days", DAY_NAMES)
+        return Daily(start, end, frozenset(DAY_NAMES.index(d) for d in names), zone, period)
 
     def instant(self, value, field: str, zone: ZoneInfo) -> datetime | None:
         if value is None:

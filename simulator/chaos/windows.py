@@ -28,15 +28,19 @@ class Period:
 
 @dataclass(frozen=True)
 class Daily:
-    """Every day (or the listed days) from ``start`` to ``end`` local time."""
+    """Every day (or the listed days) from ``start`` to ``end`` local time, optionally
+    only within a period."""
 
     start: time
     end: time
     days: frozenset[int]  # 0 = Monday
     zone: ZoneInfo
+    period: Period | None = None
 
     def contains(self, now: datetime) -> bool:
         """Whether ``now`` (timezone-aware) falls in the window."""
+        if self.period is not None and not self.period.contains(now):
+            return False
         local = now.astimezone(self.zone)
         clock = local.time().replace(tzinfo=None)
         if self.start <= self.end:
