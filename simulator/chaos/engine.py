@@ -11,7 +11,6 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from simulator.chaos.latency import Fixed
 from simulator.chaos.loader import parse_scenario
 from simulator.chaos.scenario import Action, RequestFacts, Rule, Scenario
 
@@ -74,9 +73,6 @@ class ChaosEngine:
         for rule in scenario.rules:
             if not rule.match.matches(facts, now):
                 continue
-            if not _needs_draws(rule):
-                return Decision(rule, rule.latency.sample(None) if rule.latency else 0.0,
-                                rule.action, 0)
             outcome = {}
 
             def fires(matched: int, fired: int) -> bool:
@@ -91,10 +87,3 @@ class ChaosEngine:
                 return Decision(rule, outcome["delay"], rule.action, matched)
         return None
 
-
-def _needs_draws(rule: Rule) -> bool:
-    """Whether the rule has anything random or counted (else no store write)."""
-    random_latency = rule.latency is not None and (
-        not isinstance(rule.latency.model, Fixed) or rule.latency.spike is not None)
-    return rule.probability < 1 or rule.times is not None or random_latency or \
-        rule.action.kind == "garble"

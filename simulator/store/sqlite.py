@@ -1,6 +1,6 @@
-"""SQLite persistence for everything mutable: identities, clock, journal.
+"""SQLite persistence for everything mutable: identities, clock, scenario, journal.
 
-Two files per data directory (state and journal), WAL mode, one connection per
+Two files per data directory (state and diagnostics), WAL mode, one connection per
 process (opened lazily after a fork), so gunicorn workers and test threads share state.
 """
 from __future__ import annotations
@@ -36,19 +36,12 @@ CREATE TABLE IF NOT EXISTS matricules (
     role TEXT NOT NULL  -- active | history | ouvrant-droit
 );
 CREATE INDEX IF NOT EXISTS matricules_number ON matricules (number, role);
-CREATE TABLE IF NOT EXISTS chaos_counters (
-    scenario_id TEXT NOT NULL,
-    rule INTEGER NOT NULL,
-    matched INTEGER NOT NULL,
-    fired INTEGER NOT NULL,
-    PRIMARY KEY (scenario_id, rule)
-);
 """
 
-# Bump JOURNAL_VERSION when the journal schema changes: the diagnostic file is recreated.
-JOURNAL_VERSION = 2
-JOURNAL_SCHEMA = f"""
-PRAGMA user_version = {JOURNAL_VERSION};
+# Bump when the diagnostics schema changes: the file is then recreated empty.
+DIAGNOSTICS_VERSION = 3
+DIAGNOSTICS_SCHEMA = f"""
+PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL,
@@ -71,23 +64,30 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL NOT NULL,
     PRIMARY KEY (name, labels)
 );
+CREATE TABLE IF NOT EXISTS chaos_counters (
+    scenario_id TEXT NOT NULL,
+    rule INTEGER NOT NULL,
+    matched INTEGER NOT NULL,
+    fired INTEGER NOT NULL,
+    PRIMARY KEY (scenario_id, rule)
+);
 """
 
 
 class SQLiteStore:
-    """The simulator's state: one SQLite file for state, one for the request journal.
+    """The simulator's state: one SQLite file for state, one for diagnostics.
 
-    The journal (and the metrics) live in their own file with ``synchronous=OFF``: they
-    are written for every request, and commits with checkpoint fsyncs on the shared file
+    The diagnostics (journal, metrics, chaos rule counters) live in their own file with
+    ``synchronous=OFF``: they are written for every request, and commits with checkpoint fsyncs on the shared file
     cost INSi a large part of its throughput (benchmarks/README.md). Losing their last
     entries in a power cut is acceptable; losing state is not.
     """
 
     def __init__(self, data_dir: Path):
         self.data = Database(Path(data_dir) / "simulator.sqlite3", SCHEMA, "NORMAL")
-        journal_path = Path(data_dir) / "journal.sqlite3"
-        _drop_if_outdated(journal_path, JOURNAL_VERSION)
-        self.journal = Database(journal_path, JOURNAL_SCHEMA, "OFF")
+        diagnostics_path = Path(data_dir) / "diagnostics.sqlite3"
+        _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
+        self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
@@ -99,7 +99,7 @@ class SQLiteStore:
     def close(self) -> None:
         """Close this process's connections."""
         self.data.close()
-        self.journal.close()
+        self.diagnostics.close()
 
     # -- meta -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -134,23 +134,22 @@ class SQLiteStore:
 
     def set_active_scenario(self, record: dict | None) -> None:
         """Activate a scenario record (or none) and forget every rule counter."""
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM chaos_counters")
-            if record is None:
-                conn.execute("DELETE FROM meta WHERE key = 'scenario'")
-            else:
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('scenario', ?)",
-                             (json.dumps(record),))
+        if record is None:
+            self._execute("DELETE FROM meta WHERE key = 'scenario'")
+        else:
+            self.set_meta("scenario", json.dumps(record))
+        # Counters are keyed by activation id, so deleting them after the switch is safe.
+        self.diagnostics.execute("DELETE FROM chaos_counters WHERE scenario_id != ?",
+                                 (record["id"] if record else "",))
 
     def count_rule_match(self, scenario_id: str, rule: int, fires) -> tuple[int, bool]:
         """Count one more match of a rule and decide, atomically across workers, whether
         it fires: ``fires(matched, fired_so_far) -> bool``. Returns (matched, fired)."""
-        with self.transaction() as conn:
-            row = conn.execute(
+        with self.diagnostics.transaction() as conn:
+            matched, fired = conn.execute(
                 "INSERT INTO chaos_counters (scenario_id, rule, matched, fired) VALUES (?, ?, 1, 0)"
                 " ON CONFLICT (scenario_id, rule) DO UPDATE SET matched = matched + 1"
                 " RETURNING matched, fired", (scenario_id, rule)).fetchone()
-            matched, fired = row
             firing = fires(matched, fired)
             if firing:
                 conn.execute("UPDATE chaos_counters SET fired = fired + 1"
@@ -159,8 +158,8 @@ class SQLiteStore:
 
     def rule_counters(self, scenario_id: str) -> dict[int, tuple[int, int]]:
         """rule -> (times matched, times fired) for an activation."""
-        rows = self._execute("SELECT rule, matched, fired FROM chaos_counters"
-                             " WHERE scenario_id = ?", (scenario_id,))
+        rows = self.diagnostics.execute("SELECT rule, matched, fired FROM chaos_counters"
+                                        " WHERE scenario_id = ?", (scenario_id,))
         return {rule: (matched, fired) for rule, matched, fired in rows}
 
     # -- identities -------------------------------------------------------------------
@@ -231,7 +230,7 @@ class SQLiteStore:
         columns = ("request_id", "at", "service", "operation", "http_method", "path",
                    "status", "outcome", "chaos", "duration_ms", "client", "request_body",
                    "response_body")
-        with self.journal.transaction() as conn:
+        with self.diagnostics.transaction() as conn:
             conn.executemany(
                 f"INSERT INTO journal ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 [tuple(entry.get(c) for c in columns) for entry in entries])
@@ -249,7 +248,7 @@ class SQLiteStore:
             where.append("id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?")
             params.append(keep)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        rows = self.journal.query(f"SELECT * FROM journal {clause} ORDER BY id DESC LIMIT ?",
+        rows = self.diagnostics.query(f"SELECT * FROM journal {clause} ORDER BY id DESC LIMIT ?",
                                   (*params, limit))
         if not with_bodies:
             for row in rows:
@@ -258,7 +257,7 @@ class SQLiteStore:
 
     def add_metrics(self, increments: list[tuple[str, tuple, float]]) -> None:
         """Add ``(name, labels, value)`` increments to the metric counters."""
-        with self.journal.transaction() as conn:
+        with self.diagnostics.transaction() as conn:
             conn.executemany(
                 "INSERT INTO metrics (name, labels, value) VALUES (?, ?, ?) ON CONFLICT"
                 " (name, labels) DO UPDATE SET value = value + excluded.value",
@@ -266,13 +265,13 @@ class SQLiteStore:
 
     def read_metrics(self) -> list[tuple[str, tuple, float]]:
         """Every counter as ``(name, labels, value)``, sorted by name and labels."""
-        rows = self.journal.execute("SELECT name, labels, value FROM metrics ORDER BY name, labels")
+        rows = self.diagnostics.execute("SELECT name, labels, value FROM metrics ORDER BY name, labels")
         return [(name, tuple(tuple(pair) for pair in json.loads(labels)), value)
                 for name, labels, value in rows]
 
     def clear_journal(self) -> None:
         """Forget every journal entry."""
-        self.journal.execute("DELETE FROM journal")
+        self.diagnostics.execute("DELETE FROM journal")
 
 
 def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:

@@ -54,7 +54,7 @@ def test_journal_is_bounded_in_entries_and_body_size(make_app):
     assert len(entries) == 5
     assert entries[0]["request_body"].endswith("…[truncated]")
     assert len(entries[0]["request_body"]) <= 100 + len("…[truncated]")
-    stored = app.simulator.store.journal.execute("SELECT COUNT(*) FROM journal")[0][0]
+    stored = app.simulator.store.diagnostics.execute("SELECT COUNT(*) FROM journal")[0][0]
     assert stored == 5  # trimmed at every flush
 
 
