@@ -60,7 +60,8 @@ class _Reader:
         self.where = origin
 
     def fail(self, field: str, expected: str, value) -> ScenarioError:
-        return ScenarioError(f"{self.where}, field {field}: expected {expected}, got {value!r}")
+        place = f"{self.where}, field {field}" if field else self.where
+        return ScenarioError(f"{place}: expected {expected}, got {value!r}")
 
     def mapping(self, value, field: str, allowed: tuple[str, ...]) -> dict:
         if not isinstance(value, dict):
@@ -175,8 +176,8 @@ class _Reader:
                 raise self.fail(field, "from/to instants, daily hours, or both", raw)
             return period
         hours = _HOURS.match(str(raw["daily"]))
-        if not hours or int(hours[1]) > 23 or int(hours[3]) > 24 or \
-                int(hours[2]) > 59 or int(hours[4]) > 59:
+        if not hours or int(hours[1]) > 23 or int(hours[2]) > 59 or int(hours[4]) > 59 or \
+                int(hours[3]) > 24 or (int(hours[3]) == 24 and int(hours[4]) != 0):
             raise self.fail(f"{field}.daily", "hours such as 22:00-06:00", raw["daily"])
         start = time(int(hours[1]), int(hours[2]))
         end = time(23, 59, 59, 999999) if int(hours[3]) == 24 else time(int(hours[3]),
@@ -196,7 +197,7 @@ class _Reader:
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
     def duration(self, value, field: str) -> float:
-        if value == 0:
+        if value == 0 and not isinstance(value, bool):
             return 0.0
         found = _DURATION.match(str(value)) if isinstance(value, str) else None
         if not found:
@@ -253,6 +254,8 @@ class _Reader:
                 raise self.fail(f"{path}.{key}", "a percentile name such as p50 or p99.9", key)
             points.append((float(found[1]) / 100, self.duration(raw, f"{path}.{key}")))
         points.sort()
+        if len({p for p, _ in points}) != len(points):
+            raise self.fail(path, "each percentile given once", value)
         if any(b[1] < a[1] for a, b in zip(points, points[1:])) or points[0][1] <= 0:
             raise self.fail(path, "positive delays growing with the percentile", value)
         return models.Percentiles(tuple(points))
