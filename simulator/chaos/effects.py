@@ -65,7 +65,7 @@ def _dribble(body: bytes, seconds: float, clock, chunks: int = 10):
 
 
 def _garbage(length: int, decision) -> bytes:
-    rng = random.Random(f"garble:{decision.rule.index}:{decision.draw}")
+    rng = random.Random(f"{decision.seed}:{decision.rule.index}:{decision.draw}:garble")
     return bytes(rng.getrandbits(8) for _ in range(max(length, 64)))
 
 

@@ -22,7 +22,8 @@ class Decision:
     rule: Rule
     delay: float  # seconds before the first byte
     action: Action
-    draw: int  # which match of the rule this was (seeds the garbling)
+    draw: int  # which match of the rule this was
+    seed: int  # the scenario's seed (with rule and draw, seeds the garbling)
 
     def describe(self) -> str:
         """Journal label, e.g. ``rule 2 (tail): +1834 ms, fault insi_102``."""
@@ -84,6 +85,6 @@ class ChaosEngine:
                 return True
             matched, fired = self.store.count_rule_match(activation, rule.index, fires)
             if fired:
-                return Decision(rule, outcome["delay"], rule.action, matched)
+                return Decision(rule, outcome["delay"], rule.action, matched, scenario.seed)
         return None
 
