@@ -107,3 +107,32 @@ def test_fault_generation_is_forced_by_settings(make_app):
     assert fault.data == golden("fault_desir550_current.xml")
     ok = post(client, traits_request("ADRTROIS", "DOMINIQUE", "F", "1997-02-26"))
     assert ok.data == golden("cr00_adrtrois_legacy.xml")
+
+
+def test_cr01_legacy(client):
+    at(client, "2022-06-01")
+    response = post(client, traits_request("HOUILLES", "PIERRE", "M", "1993-01-27"))
+    assert (response.status_code, response.data) == (200, golden("cr01_legacy.xml"))
+
+
+def test_desir_1020_legacy_rendering():
+    body = render_fault(InsiError.SERVICE_UNAVAILABLE.spec, "legacy", MESSAGE_ID)
+    assert body == golden("fault_desir1020_legacy.xml")
+
+
+@pytest.mark.parametrize("when, name", [("2023-06-01", "fault_invalid_request_legacy.xml"),
+                                        ("2025-06-01", "fault_invalid_request_current.xml")])
+def test_invalid_request_fault_in_each_generation(client, when, name):
+    at(client, when)
+    response = post(client, traits_request("ADRUN", "ZOE", "X", "1975-12-31"))
+    assert (response.status_code, response.data) == (500, golden(name))
+
+
+@pytest.mark.parametrize("when, name", [("2023-06-01", "fault_version_mismatch_legacy.xml"),
+                                        ("2025-06-01", "fault_version_mismatch_current.xml")])
+def test_version_mismatch_fault_in_each_generation(client, when, name):
+    at(client, when)
+    body = (b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
+            b'<r:RECSANSVITALE xmlns:r="http://www.cnamts.fr/INSiRecSans"/></e:Body></e:Envelope>')
+    response = post(client, body)
+    assert (response.status_code, response.data) == (500, golden(name))
