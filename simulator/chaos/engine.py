@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 from simulator.chaos.loader import parse_scenario
 from simulator.chaos.scenario import Action, RequestFacts, Rule, Scenario
@@ -64,12 +65,14 @@ class ChaosEngine:
         """No scenario: every request gets its normal answer."""
         self.store.set_active_scenario(None)
 
-    def decide(self, facts: RequestFacts) -> Decision | None:
-        """The first rule that fires for this request, or None."""
+    def decide(self, facts_of: Callable[[], RequestFacts]) -> Decision | None:
+        """The first rule that fires for this request, or None. ``facts_of()`` is only
+        called when a scenario is active (extracting facts costs a little)."""
         active = self.active()
         if active is None:
             return None
         activation, scenario = active
+        facts = facts_of()
         now = self.clock.now()
         for rule in scenario.rules:
             if not rule.match.matches(facts, now):

@@ -96,7 +96,7 @@ class SoapEndpoint(ServerBase):
             raw = _read_body(environ, self.max_request_bytes)
             request = parse_soap12(raw, environ.get("CONTENT_TYPE"))
             operation, key = self.binding.resolve_operation(request)
-            decision = self.chaos.decide(self.binding.request_facts(request, operation))
+            decision = self.chaos.decide(lambda: self.binding.request_facts(request, operation))
             reply = self._answer(decision, Exchange(request_id, request, operation, key,
                                                     environ, self.binding.context))
         except Exception as error:  # noqa: BLE001 - every error becomes the service's fault

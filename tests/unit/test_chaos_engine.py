@@ -44,7 +44,7 @@ class Worker:
         return self.engine.activate(parse_scenario(text, origin), origin)
 
     def decide(self, facts: RequestFacts = INSI) -> Decision | None:
-        return self.engine.decide(facts)
+        return self.engine.decide(lambda: facts)
 
     def outcomes(self, n: int, facts: RequestFacts = INSI) -> list:
         return [key(self.decide(facts)) for _ in range(n)]
@@ -348,3 +348,12 @@ def test_counters_count_rules_that_fire_without_draws(worker):
     for _ in range(3):
         worker.decide()
     assert worker.store.rule_counters(activation) == {1: (3, 3)}
+
+
+def test_facts_are_not_extracted_without_an_active_scenario(tmp_path):
+    store = open_store(tmp_path)
+    engine = ChaosEngine(store, SimClock(store))
+
+    def facts_of():
+        raise AssertionError("facts extracted although no scenario is active")
+    assert engine.decide(facts_of) is None
