@@ -54,6 +54,9 @@ class SimulatorServer(BaseApplication):
             "graceful_timeout": 5,
             "loglevel": s.log_level,
             "accesslog": None,
+            # gunicorn's runtime control socket lives in $HOME: several simulators (CI,
+            # tests) would share it, and a read-only home would break the start.
+            "control_socket_disable": True,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
