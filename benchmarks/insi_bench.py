@@ -42,8 +42,8 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 from benchmarks.echo_service import ECHO_TEXT, REQUEST_BODY as ECHO_BODY  # noqa: E402
 from benchmarks.processes import (  # noqa: E402
-    HEALTH_DEADLINE_S, HOST, BenchError, Server, free_port, machine_busy_seconds, stop_all,
-    tree_cpu, wait_answering, wait_healthy)
+    HEALTH_DEADLINE_S, HOST, BenchError, CpuSpan, Server, free_port, install_time_bound,
+    stop_all, wait_answering, wait_healthy)
 from benchmarks.report import machine_facts, print_report, summarize  # noqa: E402
 from benchmarks.wrk import run_wrk, write_script  # noqa: E402
 
@@ -73,13 +73,17 @@ ECHO_EXPECT = f">{ECHO_TEXT}<"
 WARMUP_S = 2
 
 
-def start_simulator(workdir: Path, tag: str) -> tuple[Server, int]:
-    """``insi-dmp-sim serve`` with 2 workers and a fresh data dir, on a free port."""
+def start_simulator(workdir: Path, tag: str,
+                    scenario: Path | None = None) -> tuple[Server, int]:
+    """``insi-dmp-sim serve [--scenario PATH]`` with 2 workers and a fresh data dir, on a
+    free port."""
     port = free_port()
     exe = BIN / "insi-dmp-sim"
     argv = [str(exe) if exe.exists() else shutil.which("insi-dmp-sim") or "insi-dmp-sim",
             "serve", "--host", HOST, "--port", str(port),
             "--data-dir", str(workdir / f"data-{tag}")]
+    if scenario is not None:
+        argv += ["--scenario", str(scenario)]
     env = dict(os.environ, SIM_WORKERS="2", SIM_LOG_LEVEL="warning")
     return Server(f"simulator[{tag}]", argv, env, workdir / f"sim-{tag}.log", REPO), port
 
@@ -129,19 +133,9 @@ def bench_target(kind: str, round_no: int, workdir: Path, args) -> dict:
                        spec["expect"])
         url = f"http://{HOST}:{port}{spec['path']}"
         run_wrk(url, script, WARMUP_S, args.connections)  # warm-up, discarded
-        cpu_before = tree_cpu(server.proc.pid)
-        busy_before = machine_busy_seconds()
+        cpu = CpuSpan(server.proc.pid)
         result, raw = run_wrk(url, script, args.duration, args.connections)
-        busy_after = machine_busy_seconds()
-        cpu_after = tree_cpu(server.proc.pid)
-        per_process = {str(pid): round(cpu_after[pid] - cpu_before.get(pid, 0.0), 2)
-                       for pid in cpu_after}
-        result["server_cpu_s"] = round(sum(per_process.values()), 2)
-        result["server_cpu_by_pid"] = per_process
-        # Busy CPU of the machine not spent by this server or wrk: other load (noise).
-        result["machine_busy_cpu_s"] = round(busy_after - busy_before, 2)
-        result["other_cpu_s"] = round(max(0.0, result["machine_busy_cpu_s"]
-                                          - result["server_cpu_s"] - result["wrk_cpu_s"]), 2)
+        result.update(cpu.read())  # "other_cpu_s": other load on the machine (noise)
         if result.get("requests"):
             result["server_cpu_us_per_req"] = round(
                 result["server_cpu_s"] / result["requests"] * 1e6, 1)
@@ -166,22 +160,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def install_time_bound(args) -> None:
-    """Turn SIGTERM, SIGHUP and an overall time budget into BenchError."""
-    budget = 3 * (HEALTH_DEADLINE_S + 10) + 2 * args.rounds * (args.duration + WARMUP_S + 60)
-
-    def on_signal(signum, frame):
-        raise BenchError(f"stopped by signal {signum}")
-
-    def on_alarm(signum, frame):
-        raise BenchError(f"time budget of {budget:.0f} s exceeded")
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(budget))
-
-
 def main(argv=None) -> int:
     """Run the measurements, write the JSON results, print the report; the exit status."""
     args = parse_args(argv)
@@ -190,7 +168,9 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
 
-    install_time_bound(args)  # the handlers unwind through the finally below
+    # SIGTERM, SIGHUP and the time budget raise BenchError, unwinding through the finally.
+    install_time_bound(3 * (HEALTH_DEADLINE_S + 10)
+                       + 2 * args.rounds * (args.duration + WARMUP_S + 60))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     workdir = Path(tempfile.mkdtemp(prefix="insi-bench-"))
     report: dict = {"started_utc": stamp, "machine": machine_facts(),

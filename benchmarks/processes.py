@@ -1,14 +1,17 @@
 """Servers under test: started in their own process group, polled, measured, stopped.
 
 Every :class:`Server` is registered until stopped, so that :func:`stop_all` can clear
-whatever is left after an error or a signal. CPU time is read over a process tree
-(psutil when installed, else /proc), and the whole machine's busy time from /proc/stat.
+whatever is left after an error or a signal (:func:`install_time_bound` turns signals and
+an overall time budget into errors). CPU time is read over a process tree (psutil when
+installed, else /proc), and the whole machine's busy time from /proc/stat;
+:class:`CpuSpan` puts them together over one measurement.
 """
 from __future__ import annotations
 
 import contextlib
 import http.client
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -68,6 +71,21 @@ def stop_all() -> None:
     """Stop every server still running."""
     for server in list(Server.registry):
         server.stop(grace=3.0)
+
+
+def install_time_bound(budget: float) -> None:
+    """Turn SIGTERM, SIGHUP and an overall time budget of ``budget`` s into BenchError."""
+
+    def on_signal(signum, frame):
+        raise BenchError(f"stopped by signal {signum}")
+
+    def on_alarm(signum, frame):
+        raise BenchError(f"time budget of {budget:.0f} s exceeded")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(int(budget))
 
 
 def free_port() -> int:
@@ -192,3 +210,36 @@ def machine_busy_seconds() -> float:
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
     return sum(fields[:3]) / CLK_TCK
+
+
+def children_cpu_seconds() -> float:
+    """user+system CPU seconds of this process's terminated, reaped children (wrk)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuSpan:
+    """The CPU used from its creation to :meth:`read`: by a server's process tree, by the
+    wrk runs started and reaped meanwhile, and by the whole machine."""
+
+    def __init__(self, server_pid: int):
+        self.pid = server_pid
+        self.server_before = tree_cpu(server_pid)
+        self.busy_before = machine_busy_seconds()
+        self.children_before = children_cpu_seconds()
+        self.started = time.monotonic()
+        self.elapsed_s = 0.0
+
+    def read(self) -> dict:
+        """Server CPU (total and by pid), wrk's CPU, the machine's busy CPU and the part of
+        it spent by neither ("other", noise); sets ``elapsed_s``."""
+        self.elapsed_s = time.monotonic() - self.started
+        wrk = children_cpu_seconds() - self.children_before
+        busy = machine_busy_seconds() - self.busy_before
+        after = tree_cpu(self.pid)
+        by_pid = {pid: after[pid] - self.server_before.get(pid, 0.0) for pid in after}
+        server = sum(by_pid.values())
+        return {"server_cpu_s": round(server, 2),
+                "server_cpu_by_pid": {str(pid): round(v, 2) for pid, v in by_pid.items()},
+                "wrk_cpu_s": round(wrk, 2), "machine_busy_cpu_s": round(busy, 2),
+                "other_cpu_s": round(max(0.0, busy - server - wrk), 2)}

@@ -1,4 +1,5 @@
-"""What insi_bench reports: machine facts, the ratios and target verdicts, the printed table."""
+"""What the benchmarks report: machine facts, error counts, table rows; insi_bench's ratios,
+target verdicts and printed table."""
 from __future__ import annotations
 
 import contextlib
@@ -40,6 +41,11 @@ def machine_facts() -> dict:
             "packages": versions, "wrk": wrk_version}
 
 
+def errors_of(run: dict) -> int:
+    """Non-2xx answers, unexpected bodies and socket errors (timeouts included) of a run."""
+    return run["non_2xx"] + run.get("bad_body", 0) + sum(run["socket_errors"].values())
+
+
 def cpu_per_request(runs: list[dict]) -> dict[str, float]:
     """Mean server CPU microseconds per request of each target, over its runs."""
     us = {k: [r["server_cpu_us_per_req"] for r in runs
@@ -64,8 +70,7 @@ def summarize(runs: list[dict], rounds: int, duration: int, healthy_max: float) 
     mean_ratio = round(sum(r["requests_per_s"] for r in insi_runs)
                        / sum(r["requests_per_s"] for r in echo_runs), 3)
     worst_p99 = max(r.get("p99_ms", float("inf")) for r in insi_runs)
-    errors = sum(r["non_2xx"] + r.get("bad_body", 0) + sum(r["socket_errors"].values())
-                 for r in runs)
+    errors = sum(errors_of(r) for r in runs)
     us_mean = cpu_per_request(runs)
     cpu_ratio = round(us_mean["echo"] / us_mean["insi"], 3) if len(us_mean) == 2 else None
     noise_limit = 0.1 * (os.cpu_count() or 1) * duration
@@ -84,7 +89,8 @@ def summarize(runs: list[dict], rounds: int, duration: int, healthy_max: float) 
             "cpu_per_request_ratio": cpu_ratio, "noisy_runs": noisy, "targets": targets}
 
 
-def _row(cells, widths) -> str:
+def table_row(cells, widths) -> str:
+    """One line of a table: the first cell left-aligned, the others right-aligned."""
     return "  ".join(str(c).rjust(w) if i else str(c).ljust(w)
                      for i, (c, w) in enumerate(zip(cells, widths)))
 
@@ -94,10 +100,10 @@ def print_table(runs: list[dict]) -> None:
     head = ["run", "req/s", "p50 ms", "p99 ms", "non-2xx", "bad body", "sock err",
             "srv CPU s", "µs/req", "wrk CPU s", "other CPU s"]
     widths = [8, 9, 7, 7, 7, 8, 8, 9, 7, 9, 11]
-    print(_row(head, widths))
-    print(_row(["-" * w for w in widths], widths))
+    print(table_row(head, widths))
+    print(table_row(["-" * w for w in widths], widths))
     for r in runs:
-        print(_row([f"{r['target']}#{r['round']}", f"{r['requests_per_s']:.0f}",
+        print(table_row([f"{r['target']}#{r['round']}", f"{r['requests_per_s']:.0f}",
                     f"{r.get('p50_ms', float('nan')):.2f}",
                     f"{r.get('p99_ms', float('nan')):.2f}",
                     r["non_2xx"], r.get("bad_body", "?"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import resource
 import signal
 import subprocess
 from pathlib import Path
@@ -54,6 +53,88 @@ function done(summary, latency, requests)
 end
 """
 
+# Optional additions to LUA_TEMPLATE (see write_script). The clock: CLOCK_MONOTONIC
+# through LuaJIT's ffi (os.time() only has whole seconds); each thread notes its start in
+# ``init``, which wrk calls just after fixing the run's stop time, and seeds its random
+# numbers with its own number.
+LUA_CLOCK = r"""
+-- Monotonic clock, the start of each thread, a random seed per thread.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local bench_ts = ffi.new("bench_timespec")
+local function bench_now()
+  ffi.C.clock_gettime(1, bench_ts)  -- CLOCK_MONOTONIC
+  return tonumber(bench_ts.tv_sec) + tonumber(bench_ts.tv_nsec) * 1e-9
+end
+local bench_threads = 0
+local setup_checks = setup
+function setup(thread)
+  setup_checks(thread)
+  bench_threads = bench_threads + 1
+  thread:set("bench_seed", bench_threads)
+end
+local init_checks = init
+function init(args)
+  init_checks(args)
+  bench_start = bench_now()
+  math.randomseed(bench_seed or 1)
+end
+"""
+
+# Spreads the first request of each connection at random over ``stagger`` seconds, so
+# that the connections of a slow load do not send their requests in synchronized waves.
+# A request issued in the first second of the run is a first request as long as no
+# answer comes back within a second (the load it is meant for is slower than that).
+# wrk starts timing a request once its delay is over.
+LUA_STAGGER = r"""
+-- Stagger the first request of each connection.
+function delay()
+  if bench_now() - bench_start < 1.0 then
+    return math.random(0, %(stagger_ms)d)
+  end
+  return 0
+end
+"""
+
+# Sends each request of every connection after a random pause, uniform from 0 to twice
+# ``pause``: a paced load of about connections / (pause + response time) requests per
+# second, whose connections do not fall into step (a fixed pause would keep the requests
+# of connections that started together in synchronized waves).
+LUA_PAUSE = r"""
+-- A random pause before each request, %(pause_ms)d ms on average.
+function delay()
+  return math.random(0, 2 * %(pause_ms)d)
+end
+"""
+
+# Counts the responses received between ``start + from`` and ``start + to`` seconds:
+# ``done`` prints a ``BENCH_WINDOW`` line that parse_wrk reads.
+LUA_COUNT_WINDOW = r"""
+-- Responses received within a time window of the run.
+local window_from, window_to = %(from_s)r, %(to_s)r
+local count_response = response
+function response(status, headers, body)
+  local elapsed = bench_now() - bench_start
+  if elapsed >= window_from and elapsed < window_to then
+    in_window = (in_window or 0) + 1
+  end
+  count_response(status, headers, body)
+end
+local print_checks = done
+function done(summary, latency, requests)
+  print_checks(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do
+    n = n + (t:get("in_window") or 0)
+  end
+  io.write(string.format("BENCH_WINDOW from=%%.3f to=%%.3f responses=%%d\n",
+                         window_from, window_to, n))
+end
+"""
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -66,11 +147,30 @@ def lua_string(text: str) -> str:
     return f"[{eq}[{text}]{eq}]"
 
 
-def write_script(path: Path, body: str, content_type: str, expect: str) -> None:
-    """Write the Lua script that POSTs ``body`` and expects ``expect`` in each answer."""
-    path.write_text(LUA_TEMPLATE % {"body": lua_string(body),
-                                    "content_type": lua_string(content_type),
-                                    "expect": lua_string(expect)})
+def write_script(path: Path, body: str, content_type: str, expect: str,
+                 stagger: float | None = None, pause: float | None = None,
+                 count_window: tuple[float, float] | None = None) -> None:
+    """Write the Lua script that POSTs ``body`` and expects ``expect`` in each answer.
+
+    ``stagger``: spread the first request of each connection at random over that many
+    seconds. ``pause``: wait a random 0 to 2 x ``pause`` seconds before every request
+    (not with ``stagger``). ``count_window``: (from, to) seconds of the run; also count the
+    responses received in that window (``window_responses`` in :func:`parse_wrk`).
+    """
+    if stagger is not None and pause is not None:
+        raise ValueError("stagger and pause both define wrk's delay(): choose one")
+    text = LUA_TEMPLATE % {"body": lua_string(body), "content_type": lua_string(content_type),
+                           "expect": lua_string(expect)}
+    if stagger is not None or pause is not None or count_window is not None:
+        text += LUA_CLOCK
+    if stagger is not None:
+        text += LUA_STAGGER % {"stagger_ms": round(stagger * 1000)}
+    if pause is not None:
+        text += LUA_PAUSE % {"pause_ms": round(pause * 1000)}
+    if count_window is not None:
+        text += LUA_COUNT_WINDOW % {"from_s": float(count_window[0]),
+                                    "to_s": float(count_window[1])}
+    path.write_text(text)
 
 
 def to_ms(text: str) -> float:
@@ -113,32 +213,50 @@ def parse_wrk(output: str) -> dict:
     if m:
         result["checked_responses"], result["non_200"], result["bad_body"] = \
             map(int, m.groups())
+    m = re.search(r"BENCH_WINDOW from=([\d.]+) to=([\d.]+) responses=(\d+)", output)
+    if m:
+        result["window_s"] = [float(m.group(1)), float(m.group(2))]
+        result["window_responses"] = int(m.group(3))
     return result
 
 
-def run_wrk(url: str, script: Path, duration: int, connections: int) -> tuple[dict, str]:
-    """``wrk -t2 -cN -dDs --latency -s script url``: (parsed result with wrk's CPU, raw output)."""
-    argv = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-            "-s", str(script), url]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+def start_wrk(url: str, script: Path, duration: int, connections: int,
+              timeout: str | None = None) -> subprocess.Popen:
+    """Start ``wrk -t2 -cN -dDs --latency [--timeout T] -s script url`` in its own
+    process group, without waiting; finish it with :func:`finish_wrk`."""
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if timeout is not None:
+        argv += ["--timeout", timeout]
+    argv += ["-s", str(script), url]
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True, text=True)
+
+
+def stop_wrk(proc: subprocess.Popen) -> None:
+    """SIGKILL a wrk started by :func:`start_wrk` (its whole group) and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ValueError, OSError):
+        proc.communicate()
+
+
+def finish_wrk(proc: subprocess.Popen, duration: int) -> tuple[dict, str]:
+    """Wait (at most ``duration + 30`` s from now) for a wrk started by :func:`start_wrk`;
+    (parsed result, raw output). Kills its group on timeout or any error."""
     try:
         out, _ = proc.communicate(timeout=duration + 30)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        stop_wrk(proc)
         raise BenchError(f"wrk did not finish within {duration + 30} s")
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stop_wrk(proc)
         raise
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise BenchError(f"wrk exited with {proc.returncode}:\n{out}")
-    result = parse_wrk(out)
-    result["wrk_cpu_s"] = round((after.ru_utime - before.ru_utime)
-                                + (after.ru_stime - before.ru_stime), 2)
-    return result, out
+    return parse_wrk(out), out
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int) -> tuple[dict, str]:
+    """``wrk -t2 -cN -dDs --latency -s script url``: (parsed result, raw output)."""
+    return finish_wrk(start_wrk(url, script, duration, connections), duration)
