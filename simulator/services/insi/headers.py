@@ -7,7 +7,6 @@ ROOT_ctxbam_CTXBAM_V01_02.xsd (domain brief §4).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from simulator.services.insi.contract import NS_CTXBAM, NS_CTXLPS, action_of
@@ -17,18 +16,8 @@ from simulator.soap.parsing import SoapRequest
 
 # CNDA software authorisation numbers seen: 12 letters and digits (PDP17NF21DD0).
 IDAM_PATTERN = re.compile(r"^[A-Z0-9]{12}$")
+_LPS_IDAM = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM"
 _DATETIME = re.compile(r"^-?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
-
-
-@dataclass(frozen=True)
-class CallingSoftware:
-    """Who is calling, as ContexteLPS says (used by the journal and, later, reports)."""
-
-    idam: str
-    name: str | None
-    version: str | None
-    instance: str | None
-    emitter: str | None
 
 
 def invalid(detail: str) -> ServiceFault:
@@ -44,8 +33,8 @@ def check_action(request: SoapRequest, operation: str) -> None:
                       f"{request.body_element.tag}; expected {expected!r}")
 
 
-def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> CallingSoftware:
-    """Validate ContexteLPS and ContexteBAM; return the calling software."""
+def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> None:
+    """Validate ContexteLPS and ContexteBAM, and that the calling software is authorised."""
     lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
     if lps is None:
         raise invalid(f"Header ContexteLPS ({NS_CTXLPS}) is missing")
@@ -57,9 +46,7 @@ def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> Ca
     if bam.find(f"{{{NS_CTXBAM}}}COUVERTURE") is None:
         raise invalid("ContexteBAM/COUVERTURE is missing: it is required, and empty "
                       "(<COUVERTURE/>) for a search by traits")
-    software = _calling_software(lps)
-    _check_idam(software.idam, lps, authorised_idams)
-    return software
+    _check_idam(lps.find(_LPS_IDAM), authorised_idams)
 
 
 def _check_context(element, label: str, ns: str, nature: str, version: str) -> None:
@@ -85,19 +72,8 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _calling_software(lps) -> CallingSoftware:
-    def text(path):
-        value = lps.findtext(path.format(ns=NS_CTXLPS))
-        return value.strip() if value else None
-    return CallingSoftware(idam=text("{{{ns}}}LPS/{{{ns}}}IDAM") or "",
-                           name=text("{{{ns}}}LPS/{{{ns}}}Nom"),
-                           version=text("{{{ns}}}LPS/{{{ns}}}Version"),
-                           instance=text("{{{ns}}}LPS/{{{ns}}}Instance"),
-                           emitter=text("{{{ns}}}Emetteur"))
-
-
-def _check_idam(idam: str, lps, authorised: tuple[str, ...]) -> None:
-    idam_element = lps.find(f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM")
+def _check_idam(idam_element, authorised: tuple[str, ...]) -> None:
+    idam = (idam_element.text or "").strip() if idam_element is not None else ""
     kind = idam_element.get("R") if idam_element is not None else None
     if authorised:
         known = idam in authorised
