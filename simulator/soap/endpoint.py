@@ -58,8 +58,7 @@ class ServiceBinding(Protocol):
     def render_result(self, exchange: Exchange, result) -> Reply:
         """Serialise a successful result."""
 
-    def render_error(self, error: BaseException, request: SoapRequest | None,
-                     request_id: str) -> Reply:
+    def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Serialise a ProtocolError, ServiceFault or any other error as a fault."""
 
     def serve_document(self, environ) -> tuple[int, str, bytes] | None:
@@ -105,7 +104,7 @@ class SoapEndpoint(ServerBase):
                 cause = getattr(error, "cause", error)
                 LOG.error("request %s: unexpected %r", request_id, cause,
                           exc_info=(type(cause), cause, cause.__traceback__))
-            reply = self.binding.render_error(error, request, request_id)
+            reply = self.binding.render_error(error, request)
         headers = [("X-Request-Id", request_id)]
         self.recorder.record(request_id=request_id, service=self.binding.name,
                              operation=operation, environ=environ, reply=reply,

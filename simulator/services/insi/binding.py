@@ -7,7 +7,7 @@ from spyne.model.fault import Fault
 
 from simulator.chaos.scenario import RequestFacts
 from simulator.services.insi.contract import (
-    NS_CTXLPS, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+    LPS_IDAM, LPS_NAME, NS_CTXLPS, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
 from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
@@ -57,8 +57,7 @@ class InsiBinding:
         name = text(body, f"{{{ns}}}NomNaissance")
         return RequestFacts(
             service=self.name, operation=operation,
-            idam=text(lps, f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM"),
-            lps_name=text(lps, f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}Nom"),
+            idam=text(lps, LPS_IDAM), lps_name=text(lps, LPS_NAME),
             ins=number.upper()[:13] if number else None,
             birth_name=name.upper() if name else None)
 
@@ -71,8 +70,7 @@ class InsiBinding:
         generation = self.context.calendar.insi_response_format(self.context.clock.today())
         return Reply(200, render_result(result, generation), outcome=f"CR {result.code}")
 
-    def render_error(self, error: BaseException, request: SoapRequest | None,
-                     request_id: str) -> Reply:
+    def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as an INSi fault, in the generation of the simulated date."""
         entry, detail, status = _catalogue_entry(error)
         generation = self.context.calendar.insi_fault_format(self.context.clock.today())

@@ -19,6 +19,10 @@ OP_TRAITS = "rechercherInsAvecTraitsIdentite"
 OP_VITALE = "rechercherInsAvecCarteVitale"
 ACTION_PREFIX = "urn:ServiceIdentiteCertifiee:1.0.0:"
 
+# Paths in ContexteLPS of the calling software's number (IDAM) and name.
+LPS_IDAM = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM"
+LPS_NAME = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}Nom"
+
 # Body element -> operation: the service dispatches on the body, not on the action.
 OPERATIONS_BY_BODY = {
     f"{{{NS_RECSANS}}}RECSANSVITALE": OP_TRAITS,

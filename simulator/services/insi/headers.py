@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from simulator.services.insi.contract import NS_CTXBAM, NS_CTXLPS, action_of
+from simulator.services.insi.contract import LPS_IDAM, NS_CTXBAM, NS_CTXLPS, action_of
 from simulator.services.insi.errors import InsiError
 from simulator.soap.errors import ServiceFault
 from simulator.soap.parsing import SoapRequest
 
 # CNDA software authorisation numbers seen: 12 letters and digits (PDP17NF21DD0).
 IDAM_PATTERN = re.compile(r"^[A-Z0-9]{12}$")
-_LPS_IDAM = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM"
 _DATETIME = re.compile(r"^-?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
 
@@ -46,7 +45,7 @@ def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> No
     if bam.find(f"{{{NS_CTXBAM}}}COUVERTURE") is None:
         raise invalid("ContexteBAM/COUVERTURE is missing: it is required, and empty "
                       "(<COUVERTURE/>) for a search by traits")
-    _check_idam(lps.find(_LPS_IDAM), authorised_idams)
+    _check_idam(lps.find(LPS_IDAM), authorised_idams)
 
 
 def _check_context(element, label: str, ns: str, nature: str, version: str) -> None:
