@@ -29,9 +29,13 @@ class ProcessBatcher:
 
     def flush(self) -> None:
         """Write this process's queued items now."""
-        items = self._current().take()
-        if items:
-            self.write(items)
+        buffer = self._current()
+        # One writer at a time, so that batches reach the store in the order they
+        # were taken (the journal's ids give its newest-first order).
+        with buffer.writing:
+            items = buffer.take()
+            if items:
+                self.write(items)
 
     def discard(self) -> None:
         """Drop this process's queued items."""
@@ -50,6 +54,7 @@ class _Buffer:
 
     def __init__(self, owner: ProcessBatcher):
         self.pid = os.getpid()
+        self.writing = threading.Lock()
         self._lock = threading.Lock()
         self._items: list = []
         threading.Thread(target=self._run, args=(owner,), daemon=True,
