@@ -42,6 +42,7 @@ class SimulatorServer(BaseApplication):
         super().__init__()
 
     def load_config(self):
+        """gunicorn settings from the simulator's Settings."""
         s = self.settings
         options = {
             "bind": f"{s.host}:{s.port}",
@@ -62,6 +63,7 @@ class SimulatorServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        """Build the app once, in the master (preload), and freeze its heap."""
         if self.app_factory is None:
             from simulator.app import create_app
             app = create_app(self.settings)

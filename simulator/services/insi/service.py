@@ -46,6 +46,7 @@ class InsiService(Service):
     @rpc(TraitsDIdentite, _body_style="bare", _returns=Unicode,
          _in_message_name=f"{{{NS_RECSANS}}}RECSANSVITALE")
     def rechercherInsAvecTraitsIdentite(ctx, traits):
+        """WS #2: the INS of the person with these traits (CR 00, 01 or 02)."""
         service = checked_service(ctx, OP_TRAITS)
         query = traits_query(traits)
         if service.settings.insi_qualif_quirks and quirks.gives_technical_error(query):
@@ -57,6 +58,7 @@ class InsiService(Service):
     @rpc(Beneficiaire, _body_style="bare", _returns=Unicode,
          _in_message_name=f"{{{NS_RECVIT}}}RECVITALE")
     def rechercherInsAvecCarteVitale(ctx, beneficiaire):
+        """WS #1: the INS of the beneficiary of a Vitale card."""
         service = checked_service(ctx, OP_VITALE)
         query = vitale_query(beneficiaire)
         if query.individual_number:
