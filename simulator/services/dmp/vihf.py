@@ -1,0 +1,207 @@
+"""Reading and checking the VIHF, the SAML 2.0 assertion every DMP request carries.
+
+The VIHF (in ``wsse:Security``) says who calls (structure, professional, roles, sector),
+from which software, in which access mode, and for which patient. Attribute names and
+code systems are those of the DMP brief (§4.2, VIHF 3.0); the access-mode rules of
+§4.1 (bris de glace only with a card, signature required without one) are applied.
+Every problem raises :class:`VihfError` naming the attribute and what was expected.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lxml import etree
+
+from simulator.soap.namespaces import WSSE
+
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+DSIG = "http://www.w3.org/2000/09/xmldsig#"
+HL7 = "urn:hl7-org:v3"
+
+ROLE = "urn:oasis:names:tc:xacml:2.0:subject:role"
+RESOURCE_ID = "urn:oasis:names:tc:xacml:2.0:resource:resource-id"
+SUBJECT_ID = "urn:oasis:names:tc:xspa:1.0:subject:subject-id"
+PURPOSE_OF_USE = "urn:oasis:names:tc:xspa:1.0:subject:purposeofuse"
+CONFIDENTIALITY = "urn:oasis:names:tc:xspa:1.0:resource:patient:hl7:confidentiality-code"
+
+AUTH_MODES = ("DIRECTE", "INDIRECTE", "INDIRECTE_RENFORCEE")
+ACCESS_MODES = ("normal", "bris_de_glace", "centre_15")
+ACCESS_MODE_SYSTEM = "1.2.250.1.213.1.1.4.248"  # TRE_R248_ModeAcces
+INS_OIDS = {"1.2.250.1.213.1.4.8": "INS-NIR", "1.2.250.1.213.1.4.9": "INS-NIA",
+            "1.2.250.1.213.1.4.10": "INS-NIR test", "1.2.250.1.213.1.4.11": "INS-NIR demo",
+            "1.2.250.1.213.1.4.2": "INS-C"}
+_CX = re.compile(r"^(?P<id>[0-9A-Z]{13,22})\^\^\^&(?P<oid>[0-9.]+)&ISO\^NH$")
+_CODE_OID = re.compile(r"^[^^]+\^[0-9.]+$")
+
+
+class VihfError(ValueError):
+    """The VIHF is missing, incomplete or inconsistent; the message says what."""
+
+
+@dataclass(frozen=True)
+class Role:
+    """One ``hl7:Role`` of the subject (profession, then savoir-faire)."""
+
+    code: str
+    code_system: str
+
+
+@dataclass(frozen=True)
+class Vihf:
+    """What the DMP needs from the assertion."""
+
+    issue_instant: datetime
+    name_id: str  # the user (PS idNat, or structure/local id)
+    subject_name: str
+    structure_id: str
+    auth_mode: str  # DIRECTE | INDIRECTE | INDIRECTE_RENFORCEE
+    access_mode: str  # normal | bris_de_glace | centre_15
+    roles: tuple[Role, ...]
+    sector: str  # code^OID
+    software_name: str
+    software_version: str
+    homologation_id: str
+    version: str
+    patient_ins: str | None  # from resource-id, when present
+    patient_oid: str | None
+    signed: bool
+    confidentiality: str | None = None
+
+    @property
+    def profession(self) -> str:
+        """The first role's code (G15 profession, or AUTOMATE)."""
+        return self.roles[0].code
+
+
+def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedelta,
+              require_patient: bool, require_signature: bool = True) -> Vihf:
+    """Find, parse and check the VIHF in a SOAP header.
+
+    ``now`` is the simulated instant; ``IssueInstant`` may differ from it by at most
+    ``max_skew``. ``require_patient``: the transaction concerns one patient, named by
+    the resource-id. ``require_signature``: indirect modes must carry an XML signature
+    (the signature itself is not verified).
+    """
+    assertion = header.find(f"{{{WSSE}}}Security/{{{SAML}}}Assertion") \
+        if header is not None else None
+    if assertion is None:
+        raise VihfError("wsse:Security/saml:Assertion (the VIHF) is missing")
+    if assertion.get("Version") != "2.0":
+        raise VihfError(f"Assertion/@Version must be 2.0, got {assertion.get('Version')!r}")
+    issued = _instant(assertion.get("IssueInstant"))
+    if abs(issued - now) > max_skew:
+        raise VihfError(f"Assertion/@IssueInstant {assertion.get('IssueInstant')} is more "
+                        f"than {max_skew} away from the platform's time {now.isoformat()}")
+    if not (assertion.findtext(f"{{{SAML}}}Issuer") or "").strip():
+        raise VihfError("Assertion/Issuer is missing (the signing certificate's subject DN)")
+    name_id = (assertion.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or "").strip()
+    if not name_id:
+        raise VihfError("Assertion/Subject/NameID is missing (the user's identifier)")
+    attributes = _attributes(assertion)
+    text = _Texts(attributes)
+    auth_mode = text.one("Authentification_Mode", AUTH_MODES)
+    if text.one("Ressource_URN") != "urn:dmp":
+        raise VihfError(f"attribute Ressource_URN must be urn:dmp, got "
+                        f"{text.one('Ressource_URN')!r}")
+    sector = text.one("Secteur_Activite")
+    if not _CODE_OID.match(sector):
+        raise VihfError(f"attribute Secteur_Activite must be code^OID (e.g. "
+                        f"SA07^1.2.250.1.71.4.2.4), got {sector!r}")
+    access_mode = _access_mode(attributes)
+    if access_mode == "bris_de_glace" and auth_mode != "DIRECTE":
+        raise VihfError("bris de glace needs direct authentication with a CPS card "
+                        f"(Authentification_Mode DIRECTE), got {auth_mode}")
+    signed = assertion.find(f"{{{DSIG}}}Signature") is not None
+    if require_signature and auth_mode != "DIRECTE" and not signed:
+        raise VihfError(f"a VIHF in mode {auth_mode} must be signed (ds:Signature after "
+                        "Issuer)")
+    ins, oid = _patient(attributes, require_patient)
+    return Vihf(
+        issue_instant=issued, name_id=name_id, subject_name=text.one(SUBJECT_ID),
+        structure_id=text.one("Identifiant_Structure"), auth_mode=auth_mode,
+        access_mode=access_mode, roles=_roles(attributes), sector=sector,
+        software_name=text.one("LPS_Nom"), software_version=text.one("LPS_Version"),
+        homologation_id=text.one("LPS_ID_HOMOLOGATION_DMP"), version=text.one("VIHF_Version"),
+        patient_ins=ins, patient_oid=oid, signed=signed,
+        confidentiality=text.optional(CONFIDENTIALITY))
+
+
+def _attributes(assertion) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for attribute in assertion.iterfind(f"{{{SAML}}}AttributeStatement/{{{SAML}}}Attribute"):
+        found.setdefault(attribute.get("Name"), []).extend(
+            attribute.findall(f"{{{SAML}}}AttributeValue"))
+    return found
+
+
+class _Texts:
+    """Text values of attributes, with errors naming the attribute."""
+
+    def __init__(self, attributes: dict[str, list]):
+        self.attributes = attributes
+
+    def optional(self, name: str) -> str | None:
+        values = [(v.text or "").strip() for v in self.attributes.get(name, [])]
+        return next((v for v in values if v), None)
+
+    def one(self, name: str, allowed: tuple[str, ...] | None = None) -> str:
+        value = self.optional(name)
+        if value is None:
+            raise VihfError(f"attribute {name} is missing or empty")
+        if allowed is not None and value not in allowed:
+            raise VihfError(f"attribute {name} must be one of {', '.join(allowed)}, "
+                            f"got {value!r}")
+        return value
+
+
+def _coded(values: list, element: str, name: str) -> list[etree._Element]:
+    coded = [v.find(f"{{{HL7}}}{element}") for v in values]
+    if not coded or any(c is None or not c.get("code") for c in coded):
+        raise VihfError(f"attribute {name} must hold hl7:{element} values with a code")
+    return coded
+
+
+def _roles(attributes) -> tuple[Role, ...]:
+    roles = _coded(attributes.get(ROLE, []), "Role", ROLE)
+    return tuple(Role(r.get("code"), r.get("codeSystem") or "") for r in roles)
+
+
+def _access_mode(attributes) -> str:
+    purpose = _coded(attributes.get(PURPOSE_OF_USE, []), "PurposeOfUse", PURPOSE_OF_USE)[0]
+    code = purpose.get("code")
+    if code not in ACCESS_MODES:
+        raise VihfError(f"attribute {PURPOSE_OF_USE} must be one of "
+                        f"{', '.join(ACCESS_MODES)}, got {code!r}")
+    if purpose.get("codeSystem") != ACCESS_MODE_SYSTEM:
+        raise VihfError(f"PurposeOfUse/@codeSystem must be {ACCESS_MODE_SYSTEM} "
+                        f"(TRE_R248_ModeAcces), got {purpose.get('codeSystem')!r}")
+    return code
+
+
+def _patient(attributes, required: bool) -> tuple[str | None, str | None]:
+    value = _Texts(attributes).optional(RESOURCE_ID)
+    if value is None:
+        if required:
+            raise VihfError(f"attribute {RESOURCE_ID} (the patient's INS) is missing")
+        return None, None
+    found = _CX.match(value)
+    if not found:
+        raise VihfError(f"attribute {RESOURCE_ID} must be INS^^^&OID&ISO^NH (e.g. "
+                        f"275126322074974^^^&1.2.250.1.213.1.4.10&ISO^NH), got {value!r}")
+    if found["oid"] not in INS_OIDS:
+        raise VihfError(f"attribute {RESOURCE_ID}: {found['oid']} is not an INS OID "
+                        f"({', '.join(INS_OIDS)})")
+    return found["id"], found["oid"]
+
+
+def _instant(text: str | None) -> datetime:
+    try:
+        moment = datetime.fromisoformat((text or "").replace("Z", "+00:00"))
+    except ValueError:
+        raise VihfError(f"Assertion/@IssueInstant must be an xs:dateTime in UTC, got "
+                        f"{text!r}") from None
+    if moment.tzinfo is None:
+        raise VihfError(f"Assertion/@IssueInstant must carry its time zone (Z), got {text!r}")
+    return moment
