@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from simulator.soap.errors import ProtocolError
+from simulator.soap.mtom import XOP, resolve_includes, split_related
 from simulator.soap.namespaces import SOAP11_ENV, SOAP12_ENV, WSA
 
 
@@ -52,13 +53,19 @@ def safe_parser() -> etree.XMLParser:
 
 
 def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
-    """Parse a SOAP 1.2 request body; raise :class:`ProtocolError` on anything unusable."""
+    """Parse a SOAP 1.2 request body, plain or MTOM; raise :class:`ProtocolError` on
+    anything unusable."""
     media_type, params = content_type_parts(content_type)
-    if media_type != "application/soap+xml":
+    attachments = {}
+    if media_type == "multipart/related" and \
+            params.get("type", "").lower() == "application/xop+xml":
+        raw, attachments = split_related(raw, params)
+    elif media_type != "application/soap+xml":
         raise ProtocolError(
             "media-type",
             f"Unsupported Content-Type {media_type or '(none)'!s}: this SOAP 1.2 endpoint "
-            "expects application/soap+xml; charset=utf-8", 415)
+            "expects application/soap+xml; charset=utf-8, or MTOM (multipart/related; "
+            'type="application/xop+xml")', 415)
     if not raw.strip():
         raise ProtocolError("malformed", "Empty request body: a SOAP 1.2 Envelope is expected")
     try:
@@ -74,6 +81,8 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
                             f"({SOAP12_ENV})")
     if root.tag != f"{{{SOAP12_ENV}}}Envelope":
         raise ProtocolError("not-soap", f"Root element {root.tag} is not a SOAP 1.2 Envelope")
+    if attachments or root.find(f".//{{{XOP}}}Include") is not None:
+        resolve_includes(root, attachments)
     header = root.find(f"{{{SOAP12_ENV}}}Header")
     body = root.find(f"{{{SOAP12_ENV}}}Body")
     if body is None:

@@ -1,0 +1,101 @@
+"""MTOM/XOP: SOAP messages in ``multipart/related`` MIME packages.
+
+Reading splits the package on its boundary (bytes in, bytes out: no text decoding of
+binary parts), takes the root part named by ``start`` (else the first), and keeps the
+other parts by Content-ID for ``xop:Include`` references, which may be
+percent-encoded (RFC 2392). Writing builds the package a response carries (ITI-43).
+Every defect raises :class:`ProtocolError` saying what is wrong with the package.
+"""
+from __future__ import annotations
+
+import base64
+import uuid
+from urllib.parse import unquote
+
+from lxml import etree
+
+from simulator.soap.errors import ProtocolError
+
+XOP = "http://www.w3.org/2004/08/xop/include"
+
+
+def split_related(raw: bytes, params: dict) -> tuple[bytes, dict[str, bytes]]:
+    """(root part body, {content-id: body}) of a ``multipart/related`` package."""
+    boundary = params.get("boundary")
+    if not boundary:
+        raise _bad("the Content-Type has no boundary parameter")
+    delimiter = b"--" + boundary.encode("latin-1")
+    pieces = raw.split(delimiter)
+    if len(pieces) < 3:
+        raise _bad(f"boundary {boundary!r} not found at least twice in the body")
+    if not pieces[-1].startswith(b"--"):
+        raise _bad(f"the closing boundary --{boundary}-- is missing (truncated package?)")
+    parts = [_part(piece, index) for index, piece in enumerate(pieces[1:-1], start=1)]
+    start = (params.get("start") or "").strip("<>")
+    root = next((p for p in parts if p[0] == start), None) if start else parts[0]
+    if root is None:
+        raise _bad(f"no part has the Content-ID <{start}> named by the start parameter")
+    return root[2], {cid: body for cid, _, body in parts if cid and cid != root[0]}
+
+
+def _part(piece: bytes, index: int) -> tuple[str | None, dict, bytes]:
+    # A part is CRLF (or LF), headers, an empty line, then the body up to the CRLF
+    # that belongs to the next delimiter.
+    piece = piece[2:] if piece.startswith(b"\r\n") else piece[1:] if piece.startswith(b"\n") \
+        else piece
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = piece.partition(separator)
+        if found:
+            break
+    else:
+        raise _bad(f"MIME part {index} has no empty line after its headers")
+    if body.endswith(b"\r\n"):
+        body = body[:-2]
+    elif body.endswith(b"\n"):
+        body = body[:-1]
+    headers = {}
+    for line in head.decode("latin-1").splitlines():
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    cid = headers.get("content-id", "").strip().strip("<>") or None
+    return cid, headers, body
+
+
+def resolve_includes(envelope: etree._Element, attachments: dict[str, bytes]) -> None:
+    """Replace every ``xop:Include`` by the base64 text of the part it references."""
+    for include in list(envelope.iter(f"{{{XOP}}}Include")):
+        href = include.get("href") or ""
+        cid = unquote(href[4:]) if href.startswith("cid:") else None
+        if cid is None or cid not in attachments:
+            raise _bad(f"xop:Include references {href!r}, which no MIME part carries "
+                       f"(parts: {', '.join(sorted(attachments)) or 'none'})")
+        parent = include.getparent()
+        parent.remove(include)
+        parent.text = (parent.text or "") + base64.b64encode(attachments[cid]).decode("ascii")
+
+
+def build_related(envelope: bytes, attachments: list[tuple[str, bytes]],
+                  action: str | None = None) -> tuple[str, bytes]:
+    """(Content-Type header, body) of an MTOM package: the envelope (whose
+    ``xop:Include`` elements name the attachments' Content-IDs) and the binary parts."""
+    boundary = f"MIMEBoundary_{uuid.uuid4().hex}"
+    root_id = "root.message@insi-dmp-sim"
+    lines = [f"--{boundary}".encode(),
+             b'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"',
+             b"Content-Transfer-Encoding: binary", f"Content-ID: <{root_id}>".encode(), b"",
+             envelope]
+    for cid, data in attachments:
+        lines += [f"--{boundary}".encode(), b"Content-Type: application/octet-stream",
+                  b"Content-Transfer-Encoding: binary", f"Content-ID: <{cid}>".encode(), b"",
+                  data]
+    body = b"\r\n".join(lines) + f"\r\n--{boundary}--\r\n".encode()
+    content_type = (f'multipart/related; boundary="{boundary}"; type="application/xop+xml"; '
+                    f'start="<{root_id}>"; start-info="application/soap+xml"')
+    if action:
+        content_type += f'; action="{action}"'
+    return content_type, body
+
+
+def _bad(detail: str) -> ProtocolError:
+    return ProtocolError("malformed", f"Malformed MTOM package: {detail}")
