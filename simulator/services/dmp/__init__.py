@@ -1,1 +1,2 @@
-"""The DMP web services (API v1 and v2). Only the shared VIHF reader exists so far."""
+"""The DMP web services (API v1 and v2). So far: the VIHF reader and the access rules,
+which the DMP endpoints will call."""
