@@ -1,0 +1,54 @@
+"""pytest plugin: a simulator for your tests (registered as ``insi_dmp_sim``).
+
+Fixtures:
+- ``insi_dmp_sim_server`` (session): one simulator for the whole run, on a free port;
+- ``insi_dmp_sim`` (function): that simulator, reset before the test, with the clock
+  and scenario of the test's marks applied; a :class:`simulator.testing.SimulatorHandle`.
+
+Marks: ``@pytest.mark.sim_date("2023-01-15")`` (frozen simulated clock) and
+``@pytest.mark.sim_scenario("insi-down")`` (a shipped name or YAML text).
+Option ``--sim-mode thread|process`` (ini ``sim_mode``): serve from the test process
+(default, fast) or run the real ``insi-dmp-sim serve``.
+"""
+from __future__ import annotations
+
+import pytest
+
+from simulator.testing import start_simulator
+
+
+def pytest_addoption(parser):
+    """``--sim-mode`` / ``sim_mode``."""
+    group = parser.getgroup("insi-dmp-sim")
+    group.addoption("--sim-mode", choices=("thread", "process"), default=None,
+                    help="serve the simulator from the test process (thread, default) or "
+                         "run insi-dmp-sim serve (process)")
+    parser.addini("sim_mode", "thread (default) or process", default="thread")
+
+
+def pytest_configure(config):
+    """Register the marks."""
+    config.addinivalue_line("markers", "sim_date(iso): frozen simulated date-time for the test")
+    config.addinivalue_line("markers", "sim_scenario(name_or_yaml): fault scenario for the test")
+
+
+@pytest.fixture(scope="session")
+def insi_dmp_sim_server(pytestconfig):
+    """One simulator for the session."""
+    mode = pytestconfig.getoption("--sim-mode") or pytestconfig.getini("sim_mode")
+    with start_simulator(mode) as handle:
+        yield handle
+
+
+@pytest.fixture
+def insi_dmp_sim(insi_dmp_sim_server, request):
+    """The session's simulator, reset, with the test's ``sim_date``/``sim_scenario``."""
+    sim = insi_dmp_sim_server
+    sim.reset()
+    date = request.node.get_closest_marker("sim_date")
+    if date is not None:
+        sim.set_clock(date.args[0])
+    scenario = request.node.get_closest_marker("sim_scenario")
+    if scenario is not None:
+        sim.set_scenario(scenario.args[0])
+    return sim
