@@ -1,8 +1,9 @@
-"""Prometheus counters, summed over every worker through the store.
+"""Prometheus metrics, summed over every worker through the store.
 
 Each worker counts in memory and adds its increments to the store in batches; ``/metrics``
-renders the sums in the Prometheus text format. Counters survive ``/_admin/reset``
-(Prometheus expects counters to only grow).
+renders the sums in the Prometheus text format: request counters, a latency histogram per
+service and operation, and what scenario rules injected. Counters survive
+``/_admin/reset`` (Prometheus expects counters to only grow).
 """
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ from collections import Counter
 
 from simulator.batching import ProcessBatcher
 
-HELP = {
-    "insi_dmp_sim_requests_total": "SOAP requests answered, by service, operation and outcome",
-    "insi_dmp_sim_request_seconds_total": "Time spent answering, by service and operation",
-    "insi_dmp_sim_chaos_injections_total": "Requests altered by a scenario rule",
-    "insi_dmp_sim_chaos_delay_seconds_total": "Latency injected by scenario rules",
+PREFIX = "insi_dmp_sim_"
+# Upper bounds of the latency buckets, in seconds (injected delays reach tens of seconds).
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+FAMILIES = {  # name -> (type, help)
+    "requests_total": ("counter", "SOAP requests answered, by service, operation, status "
+                                  "and outcome"),
+    "request_duration_seconds": ("histogram", "Time from request to answer, injected "
+                                              "latency included"),
+    "chaos_injections_total": ("counter", "Requests altered by a scenario rule"),
+    "chaos_delay_seconds_total": ("counter", "Latency injected by scenario rules"),
 }
 
 
 class Metrics:
-    """Counters with labels, aggregated across worker processes."""
+    """Counters and histograms with labels, aggregated across worker processes."""
 
     def __init__(self, store, flush_interval: float = 0.2, batch: int = 64):
         self.store = store
@@ -27,33 +33,38 @@ class Metrics:
 
     def count_request(self, service: str, operation: str | None, reply, seconds: float,
                       decision=None) -> None:
-        """Count one answered request (and what a chaos rule did to it)."""
-        operation = operation or "unknown"
-        items = [("insi_dmp_sim_requests_total",
-                  (("service", service), ("operation", operation),
-                   ("status", str(reply.status)), ("outcome", reply.outcome)), 1.0),
-                 ("insi_dmp_sim_request_seconds_total",
-                  (("service", service), ("operation", operation)), seconds)]
+        """Count one answered request, its duration, and what a chaos rule did to it."""
+        where = (("service", service), ("operation", operation or "unknown"))
+        items = [("requests_total", where + (("status", str(reply.status)),
+                                             ("outcome", reply.outcome)), 1.0),
+                 ("request_duration_seconds_sum", where, seconds),
+                 ("request_duration_seconds_count", where, 1.0)]
+        # Cumulative buckets: this request counts in every bucket it fits under.
+        items += [("request_duration_seconds_bucket", where + (("le", _le(bound)),), 1.0)
+                  for bound in BUCKETS if seconds <= bound]
+        items.append(("request_duration_seconds_bucket", where + (("le", "+Inf"),), 1.0))
         if decision is not None:
-            labels = (("service", service), ("operation", operation),
-                      ("rule", decision.rule.name),
-                      ("action", decision.action.kind or "latency"))
-            items.append(("insi_dmp_sim_chaos_injections_total", labels, 1.0))
+            labels = where + (("rule", decision.rule.name),
+                              ("action", decision.action.kind or "latency"))
+            items.append(("chaos_injections_total", labels, 1.0))
             if decision.delay:
-                items.append(("insi_dmp_sim_chaos_delay_seconds_total", labels, decision.delay))
+                items.append(("chaos_delay_seconds_total", labels, decision.delay))
         for item in items:
             self._batcher.add(item)
 
     def render(self) -> str:
-        """The Prometheus text exposition of every counter."""
+        """The Prometheus text exposition of every metric."""
         self._batcher.flush()
-        lines, current = [], None
-        for name, labels, value in self.store.read_metrics():
-            if name != current:
-                current = name
-                lines += [f"# HELP {name} {HELP.get(name, name)}", f"# TYPE {name} counter"]
-            rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
-            lines.append(f"{name}{{{rendered}}} {value:g}")
+        rows = self.store.read_metrics()
+        lines = []
+        for family, (kind, help_text) in sorted(FAMILIES.items()):
+            mine = [r for r in rows if r[0] == family or r[0].startswith(family + "_")]
+            if not mine:
+                continue
+            lines += [f"# HELP {PREFIX}{family} {help_text}", f"# TYPE {PREFIX}{family} {kind}"]
+            for name, labels, value in sorted(mine, key=_order):
+                rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
+                lines.append(f"{PREFIX}{name}{{{rendered}}} {value:g}")
         return "\n".join(lines) + "\n"
 
     def _write(self, items: list) -> None:
@@ -61,6 +72,20 @@ class Metrics:
         for name, labels, value in items:
             totals[(name, labels)] += value
         self.store.add_metrics([(name, labels, value) for (name, labels), value in totals.items()])
+
+
+def _le(bound: float) -> str:
+    return f"{bound:g}"
+
+
+def _order(row):
+    """Series by labels; within a histogram, buckets by bound, then sum and count."""
+    name, labels, _ = row
+    plain = tuple(pair for pair in labels if pair[0] != "le")
+    le = dict(labels).get("le")
+    bound = float("inf") if le == "+Inf" else float(le) if le is not None else float("inf")
+    suffix = {"bucket": 0, "sum": 1, "count": 2}.get(name.rsplit("_", 1)[-1], 0)
+    return plain, suffix, bound, name
 
 
 def _escape(value: str) -> str:

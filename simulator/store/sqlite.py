@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS matricules_number ON matricules (number, role);
 """
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
-DIAGNOSTICS_VERSION = 3
+DIAGNOSTICS_VERSION = 4
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
