@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from simulator import __version__
 from simulator.settings import Settings, SettingsError
@@ -25,6 +26,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (SIM_WORKERS, default 2)")
     serve.add_argument("--identities-file", help="extra persons, CSV or YAML "
                                                  "(SIM_IDENTITIES_FILE)")
+    serve.add_argument("--tls", action="store_const", const=True,
+                       help="serve https (SIM_TLS); without --tls-cert, a test PKI is "
+                            "generated in <data-dir>/pki")
+    serve.add_argument("--tls-cert", help="server certificate, PEM (SIM_TLS_CERT)")
+    serve.add_argument("--tls-key", help="server private key, PEM (SIM_TLS_KEY)")
+    serve.add_argument("--tls-client-ca", help="CA certificate(s) verifying client "
+                                               "certificates, PEM (SIM_TLS_CLIENT_CA)")
+    serve.add_argument("--tls-require-client-cert", action="store_const", const=True,
+                       help="refuse TLS clients without a valid certificate "
+                            "(SIM_TLS_REQUIRE_CLIENT_CERT)")
+    certs = commands.add_parser("certs", help="write a test PKI: CA, server, INSI-AUTO, "
+                                              "INSI-MANU and CPS-like client certificates")
+    certs.add_argument("--out", default="insi-dmp-sim-pki",
+                       help="directory to write (default ./insi-dmp-sim-pki; files replaced)")
+    certs.add_argument("--structure", default="10B0152872",
+                       help="structure id, the OU of the organisation certificates "
+                            "(default 10B0152872)")
+    certs.add_argument("--host", default="localhost",
+                       help="server certificate CN, also in its SAN (default localhost)")
     scenarios = commands.add_parser("scenarios", help="list or check fault scenarios")
     actions = scenarios.add_subparsers(dest="scenario_command", required=True)
     actions.add_parser("list", help="the scenarios shipped with the simulator")
@@ -58,18 +78,32 @@ def scenarios_command(args) -> int:
     return 0
 
 
+def certs_command(args) -> int:
+    """``certs``: write the test PKI and say what each file is."""
+    from simulator.pki import describe, generate_pki
+    pki = generate_pki(Path(args.out).resolve(), structure=args.structure, host=args.host)
+    print(describe(pki, args.structure, args.host))
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "scenarios":
         return scenarios_command(args)
+    if args.command == "certs":
+        return certs_command(args)
     if args.command == "serve":
         try:
             settings = Settings.from_env(
                 host=args.host, port=args.port, data_dir=args.data_dir, seed=args.seed,
                 scenario=args.scenario, date=args.date, workers=args.workers,
-                identities_file=args.identities_file)
+                identities_file=args.identities_file, tls=args.tls, tls_cert=args.tls_cert,
+                tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
+                tls_require_client_cert=args.tls_require_client_cert)
+            from simulator.server import resolve_tls
+            settings = resolve_tls(settings)
         except SettingsError as exc:
             print(f"insi-dmp-sim: {exc}", file=sys.stderr)
             return 2

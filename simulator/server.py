@@ -7,11 +7,17 @@ once before the workers fork.
 from __future__ import annotations
 
 import gc
+import logging
+import ssl
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
-from simulator.settings import Settings
+from simulator.settings import Settings, SettingsError
+
+LOG = logging.getLogger(__name__)
 
 
 def take_turns(app):
@@ -59,6 +65,7 @@ class SimulatorServer(BaseApplication):
             # tests) would share it, and a read-only home would break the start.
             "control_socket_disable": True,
         }
+        options.update(tls_options(s))
         for key, value in options.items():
             self.cfg.set(key, value)
 
@@ -77,6 +84,45 @@ class SimulatorServer(BaseApplication):
         return take_turns(app)
 
 
+def tls_options(settings: Settings) -> dict:
+    """gunicorn's SSL settings: a client certificate is verified against
+    ``tls_client_ca`` when one is sent (required with ``tls_require_client_cert``)."""
+    if not settings.tls:
+        return {}
+    if settings.tls_client_ca is None:
+        cert_reqs = ssl.CERT_NONE
+    else:
+        cert_reqs = ssl.CERT_REQUIRED if settings.tls_require_client_cert else ssl.CERT_OPTIONAL
+    options = {"certfile": settings.tls_cert, "keyfile": settings.tls_key,
+               "ca_certs": settings.tls_client_ca}
+    return {**{k: str(v) for k, v in options.items() if v is not None},
+            "cert_reqs": int(cert_reqs)}
+
+
+def resolve_tls(settings: Settings) -> Settings:
+    """With TLS on and no server certificate, use (or generate) the test PKI in
+    ``<data-dir>/pki``: its server certificate, and its CA for client certificates
+    unless ``tls_client_ca`` names another. Checks that the TLS files exist."""
+    if not settings.tls:
+        return settings
+    if settings.tls_cert is None:
+        from simulator.pki import ensure_pki
+        data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
+        host = settings.host if settings.host not in ("127.0.0.1", "0.0.0.0", "::", "") \
+            else "localhost"
+        pki, generated = ensure_pki(data_dir / "pki", host=host)
+        LOG.info("TLS: %s test PKI in %s (client certificates: client-*.pem, CA: %s)",
+                 "generated a" if generated else "using the", pki.directory, pki.ca.cert.name)
+        settings = settings.with_changes(
+            data_dir=data_dir, tls_cert=pki.server.cert, tls_key=pki.server.key,
+            tls_client_ca=settings.tls_client_ca or pki.ca.cert)
+    for name in ("tls_cert", "tls_key", "tls_client_ca"):
+        path = getattr(settings, name)
+        if path is not None and not Path(path).is_file():
+            raise SettingsError(f"SIM_{name.upper()}: no such file {str(path)!r}")
+    return settings
+
+
 def serve(settings: Settings, app_factory: Callable | None = None) -> None:
     """Serve ``app_factory(settings)`` (default: the simulator) until interrupted."""
-    SimulatorServer(settings, app_factory).run()
+    SimulatorServer(resolve_tls(settings), app_factory).run()

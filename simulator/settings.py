@@ -48,6 +48,11 @@ class Settings:
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
     log_level: str = "info"  # SIM_LOG_LEVEL
+    tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
+    tls_cert: Path | None = None  # SIM_TLS_CERT: server certificate (PEM, may hold the key)
+    tls_key: Path | None = None  # SIM_TLS_KEY: server private key (PEM)
+    tls_client_ca: Path | None = None  # SIM_TLS_CLIENT_CA: CA(s) verifying client certificates
+    tls_require_client_cert: bool = False  # SIM_TLS_REQUIRE_CLIENT_CERT
 
     def __post_init__(self) -> None:
         if self.insi_response_format not in INSI_RESPONSE_FORMATS:
@@ -58,6 +63,18 @@ class Settings:
             raise SettingsError(
                 f"insi_fault_format must be one of {', '.join(INSI_FAULT_FORMATS)}, "
                 f"got {self.insi_fault_format!r}")
+        if not self.tls:
+            given = [n for n in ("tls_cert", "tls_key", "tls_client_ca",
+                                 "tls_require_client_cert") if getattr(self, n)]
+            if given:
+                raise SettingsError(f"{', '.join('SIM_' + n.upper() for n in given)}: only "
+                                    "used with TLS on (--tls, SIM_TLS=true)")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise SettingsError("SIM_TLS_KEY needs SIM_TLS_CERT (the server certificate)")
+        if self.tls_require_client_cert and self.tls_cert is not None \
+                and self.tls_client_ca is None:
+            raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
+                                "that verifies the client certificates")
         for name in ("port", "workers", "journal_size", "max_request_bytes"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
@@ -98,11 +115,11 @@ def _convert(name: str, raw: str):
         if name in ("port", "seed", "workers", "population", "journal_size",
                     "journal_body_bytes", "max_request_bytes"):
             return int(raw)
-        if name in ("frozen", "insi_qualif_quirks"):
+        if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")
-        if name in ("data_dir", "identities_file"):
+        if name in ("data_dir", "identities_file", "tls_cert", "tls_key", "tls_client_ca"):
             return Path(raw)
         if name == "date":
             return parse_datetime(raw)

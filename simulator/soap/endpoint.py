@@ -38,6 +38,25 @@ class Exchange:
     environ: dict
     service: object  # the binding's domain context (registry, settings, clock...)
 
+    @property
+    def client_certificate(self) -> dict | None:
+        """The connection's verified TLS client certificate, or None."""
+        return peer_certificate(self.environ)
+
+
+def peer_certificate(environ) -> dict | None:
+    """The verified client certificate of the request's connection, as
+    ``ssl.SSLSocket.getpeercert()`` gives it (``subject`` as RDN tuples); None on plain
+    HTTP, without client authentication, or outside gunicorn."""
+    getpeercert = getattr(environ.get("gunicorn.socket"), "getpeercert", None)
+    if getpeercert is None:
+        return None
+    try:
+        certificate = getpeercert()
+    except (ValueError, OSError):  # no handshake (yet), or the connection is gone
+        return None
+    return certificate or None  # {} when the certificate was not verified
+
 
 class ServiceBinding(Protocol):
     """What a service provides to be served by a :class:`SoapEndpoint`."""

@@ -38,10 +38,13 @@ class SimProcess:
     port: int
     log: Path
     started: float = field(default_factory=time.monotonic)
+    scheme: str = "http"
+    # requests options for the health poll and the control plane (TLS: cert=, verify=)
+    client_options: dict = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def lps_url(self) -> str:
@@ -67,7 +70,8 @@ class SimProcess:
                 raise RuntimeError(f"insi-dmp-sim not healthy after {elapsed:.1f} s:\n"
                                    f"{self.log_tail()}")
             try:
-                with requests.get(self.url("/_admin/health"), timeout=0.5) as response:
+                with requests.get(self.url("/_admin/health"), timeout=0.5,
+                                  **self.client_options) as response:
                     if response.status_code == 200:
                         return elapsed
             except requests.RequestException:
@@ -110,7 +114,7 @@ class SimProcess:
     # -- control plane ---------------------------------------------------------------
     def admin(self, method: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
-        return requests.request(method, self.url(path), **kwargs)
+        return requests.request(method, self.url(path), **{**self.client_options, **kwargs})
 
     def put_yaml(self, text: str) -> requests.Response:
         return self.admin("PUT", "/_admin/scenario", data=text.encode("utf-8"),
@@ -144,9 +148,12 @@ class SimProcess:
 
 
 def spawn_server(tmp_dir: Path, name: str, *extra: str, workers: int = 2,
-                 population: int | None = 200, env_port: int | None = None) -> SimProcess:
+                 population: int | None = 200, env_port: int | None = None,
+                 env: dict | None = None, scheme: str = "http",
+                 client_options: dict | None = None) -> SimProcess:
     """Start ``insi-dmp-sim serve --port <free> --data-dir <tmp> [extra...]``; with
-    ``env_port`` the port is given as ``SIM_PORT`` instead of ``--port``."""
+    ``env_port`` the port is given as ``SIM_PORT`` instead of ``--port``; ``env`` adds
+    variables; ``scheme`` and ``client_options`` (requests keywords) say how to reach it."""
     if not CONSOLE_SCRIPT.is_file():
         import pytest
         pytest.skip(f"console script not installed at {CONSOLE_SCRIPT}")
@@ -156,19 +163,20 @@ def spawn_server(tmp_dir: Path, name: str, *extra: str, workers: int = 2,
     command = [str(CONSOLE_SCRIPT), "serve", "--data-dir", str(data_dir), *extra]
     if env_port is None:
         command[2:2] = ["--port", str(port)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIM_")}
+    extra_env, env = env or {}, {k: v for k, v in os.environ.items() if not k.startswith("SIM_")}
     env["SIM_WORKERS"] = str(workers)
     if population is not None:
         env["SIM_POPULATION"] = str(population)
     if env_port is not None:
         env["SIM_PORT"] = str(env_port)
+    env.update(extra_env)
     log = tmp_dir / f"{name}.log"
     with open(log, "wb") as out:
         started = time.monotonic()  # time-to-healthy counts from the spawn
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env, cwd=tmp_dir,
                                    start_new_session=True)
-    return SimProcess(process, port, log, started)
+    return SimProcess(process, port, log, started, scheme, dict(client_options or {}))
 
 
 def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:

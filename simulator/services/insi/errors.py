@@ -41,6 +41,14 @@ class InsiError(Enum):
         "L'accès par ce progiciel au service n'est pas autorisé. Contactez l'éditeur du "
         "progiciel ou votre responsable informatique.",
         "desir_550", "erreur", "erreur", "Numéro d'autorisation du logiciel inconnu.")
+    # mTLS client certificate whose subject CN is not INSI-AUTO/INSI-MANU (domain brief
+    # §2.4, §7.2): code, texts and the upper-case DESIR_560 are documented; the siram
+    # subcode is not, siram_100 is inferred (the other access refusal, desir_550), as are
+    # the severite and the attribute order (those of desir_550).
+    ACCESS_LEVEL_INSUFFICIENT = FaultSpec(
+        "Sender", "siram_100",
+        "Vous ne disposez pas des droits suffisants pour accéder à ce service",
+        "DESIR_560", "erreur", "erreur", "Niveau d'accès insuffisant")
     TECHNICAL_ERROR = FaultSpec(
         "Receiver", "siram_40", _UNAVAILABLE, "insi_102", "fatal", "fatale",
         # Captured with the apostrophes replaced by spaces.

@@ -1,4 +1,5 @@
-"""Checks on the INSi SOAP headers (ContexteLPS, ContexteBAM, IDAM, action).
+"""Checks on the INSi SOAP headers (ContexteLPS, ContexteBAM, IDAM, action) and on the
+caller's TLS client certificate.
 
 Each problem raises the catalogue fault with a message that names the element and
 what was expected; the XSD rules come from ROOT_ctxlps_CTXLPS_V01_00.xsd and
@@ -16,6 +17,8 @@ from simulator.soap.parsing import SoapRequest
 
 # CNDA software authorisation numbers seen: 12 letters and digits (PDP17NF21DD0).
 IDAM_PATTERN = re.compile(r"^[A-Z0-9]{12}$")
+# Subject CNs of the organisation certificates INSi accepts in mTLS (domain brief §2.4).
+INSI_CERTIFICATE_CNS = ("INSI-AUTO", "INSI-MANU")
 _DATETIME = re.compile(r"^-?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
 
@@ -30,6 +33,18 @@ def check_action(request: SoapRequest, operation: str) -> None:
     if request.action is not None and request.action != expected:
         raise invalid(f"Action {request.action!r} does not match the body element "
                       f"{request.body_element.tag}; expected {expected!r}")
+
+
+def check_client_certificate(certificate: dict | None) -> None:
+    """A verified client certificate must have the subject CN INSI-AUTO or INSI-MANU
+    (exactly), else DESIR_560. Without one (plain HTTP, no client auth) nothing is
+    checked."""
+    if not certificate:
+        return
+    names = [value for rdn in certificate.get("subject", ()) for key, value in rdn
+             if key == "commonName"]
+    if len(names) != 1 or names[0] not in INSI_CERTIFICATE_CNS:
+        raise ServiceFault(InsiError.ACCESS_LEVEL_INSUFFICIENT)
 
 
 def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> None:

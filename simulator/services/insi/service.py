@@ -16,7 +16,8 @@ from simulator.clock import SimClock
 from simulator.services.insi import quirks
 from simulator.services.insi.contract import (
     NS_RECSANS, NS_RECVIT, OP_TRAITS, OP_VITALE, Beneficiaire, TraitsDIdentite)
-from simulator.services.insi.headers import check_action, check_headers, invalid
+from simulator.services.insi.headers import (
+    check_action, check_client_certificate, check_headers, invalid)
 from simulator.services.insi.matching import (
     SearchOutcome, TraitsQuery, VitaleQuery, match_traits, match_vitale, normalise_name)
 from simulator.settings import Settings
@@ -71,8 +72,10 @@ class InsiService(Service):
 
 
 def checked_service(ctx, operation: str) -> InsiContext:
-    """Check the action and the headers of the request; return the INSi context."""
+    """Check the client certificate, the action and the headers of the request; return
+    the INSi context."""
     exchange = ctx.udc
+    check_client_certificate(exchange.client_certificate)
     check_action(exchange.request, operation)
     check_headers(exchange.request, exchange.service.settings.insi_idams)
     return exchange.service
