@@ -124,5 +124,6 @@ def resolve_tls(settings: Settings) -> Settings:
 
 
 def serve(settings: Settings, app_factory: Callable | None = None) -> None:
-    """Serve ``app_factory(settings)`` (default: the simulator) until interrupted."""
-    SimulatorServer(resolve_tls(settings), app_factory).run()
+    """Serve ``app_factory(settings)`` (default: the simulator) until interrupted.
+    With TLS on, ``settings`` must have gone through :func:`resolve_tls` (the CLI does)."""
+    SimulatorServer(settings, app_factory).run()
