@@ -96,7 +96,9 @@ def generate_pki(directory: Path, structure: str = DEFAULT_STRUCTURE,
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     pki = Pki(directory)
-    now = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=1)  # clock skew
+    # Real time, not the simulated clock: TLS stacks check validity against the wall clock.
+    # A day back absorbs clock skew between the machines.
+    now = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=1)
 
     ca_key = _new_key()
     ca_name = _name([(NameOID.COUNTRY_NAME, "FR"), (NameOID.ORGANIZATION_NAME, SIMULATOR_ORG),
