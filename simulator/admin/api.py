@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 
 from simulator import __version__
 from simulator.admin.chaos_api import chaos_admin
+from simulator.admin.dashboard import dashboard
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
 from simulator.store.codec import identity_to_dict
@@ -22,6 +23,7 @@ def create_admin_app(simulator) -> Flask:
     app.json.sort_keys = False
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)
+    app.register_blueprint(dashboard)
     app.add_url_rule("/metrics", "metrics", lambda: (
         simulator.metrics.render(), 200,
         {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}))
@@ -144,20 +146,3 @@ def calendar():
     sim = _sim()
     return jsonify(today=sim.clock.today().isoformat(),
                    rules=sim.calendar.as_list(sim.clock.today()))
-
-
-@admin.get("/")
-def dashboard():
-    """A minimal status page (the full dashboard comes with the toolbox issue)."""
-    sim = _sim()
-    rows = "".join(
-        f"<tr><td>{e['at']}</td><td>{e['service']}</td><td>{e['operation'] or ''}</td>"
-        f"<td>{e['status']}</td><td>{e['outcome']}</td><td>{e['duration_ms']}</td></tr>"
-        for e in sim.journal.entries(20, with_bodies=False))
-    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>insi-dmp-simulator"
-            f"</title></head><body><h1>insi-dmp-simulator {__version__}</h1>"
-            f"<p>Simulated now: <b>{_clock_view(sim)['now']}</b></p>"
-            f"<p>Identities: {sim.store.count_identities()}</p><table border=1>"
-            f"<tr><th>at</th><th>service</th><th>operation</th><th>status</th>"
-            f"<th>outcome</th><th>ms</th></tr>{rows}</table></body></html>")
-    return html, 200, {"Content-Type": "text/html; charset=utf-8"}

@@ -84,7 +84,7 @@ def _rule_view(rule: Rule, counter: tuple[int, int]) -> dict:
         ("lps_name", match.lps_names), ("ins", match.ins),
         ("birth_name", match.birth_names)) if value is not None}
     if match.windows:
-        criteria["when"] = [repr(w) for w in match.windows]
+        criteria["when"] = [w.describe() for w in match.windows]
     return {"index": rule.index, "name": rule.name, "match": criteria,
             "probability": rule.probability, "times": rule.times,
             "latency": rule.latency.describe() if rule.latency else None,

@@ -25,6 +25,12 @@ class Period:
         """Whether ``now`` (timezone-aware) falls in the period."""
         return (self.start is None or now >= self.start) and (self.end is None or now < self.end)
 
+    def describe(self) -> str:
+        """e.g. ``2022-11-04 08:00+01:00 to 2022-11-04 18:00+01:00``."""
+        def show(moment):
+            return moment.isoformat(sep=" ", timespec="minutes") if moment else "open"
+        return f"{show(self.start)} to {show(self.end)}"
+
 
 @dataclass(frozen=True)
 class Daily:
@@ -50,3 +56,10 @@ class Daily:
         if clock < self.end:  # morning part, started yesterday
             return (local - timedelta(days=1)).weekday() in self.days
         return False
+
+    def describe(self) -> str:
+        """e.g. ``daily 22:00-06:00 (Europe/Paris) mon,tue`` plus its period if any."""
+        days = "" if len(self.days) == 7 else " " + ",".join(DAY_NAMES[d] for d in sorted(self.days))
+        end = "24:00" if self.end == time(23, 59, 59, 999999) else self.end.strftime("%H:%M")
+        text = f"daily {self.start.strftime('%H:%M')}-{end} ({self.zone.key}){days}"
+        return text + (f", {self.period.describe()}" if self.period else "")

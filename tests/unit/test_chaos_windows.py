@@ -192,3 +192,13 @@ rules:
     assert open_period == Period(utc(2022, 11, 4, 8, 0), None)
     assert late.contains(paris(2023, 1, 10, 23, 59, 59)) and \
         not late.contains(paris(2023, 1, 10, 22, 59))
+
+
+def test_windows_describe_themselves():
+    from simulator.chaos.loader import load_scenario
+    rules = {r.name: r for r in load_scenario("insi-oct-nov-2022").rules}
+    assert rules["morning-peak-latency"].match.windows[0].describe() == (
+        "daily 08:00-12:00 (Europe/Paris) mon,tue,wed,thu,fri, "
+        "2022-10-27 00:00+02:00 to 2022-11-04 00:00+01:00")
+    night = load_scenario("nightly-maintenance").rules[0].match.windows[0]
+    assert night.describe() == "daily 22:00-06:00 (Europe/Paris)"
