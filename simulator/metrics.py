@@ -49,8 +49,7 @@ class Metrics:
             items.append(("chaos_injections_total", labels, 1.0))
             if decision.delay:
                 items.append(("chaos_delay_seconds_total", labels, decision.delay))
-        for item in items:
-            self._batcher.add(item)
+        self._batcher.add(items)  # one queue entry per request: this is the hot path
 
     def render(self) -> str:
         """The Prometheus text exposition of every metric."""
@@ -67,10 +66,11 @@ class Metrics:
                 lines.append(f"{PREFIX}{name}{{{rendered}}} {value:g}")
         return "\n".join(lines) + "\n"
 
-    def _write(self, items: list) -> None:
+    def _write(self, requests: list[list]) -> None:
         totals = Counter()
-        for name, labels, value in items:
-            totals[(name, labels)] += value
+        for items in requests:
+            for name, labels, value in items:
+                totals[(name, labels)] += value
         self.store.add_metrics([(name, labels, value) for (name, labels), value in totals.items()])
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from simulator.soap.errors import ProtocolError
-from simulator.soap.mtom import XOP, resolve_includes, split_related
+from simulator.soap.mtom import resolve_includes, split_related
 from simulator.soap.namespaces import SOAP11_ENV, SOAP12_ENV, WSA
 
 
@@ -81,7 +81,7 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
                             f"({SOAP12_ENV})")
     if root.tag != f"{{{SOAP12_ENV}}}Envelope":
         raise ProtocolError("not-soap", f"Root element {root.tag} is not a SOAP 1.2 Envelope")
-    if attachments or root.find(f".//{{{XOP}}}Include") is not None:
+    if media_type == "multipart/related":
         resolve_includes(root, attachments)
     header = root.find(f"{{{SOAP12_ENV}}}Header")
     body = root.find(f"{{{SOAP12_ENV}}}Body")
