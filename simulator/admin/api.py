@@ -4,9 +4,10 @@ JSON in and out; errors are JSON objects with an ``error`` message a person can 
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 
 from simulator import __version__
+from simulator.admin import current_simulator
 from simulator.admin.chaos_api import chaos_admin
 from simulator.admin.dashboard import dashboard
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
@@ -33,10 +34,6 @@ def create_admin_app(simulator) -> Flask:
     return app
 
 
-def _sim():
-    return current_app.config["SIMULATOR"]
-
-
 def _clock_view(sim) -> dict:
     return {"now": sim.clock.now().isoformat(timespec="milliseconds"),
             "frozen": sim.clock.is_frozen()}
@@ -49,7 +46,7 @@ def _bad_request(message: str):
 @admin.get("/health")
 def health():
     """Liveness and a summary of what is served."""
-    sim = _sim()
+    sim = current_simulator()
     return jsonify(status="ok", version=__version__, services=sorted(sim.endpoints),
                    identities=sim.store.count_identities(), clock=_clock_view(sim))
 
@@ -57,13 +54,13 @@ def health():
 @admin.get("/clock")
 def get_clock():
     """The simulated time."""
-    return jsonify(_clock_view(_sim()))
+    return jsonify(_clock_view(current_simulator()))
 
 
 @admin.put("/clock")
 def put_clock():
     """Move the simulated clock: ``{"now": ISO-8601, "frozen": bool}`` (both optional)."""
-    sim, body = _sim(), request.get_json(silent=True)
+    sim, body = current_simulator(), request.get_json(silent=True)
     if not isinstance(body, dict) or not set(body) <= {"now", "frozen"} or not body:
         return _bad_request('expected a JSON object with "now" (ISO-8601) and/or '
                             '"frozen" (true/false)')
@@ -80,7 +77,7 @@ def put_clock():
 @admin.post("/reset")
 def reset():
     """Initial identities, empty journal, clock back to the configured start."""
-    sim = _sim()
+    sim = current_simulator()
     sim.reset()
     return jsonify(status="reset", identities=sim.store.count_identities(),
                    clock=_clock_view(sim))
@@ -89,7 +86,7 @@ def reset():
 @admin.get("/journal")
 def journal():
     """Newest-first exchanges: ``?limit=N&service=insi&bodies=0``."""
-    sim = _sim()
+    sim = current_simulator()
     try:
         limit = int(request.args.get("limit", 100))
     except ValueError:
@@ -102,7 +99,7 @@ def journal():
 @admin.get("/identities")
 def list_identities():
     """Search the registry: ``?q=TEXT&source=cnda|generated|vendor&limit=&offset=``."""
-    sim = _sim()
+    sim = current_simulator()
     try:
         limit = min(int(request.args.get("limit", 50)), 500)
         offset = int(request.args.get("offset", 0))
@@ -116,7 +113,7 @@ def list_identities():
 @admin.get("/identities/<key>")
 def get_identity(key: str):
     """One identity by registry key."""
-    identity = _sim().store.get_identity(key)
+    identity = current_simulator().store.get_identity(key)
     if identity is None:
         return jsonify(error=f"No identity with key {key!r}"), 404
     return jsonify(identity_to_dict(identity))
@@ -134,7 +131,7 @@ def add_identity():
     except IdentityFileError as exc:
         return _bad_request(str(exc))
     try:
-        _sim().store.add_identity(identity)
+        current_simulator().store.add_identity(identity)
     except KeyError:
         return jsonify(error=f"An identity with INS {identity.active.ins} exists already"), 409
     return jsonify(identity_to_dict(identity)), 201
@@ -143,6 +140,6 @@ def add_identity():
 @admin.get("/calendar")
 def calendar():
     """The dated rules and which are in force at the simulated date."""
-    sim = _sim()
+    sim = current_simulator()
     return jsonify(today=sim.clock.today().isoformat(),
                    rules=sim.calendar.as_list(sim.clock.today()))

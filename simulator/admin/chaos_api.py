@@ -1,8 +1,9 @@
 """Scenario control under ``/_admin``: see, switch and clear the active scenario."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
+from simulator.admin import current_simulator
 from simulator.chaos.loader import ScenarioError, load_scenario, parse_scenario, \
     shipped_scenarios
 from simulator.chaos.scenario import Rule, Scenario
@@ -12,18 +13,14 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
               "text/plain")
 
 
-def _sim():
-    return current_app.config["SIMULATOR"]
-
-
 @chaos_admin.get("/scenario")
 def get_scenario():
     """The active scenario, its rules and their counters."""
-    active = _sim().chaos.active()
+    active = current_simulator().chaos.active()
     if active is None:
         return jsonify(active=False)
     activation, scenario = active
-    counters = _sim().store.rule_counters(activation)
+    counters = current_simulator().store.rule_counters(activation)
     return jsonify(active=True, activation=activation, **scenario_view(scenario, counters))
 
 
@@ -45,14 +42,14 @@ def put_scenario():
             scenario, origin = load_scenario(name), name
     except ScenarioError as exc:
         return jsonify(error=str(exc)), 400
-    activation = _sim().chaos.activate(scenario, origin)
+    activation = current_simulator().chaos.activate(scenario, origin)
     return jsonify(active=True, activation=activation, **scenario_view(scenario, {}))
 
 
 @chaos_admin.delete("/scenario")
 def delete_scenario():
     """No scenario: every request gets its normal answer."""
-    _sim().chaos.clear()
+    current_simulator().chaos.clear()
     return jsonify(active=False)
 
 

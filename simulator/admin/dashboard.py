@@ -5,9 +5,11 @@ few seconds.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from simulator import __version__
+from simulator.admin import current_simulator
+from simulator.admin.chaos_api import scenario_view
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/_admin",
                       template_folder="templates")
@@ -17,12 +19,11 @@ SLOW_MS = 1000  # journal rows slower than this are highlighted
 @dashboard.get("/")
 def page():
     """The dashboard page."""
-    sim = current_app.config["SIMULATOR"]
+    sim = current_simulator()
     today = sim.clock.today()
     active = sim.chaos.active()
     scenario = None
     if active is not None:
-        from simulator.admin.chaos_api import scenario_view
         activation, parsed = active
         scenario = scenario_view(parsed, sim.store.rule_counters(activation))
     entries = sim.journal.entries(50, with_bodies=False)
@@ -32,6 +33,6 @@ def page():
                          "slow" if entry["duration_ms"] > SLOW_MS else "ok")
     return render_template(
         "dashboard.html", version=__version__, now=sim.clock.now(),
-        frozen=sim.clock.is_frozen(), rules=[r for r in sim.calendar.as_list(today)],
+        frozen=sim.clock.is_frozen(), rules=sim.calendar.as_list(today),
         scenario=scenario, entries=entries, services=sorted(sim.endpoints),
         identities=sim.store.count_identities(), slow_ms=SLOW_MS)
