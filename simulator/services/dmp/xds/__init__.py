@@ -1,0 +1,1 @@
+"""IHE XDS.b for the DMP: ebRIM metadata, CI-SIS rules, queries, updates, retrieval."""
