@@ -21,6 +21,8 @@ from simulator.identities.registry import seed_registry
 from simulator.journal import Journal
 from simulator.metrics import Metrics
 from simulator.recording import Recorder
+from simulator.services.dmp.call import DmpContext
+from simulator.services.dmp.v2.services import v2_bindings
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
 from simulator.settings import Settings
@@ -44,9 +46,10 @@ class Simulator:
     endpoints: dict
 
     def reset(self) -> None:
-        """Back to the start: initial identities, empty journal, configured clock and
+        """Back to the start: initial identities, no DMP, empty journal, configured clock and
         scenario (rule counters start again). Metric counters keep growing."""
         seed_registry(self.store, self.settings, force=True)
+        self.store.dmp.clear()
         self.journal.clear()
         self.reset_clock()
         self.reset_scenario()
@@ -102,6 +105,9 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
+    dmp_context = DmpContext(store, settings, clock, calendar)
+    for path, binding in v2_bindings(dmp_context).items():
+        endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
     simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
     seed_registry(store, settings)
     if settings.date is not None or settings.frozen or store.get_meta("clock-set") is None:

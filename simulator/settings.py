@@ -44,6 +44,9 @@ class Settings:
     insi_response_format_switch: date = DEFAULT_RESPONSE_FORMAT_SWITCH  # SIM_INSI_RESPONSE_FORMAT_SWITCH
     insi_fault_format_switch: date = DEFAULT_FAULT_FORMAT_SWITCH  # SIM_INSI_FAULT_FORMAT_SWITCH
     insi_qualif_quirks: bool = False  # SIM_INSI_QUALIF_QUIRKS: insi_102 where qualif gave it
+    dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
+    dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
+    dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
@@ -113,9 +116,11 @@ def _convert(name: str, raw: str):
     kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
     try:
         if name in ("port", "seed", "workers", "population", "journal_size",
-                    "journal_body_bytes", "max_request_bytes"):
+                    "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
+                    "dmp_max_results"):
             return int(raw)
-        if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert"):
+        if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
+                    "dmp_relaxed_security"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")

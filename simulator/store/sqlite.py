@@ -12,6 +12,7 @@ from pathlib import Path
 
 from simulator.identities.model import Identity
 from simulator.store.database import Database
+from simulator.store.dmp import DmpStore
 from simulator.store.codec import identity_from_json, identity_to_json
 
 SCHEMA = """
@@ -88,6 +89,7 @@ class SQLiteStore:
         diagnostics_path = Path(data_dir) / "diagnostics.sqlite3"
         _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
+        self.dmp = DmpStore(self.data)
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)

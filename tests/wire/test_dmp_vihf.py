@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from xml.sax.saxutils import escape
 
 import pytest
 from lxml import etree
@@ -10,55 +9,19 @@ from lxml import etree
 from simulator.services.dmp.vihf import (
     PURPOSE_OF_USE, RESOURCE_ID, ROLE, SUBJECT_ID, Role, VihfError, read_vihf)
 from simulator.settings import parse_datetime
+from tests.dmp_builders import soap as builder
 
 NOW = parse_datetime("2024-03-01T10:00:00Z")
 SKEW = timedelta(minutes=10)
-ADRUN = "275126322074974^^^&1.2.250.1.213.1.4.10&ISO^NH"
-
-ATTRIBUTES = {
-    "VIHF_Version": "3.0",
-    "Authentification_Mode": "INDIRECTE_RENFORCEE",
-    ROLE: ('<hl7:Role xmlns:hl7="urn:hl7-org:v3" xsi:type="CE" code="10" '
-           'codeSystem="1.2.250.1.71.1.2.7" displayName="Médecin"/>',
-           '<hl7:Role xmlns:hl7="urn:hl7-org:v3" xsi:type="CE" code="SM26" '
-           'codeSystem="1.2.250.1.71.4.2.5"/>'),
-    "Secteur_Activite": "SA07^1.2.250.1.71.4.2.4",
-    RESOURCE_ID: ADRUN,
-    "Ressource_URN": "urn:dmp",
-    SUBJECT_ID: "Jean DUPONT",
-    "Identifiant_Structure": "10B0167011",
-    PURPOSE_OF_USE: ('<hl7:PurposeOfUse xmlns:hl7="urn:hl7-org:v3" xsi:type="CE" '
-                     'code="normal" codeSystem="1.2.250.1.213.1.1.4.248" '
-                     'codeSystemName="mode acces VIHF 2.0"/>',),
-    "LPS_ID": "1.2.250.1.999.1",
-    "LPS_Nom": "MON-DPI",
-    "LPS_Version": "4.2",
-    "LPS_ID_HOMOLOGATION_DMP": "EVO-20200654-tmp8",
-}
+ADRUN = f"{builder.ADRUN}^^^&{builder.TEST_OID}&ISO^NH"
 
 
 def header(issue_instant="2024-03-01T09:58:30Z", signed=True, drop=(), **changes) -> etree._Element:
     """A SOAP header whose wsse:Security holds a VIHF; ``changes`` replace attributes."""
-    attributes = {**ATTRIBUTES, **changes}
-    statements = "".join(
-        f'<saml:Attribute Name="{name}">' + "".join(
-            f"<saml:AttributeValue>{v if v.startswith('<') else escape(v)}</saml:AttributeValue>"
-            for v in (value if isinstance(value, tuple) else (value,))) + "</saml:Attribute>"
-        for name, value in attributes.items() if name not in drop)
-    signature = '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>' if signed else ""
-    xml = (
+    options = {**changes, **{name: None for name in drop}}
+    return etree.fromstring(
         '<soap:Header xmlns:soap="http://www.w3.org/2003/05/soap-envelope">'
-        '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
-        'oasis-200401-wss-wssecurity-secext-1.0.xsd">'
-        '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" Version="2.0" '
-        f'ID="_a1b2" IssueInstant="{issue_instant}">'
-        '<saml:Issuer Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName">'
-        'CN=MON-DPI,OU=10B0167011,O=HOPITAL,C=FR</saml:Issuer>' + signature +
-        '<saml:Subject><saml:NameID>10B0167011/00B1022322</saml:NameID></saml:Subject>'
-        f'<saml:AttributeStatement>{statements}</saml:AttributeStatement>'
-        '</saml:Assertion></wsse:Security></soap:Header>')
-    return etree.fromstring(xml)
+        + builder.vihf(issue_instant, signed=signed, **options) + "</soap:Header>")
 
 
 def read(element, require_patient=True, require_signature=True):

@@ -205,3 +205,25 @@ def _instant(text: str | None) -> datetime:
     if moment.tzinfo is None:
         raise VihfError(f"Assertion/@IssueInstant must carry its time zone (Z), got {text!r}")
     return moment
+
+
+LPS_NAME_ATTRIBUTE = "LPS_Nom"
+
+
+def peek_vihf(header: etree._Element | None) -> dict[str, str]:
+    """Best-effort look at a VIHF without checking it (for chaos rules): the software
+    name under ``LPS_Nom`` and the patient's 13-character matricule under ``ins``."""
+    found: dict[str, str] = {}
+    if header is None:
+        return found
+    assertion = header.find(f"{{{WSSE}}}Security/{{{SAML}}}Assertion")
+    if assertion is None:
+        return found
+    texts = _Texts(_attributes(assertion))
+    software = texts.optional(LPS_NAME_ATTRIBUTE)
+    if software:
+        found[LPS_NAME_ATTRIBUTE] = software
+    patient = _CX.match(texts.optional(RESOURCE_ID) or "")
+    if patient:
+        found["ins"] = patient["id"][:13]
+    return found

@@ -1,0 +1,115 @@
+"""Authorisations of professionals on DMPs (TD0.3, TD1.6, TD0.4), without XML.
+
+The professional is the VIHF's ``Subject/NameID``; the patient is the VIHF's resource-id
+(DMP brief §1.2: ``setAuthorization`` carries only the action and the role).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from simulator.services.dmp import refusals
+from simulator.services.dmp.records import AuthorisationRecord, DmpRecord
+from simulator.services.dmp.refusals import DmpRefusal
+from simulator.services.dmp.vihf import Vihf
+from simulator.store.dmp import DmpStore
+
+ACTIONS = ("AJOUT", "SUPPRESSION")
+ROLES = ("MEDECIN_TRAITANT",)
+LIST_MODES = ("TOUTE", "AUTORISE", "INTERDIT")
+DATE_TYPES = ("LASTAUTORIZATION", "LASTDOC")
+
+
+def open_record(store: DmpStore, ins: str) -> DmpRecord:
+    """The patient's DMP, refusing when there is none or it is closed."""
+    record = store.record(ins)
+    if record is None:
+        raise DmpRefusal(refusals.NOT_FOUND, f"no DMP exists for the INS {ins}: create it "
+                         "first (TD1.1) or check the INS")
+    if record.status == "closed":
+        raise DmpRefusal(refusals.CLOSED, f"the DMP of {ins} is closed: reactivate it "
+                         "(TD1.2) first")
+    return record
+
+
+def set_authorisation(store: DmpStore, vihf: Vihf, action: str, role: str | None,
+                      now: datetime) -> AuthorisationRecord:
+    """TD0.3: add (AJOUT) or remove (SUPPRESSION) the caller's authorisation, or only
+    its médecin traitant role when ``role`` is given with SUPPRESSION."""
+    if action not in ACTIONS:
+        raise DmpRefusal(refusals.INVALID_PARAMETER,
+                         f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    if role is not None and role not in ROLES:
+        raise DmpRefusal(refusals.INVALID_PARAMETER,
+                         f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    record = open_record(store, vihf.patient_ins)
+    current = store.authorisation(record.ins, vihf.name_id) or _new(record.ins, vihf)
+    if current.blocked:
+        raise DmpRefusal(refusals.ACCESS_DENIED, "the patient has blocked this professional: "
+                         "no authorisation can be recorded")
+    if action == "AJOUT":
+        updated = replace(current, granted=True, granted_at=current.granted_at
+                          if current.granted else now, expires_at=None,
+                          medecin_traitant=current.medecin_traitant or role is not None)
+    elif role is not None:
+        updated = replace(current, medecin_traitant=False)
+    else:
+        updated = replace(current, granted=False, medecin_traitant=False)
+    updated = replace(updated, last_action_at=now, professional_name=vihf.subject_name,
+                      structure_id=vihf.structure_id)
+    store.save_authorisation(updated)
+    return updated
+
+
+def _new(ins: str, vihf: Vihf) -> AuthorisationRecord:
+    roles = vihf.roles
+    return AuthorisationRecord(
+        ins=ins, professional_id=vihf.name_id, professional_name=vihf.subject_name,
+        structure_id=vihf.structure_id, profession=roles[0].code,
+        specialty=roles[1].code if len(roles) > 1 else "", granted=False)
+
+
+def list_for_patient(store: DmpStore, ins: str, mode: str,
+                     now: datetime) -> list[AuthorisationRecord]:
+    """TD1.6: the professionals authorised on (or blocked from) a patient's DMP."""
+    if mode not in LIST_MODES:
+        raise DmpRefusal(refusals.INVALID_PARAMETER,
+                         f"mode must be one of {', '.join(LIST_MODES)}, got {mode!r}")
+    open_record(store, ins)
+    known = [a for a in store.authorisations_for_patient(ins) if a.granted or a.blocked]
+    if mode == "AUTORISE":
+        return [a for a in known if not a.blocked and a.status(now).name == "VALIDE"]
+    if mode == "INTERDIT":
+        return [a for a in known if a.blocked]
+    return known
+
+
+def accessible_patients(store: DmpStore, vihf: Vihf, since: datetime, date_type: str,
+                        now: datetime) -> list[tuple[DmpRecord, datetime]]:
+    """TD0.4: the DMPs the professional (direct authentication) or the structure
+    (indirect) may access, with the date of the last authorisation or the last
+    document since ``since``."""
+    if date_type not in DATE_TYPES:
+        raise DmpRefusal(refusals.INVALID_PARAMETER,
+                         f"dateType must be one of {', '.join(DATE_TYPES)}, got {date_type!r}")
+    if vihf.auth_mode == "DIRECTE":
+        authorisations = store.authorisations_of(professional_id=vihf.name_id)
+    else:
+        authorisations = store.authorisations_of(structure_id=vihf.structure_id)
+    allowed = {a.ins for a in authorisations if a.status(now).name == "VALIDE"}
+    dates: dict[str, datetime] = {}
+    if date_type == "LASTAUTORIZATION":
+        for a in authorisations:
+            if a.ins in allowed and a.last_action_at and a.last_action_at >= since:
+                dates[a.ins] = max(dates.get(a.ins, a.last_action_at), a.last_action_at)
+    else:
+        for ins, _author, registered_at in store.documents_since(since):
+            if ins in allowed:
+                moment = datetime.fromisoformat(registered_at)
+                dates[ins] = max(dates.get(ins, moment), moment)
+    found = []
+    for ins, moment in sorted(dates.items()):
+        record = store.record(ins)
+        if record is not None and record.status == "active":
+            found.append((record, moment))
+    return found

@@ -1,0 +1,110 @@
+"""The binding of one DMP service to a :class:`~simulator.soap.endpoint.SoapEndpoint`:
+dispatch on the body element, WS-Addressing replies (MTOM when the answer carries
+documents), and the one place where errors become DMP SOAP faults."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from lxml import etree
+from spyne import AnyXml, rpc
+from spyne.model.fault import Fault
+
+from simulator.chaos.scenario import RequestFacts
+from simulator.services.dmp.call import DmpContext
+from simulator.services.dmp.faults import DmpFault
+from simulator.services.dmp.operations import DmpAnswer, DmpOperation
+from simulator.services.dmp.vihf import LPS_NAME_ATTRIBUTE, peek_vihf
+from simulator.soap.addressing import fault_envelope, response_envelope
+from simulator.soap.documents import WsdlDocuments
+from simulator.soap.endpoint import Exchange
+from simulator.soap.errors import ProtocolError, ServiceFault
+from simulator.soap.mtom import build_related
+from simulator.soap.parsing import SoapRequest
+from simulator.soap.reply import Reply
+from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
+
+WSDL_DIR = Path(__file__).resolve().parents[3] / "wsdl" / "dmp"
+
+# spyne knows a DMP method by its body element; the body reaches the handler already
+# parsed (``ctx.udc.request.body_element``), so spyne's own typing of it is unused.
+def dmp_rpc(body_qname: str):
+    """Declare a spyne method answering the body element ``body_qname``."""
+    return rpc(AnyXml, _body_style="bare", _returns=AnyXml, _in_message_name=body_qname)
+
+
+def _new_message_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+class DmpBinding:
+    """Serves one DMP service (``patients``, ``registry``...) of one API version."""
+
+    def __init__(self, service: str, spyne_service, operations: list[DmpOperation],
+                 context: DmpContext, wsdl_file: str | None):
+        self.service = service
+        self.name = "dmp"
+        self.context = context
+        self.operations = {op.name: op for op in operations}
+        self._by_body = {op.body: op for op in operations}
+        self.application = build_application([spyne_service], tns=f"urn:insi-dmp-sim:{service}",
+                                             name=service)
+        self.documents = WsdlDocuments(WSDL_DIR, wsdl_file) if wsdl_file else None
+
+    def resolve_operation(self, request: SoapRequest) -> tuple[str, str]:
+        """The operation named by the body element."""
+        operation = self._by_body.get(request.body_qname)
+        if operation is None:
+            offered = ", ".join(sorted(self._by_body))
+            raise ProtocolError("unknown-operation",
+                                f"body element {request.body_qname or '(none)'}; the "
+                                f"{self.service} service accepts {offered}")
+        return operation.name, method_key(self.application,
+                                          etree.QName(operation.body).localname)
+
+    def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
+        """Caller and patient as chaos rules see them (best effort: never raises)."""
+        peek = peek_vihf(request.header)
+        return RequestFacts(service=self.name, operation=operation,
+                            version=self.context.version,
+                            lps_name=peek.get(LPS_NAME_ATTRIBUTE), ins=peek.get("ins"))
+
+    def fault(self, name: str) -> ServiceFault:
+        """The catalogue fault a scenario rule names."""
+        return ServiceFault(DmpFault[name], detail=" (scenario)")
+
+    def render_result(self, exchange: Exchange, answer: DmpAnswer) -> Reply:
+        """The answer in a WS-Addressing envelope; MTOM when it has attachments."""
+        action = answer.reply_action or self.operations[exchange.operation].reply_action
+        envelope = response_envelope(answer.body, action=action, message_id=_new_message_id(),
+                                     relates_to=exchange.request.message_id)
+        if answer.attachments:
+            content_type, body = build_related(envelope, answer.attachments, action)
+            return Reply(200, body, content_type, outcome=answer.outcome)
+        return Reply(200, envelope, outcome=answer.outcome)
+
+    def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
+        """Any error as a DMP SOAP fault."""
+        fault, detail, status = _fault_of(error)
+        spec = fault.spec
+        body = fault_envelope(code=spec.code, subcode=spec.subcode, reason=fault.text(detail),
+                              message_id=_new_message_id(),
+                              relates_to=request.message_id if request is not None else None)
+        return Reply(status, body, outcome=f"fault {fault.name}")
+
+    def serve_document(self, environ):
+        """``GET <service>?wsdl`` and the XSDs it imports."""
+        return self.documents.serve(environ) if self.documents else None
+
+
+def _fault_of(error: BaseException) -> tuple[DmpFault, str, int]:
+    if isinstance(error, ServiceFault):
+        entry = error.entry
+        return entry, error.details.get("detail", ""), entry.spec.http_status
+    if isinstance(error, ProtocolError):
+        entry = DmpFault.ACTION_NOT_SUPPORTED if error.kind == "unknown-operation" \
+            else DmpFault.INVALID_REQUEST
+        return entry, error.message, error.http_status
+    if isinstance(error, UnexpectedError) or not isinstance(error, Fault):
+        return DmpFault.TECHNICAL_ERROR, " (see the simulator's log)", 500
+    return DmpFault.INVALID_REQUEST, error.faultstring, 500

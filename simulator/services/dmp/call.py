@@ -1,0 +1,94 @@
+"""The start of every DMP transaction: WS-Addressing and VIHF checks, then the call.
+
+A handler's first line is ``call = begin_call(ctx)``; it gets the checked VIHF, the
+simulated instant, the request body and the DMP store, or the request is refused with
+the right SOAP fault before any business rule runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lxml import etree
+
+from simulator.calendar import RegulatoryCalendar
+from simulator.clock import SimClock
+from simulator.services.dmp.faults import DmpFault
+from simulator.services.dmp.operations import DmpOperation
+from simulator.services.dmp.vihf import Vihf, VihfError, read_vihf
+from simulator.settings import Settings
+from simulator.soap.errors import ServiceFault
+from simulator.soap.namespaces import SOAP12_ENV, WSA
+from simulator.store.dmp import DmpStore
+
+
+@dataclass
+class DmpContext:
+    """What every DMP service needs: the store, the settings, the clock and calendar."""
+
+    store: object  # SQLiteStore (identities) with its .dmp part
+    settings: Settings
+    clock: SimClock
+    calendar: RegulatoryCalendar
+    version: str = "v2"
+
+
+@dataclass
+class DmpCall:
+    """One checked request."""
+
+    operation: DmpOperation
+    vihf: Vihf
+    now: datetime
+    body: etree._Element
+    context: DmpContext
+    request_id: str
+
+    @property
+    def dmp(self) -> DmpStore:
+        """The DMP part of the store."""
+        return self.context.store.dmp
+
+    @property
+    def patient_ins(self) -> str | None:
+        """The patient's INS matricule named by the VIHF."""
+        return self.vihf.patient_ins
+
+
+def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
+    """Check the request's WS-Addressing headers and its VIHF; return the call."""
+    exchange = ctx.udc
+    context: DmpContext = exchange.service
+    operation = operations[exchange.operation]
+    check_addressing(exchange.request, operation)
+    now = context.clock.now()
+    try:
+        vihf = read_vihf(exchange.request.header, now,
+                         max_skew=timedelta(seconds=context.settings.dmp_vihf_max_skew),
+                         require_patient=operation.patient_in_vihf,
+                         require_signature=not context.settings.dmp_relaxed_security)
+    except VihfError as error:
+        raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
+    return DmpCall(operation, vihf, now, exchange.request.body_element, context,
+                   exchange.request_id)
+
+
+def check_addressing(request, operation: DmpOperation) -> None:
+    """wsa:Action (mustUnderstand, one of the operation's spellings) and wsa:MessageID
+    are required (DMP brief §1.2)."""
+    header = request.header
+    action = header.find(f"{{{WSA}}}Action") if header is not None else None
+    if action is None or not (action.text or "").strip():
+        raise ServiceFault(DmpFault.ADDRESSING_HEADER_REQUIRED,
+                           detail=f"wsa:Action (expected {sorted(operation.actions)[0]})")
+    if action.get(f"{{{SOAP12_ENV}}}mustUnderstand") not in ("true", "1"):
+        raise ServiceFault(DmpFault.INVALID_REQUEST,
+                           detail='wsa:Action must carry soap:mustUnderstand="true"')
+    if action.text.strip() not in operation.actions:
+        raise ServiceFault(DmpFault.ACTION_MISMATCH,
+                           detail=f"the body is {etree.QName(operation.body).localname}, "
+                                  f"whose action is {' or '.join(sorted(operation.actions))};"
+                                  f" got {action.text.strip()!r}")
+    if not request.message_id:
+        raise ServiceFault(DmpFault.ADDRESSING_HEADER_REQUIRED,
+                           detail="wsa:MessageID (e.g. urn:uuid:...)")

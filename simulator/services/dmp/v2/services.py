@@ -1,0 +1,19 @@
+"""The DMP v2 services and where they are mounted."""
+from __future__ import annotations
+
+from simulator.services.dmp.binding import DmpBinding
+from simulator.services.dmp.call import DmpContext
+from simulator.services.dmp.v2 import habilitations, patients_specific
+
+BASE_PATH = "/si-dmp-server/v2/services"
+
+
+def v2_bindings(context: DmpContext) -> dict[str, DmpBinding]:
+    """{path: binding} of every DMP v2 service simulated."""
+    bindings = [
+        DmpBinding("habilitations", habilitations.HabilitationsService,
+                   habilitations.OPERATIONS, context, None),
+        DmpBinding("patientsSpecific", patients_specific.PatientsSpecificService,
+                   patients_specific.OPERATIONS, context, None),
+    ]
+    return {f"{BASE_PATH}/{binding.service}": binding for binding in bindings}

@@ -1,0 +1,32 @@
+"""The patient a CDA R2 document is about: the INS in ``recordTarget/patientRole/id``.
+
+The XDS ``patientId`` of a CDA document is derived from that element (DMP.md §5.3:
+``@root`` is an INS OID, ``@extension`` the matricule), so the two must agree.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from simulator.services.dmp.vihf import INS_OIDS
+from simulator.soap.parsing import safe_parser
+
+HL7 = "urn:hl7-org:v3"
+CLINICAL_DOCUMENT = f"{{{HL7}}}ClinicalDocument"
+_PATIENT_IDS = f"{{{HL7}}}recordTarget/{{{HL7}}}patientRole/{{{HL7}}}id"
+
+
+def parse_cda(content: bytes) -> etree._Element | None:
+    """The ``ClinicalDocument`` root of ``content``, or None when the bytes are not
+    well-formed XML or hold another root element (not a CDA document)."""
+    try:
+        root = etree.fromstring(content, safe_parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    return root if root.tag == CLINICAL_DOCUMENT else None
+
+
+def record_target_ins(document: etree._Element) -> list[tuple[str, str]]:
+    """Every (matricule, OID) of ``recordTarget/patientRole/id`` whose ``@root`` is an
+    INS OID, in document order (local IPP identifiers are left out)."""
+    return [((pid.get("extension") or "").strip(), pid.get("root", ""))
+            for pid in document.findall(_PATIENT_IDS) if pid.get("root") in INS_OIDS]

@@ -1,0 +1,57 @@
+"""SOAP 1.2 envelopes with WS-Addressing 1.0 headers, for services that use them (DMP).
+
+A response carries ``wsa:Action`` (the reply action), ``wsa:MessageID``,
+``wsa:RelatesTo`` (the request's MessageID) and ``wsa:To`` anonymous, as WS-Addressing
+1.0 SOAP binding §3 and the IHE ITI TF-2x V.3.2 ask of responders. Faults use the
+WS-Addressing fault action.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from simulator.soap.namespaces import SOAP12_ENV, WSA
+
+ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
+FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def _envelope(action: str, message_id: str, relates_to: str | None,
+              extra_ns: dict[str, str] | None = None) -> tuple[etree._Element, etree._Element]:
+    nsmap = {"soap": SOAP12_ENV, "wsa": WSA, **(extra_ns or {})}
+    envelope = etree.Element(f"{{{SOAP12_ENV}}}Envelope", nsmap=nsmap)
+    header = etree.SubElement(envelope, f"{{{SOAP12_ENV}}}Header")
+    etree.SubElement(header, f"{{{WSA}}}Action",
+                     {f"{{{SOAP12_ENV}}}mustUnderstand": "true"}).text = action
+    etree.SubElement(header, f"{{{WSA}}}MessageID").text = message_id
+    if relates_to:
+        etree.SubElement(header, f"{{{WSA}}}RelatesTo").text = relates_to
+    etree.SubElement(header, f"{{{WSA}}}To").text = ANONYMOUS
+    return envelope, etree.SubElement(envelope, f"{{{SOAP12_ENV}}}Body")
+
+
+def response_envelope(body: etree._Element, *, action: str, message_id: str,
+                      relates_to: str | None) -> bytes:
+    """A SOAP 1.2 response carrying ``body``, serialised with an XML declaration."""
+    envelope, soap_body = _envelope(action, message_id, relates_to)
+    soap_body.append(body)
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def fault_envelope(*, code: str, subcode: tuple[str, str] | None, reason: str,
+                   message_id: str, relates_to: str | None) -> bytes:
+    """A SOAP 1.2 Fault: ``code`` is Sender or Receiver, ``subcode`` a (namespace,
+    local name) pair such as WS-Addressing's or WS-Security's."""
+    extra = {"wsse": subcode[0]} if subcode and subcode[0] != WSA else None
+    envelope, soap_body = _envelope(FAULT_ACTION, message_id, relates_to, extra)
+    fault = etree.SubElement(soap_body, f"{{{SOAP12_ENV}}}Fault")
+    code_element = etree.SubElement(fault, f"{{{SOAP12_ENV}}}Code")
+    etree.SubElement(code_element, f"{{{SOAP12_ENV}}}Value").text = f"soap:{code}"
+    if subcode is not None:
+        prefix = "wsa" if subcode[0] == WSA else "wsse"
+        sub = etree.SubElement(code_element, f"{{{SOAP12_ENV}}}Subcode")
+        etree.SubElement(sub, f"{{{SOAP12_ENV}}}Value").text = f"{prefix}:{subcode[1]}"
+    reason_element = etree.SubElement(fault, f"{{{SOAP12_ENV}}}Reason")
+    etree.SubElement(reason_element, f"{{{SOAP12_ENV}}}Text",
+                     {f"{{{XML_NS}}}lang": "en"}).text = reason
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

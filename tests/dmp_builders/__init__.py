@@ -1,0 +1,1 @@
+"""Builders of DMP requests as real clients send them (tests, docs, walk-through)."""
