@@ -10,6 +10,7 @@ from simulator import __version__
 from simulator.admin import current_simulator
 from simulator.admin.chaos_api import chaos_admin
 from simulator.admin.dashboard import dashboard
+from simulator.admin.dmp_api import dmp_admin
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
 from simulator.store.codec import identity_to_dict
@@ -24,6 +25,7 @@ def create_admin_app(simulator) -> Flask:
     app.json.sort_keys = False
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)
+    app.register_blueprint(dmp_admin)
     app.register_blueprint(dashboard)
     app.add_url_rule("/metrics", "metrics", lambda: (
         simulator.metrics.render(), 200,

@@ -18,7 +18,7 @@ from simulator.services.dmp.operations import DmpOperation
 from simulator.services.dmp.vihf import Vihf, VihfError, read_vihf
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
-from simulator.soap.namespaces import SOAP12_ENV, WSA
+from simulator.soap.namespaces import WSA
 from simulator.store.dmp import DmpStore
 
 
@@ -74,16 +74,14 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
 
 
 def check_addressing(request, operation: DmpOperation) -> None:
-    """wsa:Action (mustUnderstand, one of the operation's spellings) and wsa:MessageID
-    are required (DMP brief §1.2)."""
+    """wsa:Action (one of the operation's spellings) and wsa:MessageID are required
+    (DMP brief §1.2). Clients mark Action mustUnderstand; its absence is tolerated, as
+    WS-Addressing servers do."""
     header = request.header
     action = header.find(f"{{{WSA}}}Action") if header is not None else None
     if action is None or not (action.text or "").strip():
         raise ServiceFault(DmpFault.ADDRESSING_HEADER_REQUIRED,
                            detail=f"wsa:Action (expected {sorted(operation.actions)[0]})")
-    if action.get(f"{{{SOAP12_ENV}}}mustUnderstand") not in ("true", "1"):
-        raise ServiceFault(DmpFault.INVALID_REQUEST,
-                           detail='wsa:Action must carry soap:mustUnderstand="true"')
     if action.text.strip() not in operation.actions:
         raise ServiceFault(DmpFault.ACTION_MISMATCH,
                            detail=f"the body is {etree.QName(operation.body).localname}, "
@@ -92,3 +90,11 @@ def check_addressing(request, operation: DmpOperation) -> None:
     if not request.message_id:
         raise ServiceFault(DmpFault.ADDRESSING_HEADER_REQUIRED,
                            detail="wsa:MessageID (e.g. urn:uuid:...)")
+
+
+def check_same_patient(call: DmpCall, ins: str, oid: str | None, where: str) -> None:
+    """The patient of the message must be the one the VIHF names (brief §8.4)."""
+    if call.vihf.patient_ins != ins or (oid is not None and call.vihf.patient_oid != oid):
+        raise ServiceFault(DmpFault.INVALID_SECURITY,
+                           detail=f"the VIHF resource-id names {call.vihf.patient_ins}^^^&"
+                                  f"{call.vihf.patient_oid}, but {where} names {ins}^^^&{oid}")

@@ -13,6 +13,7 @@ FOUND = "DMPFound"  # verified: TD1.1 on an existing DMP, TD1.2 on an active one
 CLOSED = "DMPClosed"  # verified: TD1.4 on a closed DMP
 # Simulator-defined (not found in public sources):
 NOT_FOUND = "DMPNotFound"
+UNKNOWN_INS = "DMPUnknownINS"
 ACCESS_DENIED = "DMPAccessDenied"
 INVALID_PARAMETER = "DMPInvalidParameter"
 

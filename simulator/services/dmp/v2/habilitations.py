@@ -72,5 +72,6 @@ class HabilitationsService(Service):
                     ("lastActionDate", _date(record.last_action_at)),
                     ("status", record.status(call.now).value),
                     ("medecinTraitant", "true" if record.medecin_traitant else "false")):
-                add_text(item, name, value)
+                if value:
+                    add_text(item, name, value)
         return DmpAnswer(response, outcome=refusals.OK)

@@ -12,8 +12,8 @@ def v2_bindings(context: DmpContext) -> dict[str, DmpBinding]:
     """{path: binding} of every DMP v2 service simulated."""
     bindings = [
         DmpBinding("habilitations", habilitations.HabilitationsService,
-                   habilitations.OPERATIONS, context, None),
+                   habilitations.OPERATIONS, context, "habilitations.wsdl"),
         DmpBinding("patientsSpecific", patients_specific.PatientsSpecificService,
-                   patients_specific.OPERATIONS, context, None),
+                   patients_specific.OPERATIONS, context, "patientsSpecific.wsdl"),
     ]
     return {f"{BASE_PATH}/{binding.service}": binding for binding in bindings}
