@@ -1,0 +1,58 @@
+"""The ITI-18 response: ``query:AdhocQueryResponse`` (IHE ITI TF-2a §3.18.4.1.3).
+
+Element order follows query.xsd (RegistryResponseType: ResponseSlotList?,
+RegistryErrorList?, then RegistryObjectList, which is present even when empty).
+Within the list: documents (ExtrinsicObject), then submission sets (RegistryPackage),
+then Associations, as a query found them; ``ObjectRef`` returns give the ids alone.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from simulator.services.dmp.xds.errors import (
+    TOO_MANY_RESULTS, XdsError, add_error_list, status_for)
+from simulator.services.dmp.xds.model import (
+    QUERY, RIM, RS, write_association, write_registry_object)
+from simulator.services.dmp.xds.query_engine import QueryResult
+from simulator.services.dmp.xds.stored_queries import LEAF_CLASS, OBJECT_REF
+
+NSMAP = {"query": QUERY, "rim": RIM, "rs": RS}
+
+
+def _too_many(result: QueryResult, return_type: str, limit: int | None) -> XdsError | None:
+    count = len(result.objects) + len(result.associations)
+    if limit is None or return_type != LEAF_CLASS or count <= limit:
+        return None
+    return XdsError(TOO_MANY_RESULTS, f"the query matches {count} objects, more than the "
+                    f"{limit} a LeafClass response may carry: narrow the criteria or ask for "
+                    "ObjectRef and fetch the documents with GetDocuments in batches")
+
+
+def render_query_response(result: QueryResult | None, return_type: str,
+                          errors: list[XdsError] | tuple = (), *,
+                          limit: int | None = None) -> etree._Element:
+    """``query:AdhocQueryResponse`` for ``result`` (None for a failed query).
+
+    ``return_type`` is LeafClass (full objects) or ObjectRef (ids). With ``limit``, a
+    LeafClass result above it fails with XDSTooManyResults and no objects.
+    """
+    result = result or QueryResult()
+    errors = list(errors)
+    too_many = _too_many(result, return_type, limit)
+    if too_many is not None:
+        errors.append(too_many)
+    response = etree.Element(f"{{{QUERY}}}AdhocQueryResponse", status=status_for(errors),
+                             nsmap=NSMAP)
+    add_error_list(response, errors)
+    object_list = etree.SubElement(response, f"{{{RIM}}}RegistryObjectList")
+    if status_for(errors) != status_for([]):
+        return response
+    if return_type == OBJECT_REF:
+        for ref in [o.id for o in result.objects] + [a.id for a in result.associations]:
+            etree.SubElement(object_list, f"{{{RIM}}}ObjectRef", id=ref)
+        return response
+    for obj in result.objects:
+        write_registry_object(object_list, obj)
+    for association in result.associations:
+        write_association(object_list, association)
+    return response
