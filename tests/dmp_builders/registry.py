@@ -185,17 +185,17 @@ def document_entry(entry_id: str = "Document01", *, patient: str | None = None,
                    practice_code=("ETABLISSEMENT", "1.2.250.1.213.1.1.4.9", "Etablissement"),
                    event_codes=(), reference_ids=(), creation_time: str = "20240110093000",
                    service_start: str | None = "20240108080000",
-                   service_stop: str | None = "20240110090000", size: str = "1024",
-                   hash_: str = "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                   service_stop: str | None = "20240110090000", size: str | None = "1024",
+                   hash_: str | None = "da39a3ee5e6b4b0d3255bfef95601890afd80709",
                    title: str = "CR de sortie") -> str:
     """A DocumentEntry ``rim:ExtrinsicObject`` (brief §5), with confidentialityCode N and
-    the ``visibility`` codes (MASQUE_PS, INVISIBLE_PATIENT, ...)."""
+    the ``visibility`` codes (MASQUE_PS, INVISIBLE_PATIENT, ...); optional slots given
+    as None are left out."""
     patient = patient or cx()
-    slots = [("creationTime", [creation_time]), ("hash", [hash_]), ("languageCode", ["fr-FR"]),
-             ("repositoryUniqueId", ["1.2.250.1.213.4.1.1.1.2"])]
-    slots += [(n, [v]) for n, v in (("serviceStartTime", service_start),
-                                    ("serviceStopTime", service_stop)) if v]
-    slots += [("size", [size]), ("sourcePatientId", [patient])]
+    slots = [(n, [v]) for n, v in (
+        ("creationTime", creation_time), ("hash", hash_), ("languageCode", "fr-FR"),
+        ("repositoryUniqueId", "1.2.250.1.213.4.1.1.1.2"), ("serviceStartTime", service_start),
+        ("serviceStopTime", service_stop), ("size", size), ("sourcePatientId", patient)) if v]
     if reference_ids:
         slots.append(("urn:ihe:iti:xds:2013:referenceIdList", list(reference_ids)))
     attributes = "".join(f' {n}="{v}"' for n, v in (("lid", lid), ("status", status)) if v)
