@@ -69,13 +69,13 @@ def parse_provide_and_register(body: etree._Element | None) -> Submission:
     errors: list[XdsError] = []
     packages, entries, associations = _read_objects(object_list, errors)
     submission_set = _submission_set(packages, errors)
-    contents = _contents(body, errors)
+    contents, named = _contents(body, errors)
     for entry in entries:
-        if entry.id and entry.id not in contents:
+        if entry.id and entry.id not in named:
             errors.append(XdsError(MISSING_DOCUMENT, f"ExtrinsicObject {entry.id} has no "
                                    f"xdsb:Document with id=\"{entry.id}\"", entry.id))
     entry_ids = {e.id for e in entries}
-    for doc_id in contents:
+    for doc_id in named:
         if doc_id not in entry_ids:
             errors.append(XdsError(MISSING_DOCUMENT_METADATA, f"xdsb:Document {doc_id} has no "
                                    f"ExtrinsicObject with id=\"{doc_id}\"", doc_id))
@@ -143,8 +143,10 @@ def _submission_set(packages, errors) -> RegistryObject | None:
     return sets[0]
 
 
-def _contents(body, errors) -> dict[str, bytes]:
+def _contents(body, errors) -> tuple[dict[str, bytes], list[str]]:
+    """(decoded contents by id, every id named by an xdsb:Document)."""
     contents: dict[str, bytes] = {}
+    named: list[str] = []
     for index, document in enumerate(body.findall(f"{{{XDSB}}}Document"), start=1):
         doc_id = document.get("id")
         where = doc_id or f"xdsb:Document[{index}]"
@@ -152,10 +154,11 @@ def _contents(body, errors) -> dict[str, bytes]:
             errors.append(XdsError(REGISTRY_METADATA_ERROR,
                                    "xdsb:Document has no id attribute", where))
             continue
-        if doc_id in contents:
+        if doc_id in named:
             errors.append(XdsError(REGISTRY_METADATA_ERROR,
                                    f"more than one xdsb:Document has id {doc_id}", doc_id))
             continue
+        named.append(doc_id)
         if document.find(f"{{{XOP}}}Include") is not None:
             errors.append(XdsError(REPOSITORY_ERROR, f"xdsb:Document {doc_id} holds an "
                                    "xop:Include but the request is not an MTOM package "
@@ -168,7 +171,7 @@ def _contents(body, errors) -> dict[str, bytes]:
         except binascii.Error:
             errors.append(XdsError(REPOSITORY_ERROR, f"xdsb:Document {doc_id} is not valid "
                                    "base64", doc_id))
-    return contents
+    return contents, named
 
 
 def _failure(code: str, message: str) -> XdsFailure:

@@ -1,0 +1,148 @@
+"""The XAdES signature of a TD2.1 submission ("le lot de soumission XDS est signé").
+
+DMP.md §2.5: a signature DocumentEntry (formatCode ``http://www.w3.org/2000/09/xmldsig#``)
+linked to the submission set by a ``signs`` association; its ``ds:Manifest`` holds one
+``ds:Reference`` per object of the lot: ``urn:oid:<submission set uniqueId>`` (with a
+dummy digest) and ``urn:oid:<document uniqueId>`` with the digest of the document
+(over its canonical form when the reference has a C14N transform). The cryptographic
+signature itself is not verified: the simulator has no trust store for the IGC-Santé.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+
+from lxml import etree
+
+from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError
+from simulator.services.dmp.xds.model import DE_UNIQUE_ID, SIGNS, SS_UNIQUE_ID
+from simulator.services.dmp.xds.submission import SIGNATURE_FORMAT, Submission
+from simulator.soap.parsing import safe_parser
+
+DSIG = "http://www.w3.org/2000/09/xmldsig#"
+DIGESTS = {"http://www.w3.org/2000/09/xmldsig#sha1": ("SHA-1", hashlib.sha1),
+           "http://www.w3.org/2001/04/xmlenc#sha256": ("SHA-256", hashlib.sha256),
+           "http://www.w3.org/2001/04/xmlenc#sha512": ("SHA-512", hashlib.sha512)}
+# Transform algorithm -> (exclusive, with comments); C14N 1.1 is computed as 1.0,
+# which gives the same bytes for documents without xml:id/xml:base subtleties.
+C14N = {"http://www.w3.org/TR/2001/REC-xml-c14n-20010315": (False, False),
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": (False, True),
+        "http://www.w3.org/2006/12/xml-c14n11": (False, False),
+        "http://www.w3.org/2006/12/xml-c14n11#WithComments": (False, True),
+        "http://www.w3.org/2001/10/xml-exc-c14n#": (True, False),
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": (True, True)}
+_PROCESSING_INSTRUCTION = re.compile(rb"<\?(?!xml[\s?])")
+
+
+def lot_signature_errors(submission: Submission) -> list[XdsError]:
+    """Every problem with the lot signature of ``submission`` (empty when it is right)."""
+    set_id = submission.submission_set.id
+    errors: list[XdsError] = []
+    signatures = submission.signatures
+    signature_ids = {s.id for s in signatures}
+    signs = [a for a in submission.associations if a.type == SIGNS]
+    for association in signs:
+        if association.source not in signature_ids or association.target != set_id:
+            errors.append(_error(f"association {association.id} of type {SIGNS} must go from "
+                                 f"the signature entry to the submission set {set_id}",
+                                 association.id))
+    signed_by = [s for s in signatures
+                 if any(a.source == s.id and a.target == set_id for a in signs)]
+    for signature in signatures:
+        if not any(s.id == signature.id for s in signed_by):
+            errors.append(_error(f"signature entry {signature.id} has no {SIGNS} association "
+                                 f"to the submission set {set_id}", signature.id))
+    if not signatures:
+        errors.append(_error(
+            "the submission set is not signed: the DMP requires a XAdES signature of the lot, "
+            f"an ExtrinsicObject with formatCode {SIGNATURE_FORMAT} and an association "
+            f"{SIGNS} from it to the submission set", set_id))
+    for signature in signed_by:
+        errors += _manifest_errors(submission, signature)
+    return errors
+
+
+def _manifest_errors(submission: Submission, signature) -> list[XdsError]:
+    content = submission.contents.get(signature.id, b"")
+    try:
+        root = etree.fromstring(content, safe_parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return [_error(f"the signature document {signature.id} is not well-formed XML",
+                       signature.id)]
+    manifest = next(root.iter(f"{{{DSIG}}}Manifest"), None)
+    if manifest is None:
+        return [_error(f"the signature document {signature.id} has no ds:Manifest listing "
+                       "the submission set and its documents", signature.id)]
+    references = {r.get("URI", ""): r for r in manifest.findall(f"{{{DSIG}}}Reference")}
+    set_uid = submission.submission_set.external(SS_UNIQUE_ID)
+    expected = {f"urn:oid:{set_uid}": None} if set_uid else {}
+    for document in submission.documents:
+        uid = document.external(DE_UNIQUE_ID)
+        if uid:
+            expected[f"urn:oid:{uid}"] = document
+    errors = [_error(f"the ds:Manifest of {signature.id} has no Reference URI=\"{uri}\" "
+                     f"(the {'submission set' if doc is None else 'document ' + doc.id})",
+                     signature.id)
+              for uri, doc in expected.items() if uri not in references]
+    errors += [_error(f"the ds:Manifest of {signature.id} references {uri}, which is "
+                      "neither the submission set nor a document of this submission",
+                      signature.id)
+               for uri in references if uri not in expected]
+    for uri, document in expected.items():
+        if document is not None and uri in references:
+            problem = _digest_problem(references[uri], submission.contents.get(document.id))
+            if problem:
+                errors.append(_error(f"ds:Manifest of {signature.id}, Reference {uri}: "
+                                     f"{problem}", document.id))
+    return errors
+
+
+def _digest_problem(reference: etree._Element, content: bytes | None) -> str | None:
+    """Why the reference's digest does not fit ``content``, or None (fits, or cannot
+    be checked: dummy digest such as ``AA==``, unknown algorithm or transform)."""
+    method = reference.find(f"{{{DSIG}}}DigestMethod")
+    name, digest = DIGESTS.get(method.get("Algorithm", "") if method is not None else "",
+                               (None, None))
+    try:
+        declared = base64.b64decode("".join(
+            (reference.findtext(f"{{{DSIG}}}DigestValue") or "").split()), validate=True)
+    except binascii.Error:
+        return "DigestValue is not base64"
+    if digest is None or content is None or len(declared) != digest().digest_size:
+        return None
+    candidates = [content]
+    transforms = [t.get("Algorithm", "") for t in reference.iter(f"{{{DSIG}}}Transform")]
+    for algorithm in transforms:
+        if algorithm not in C14N:
+            return None
+        canonical = _canonical(content, *C14N[algorithm])
+        if canonical is not None:
+            candidates.append(canonical)
+    # A digest over the raw bytes is accepted too: clients (DRIMbox) canonicalise the
+    # document before sending it, so both forms are the same document.
+    if any(digest(c).digest() == declared for c in candidates):
+        return None
+    if transforms and len(candidates) == 1:
+        return None  # the canonical form could not be computed, nothing to compare with
+    over = "its canonical XML (" + transforms[0] + ")" if transforms else "its bytes"
+    return (f"DigestValue {base64.b64encode(declared).decode()} is not the {name} of the "
+            f"document, computed over {over}: "
+            f"{base64.b64encode(digest(candidates[-1]).digest()).decode()}")
+
+
+def _canonical(content: bytes, exclusive: bool, with_comments: bool) -> bytes | None:
+    # The safe parser drops processing instructions (e.g. xml-stylesheet), which are
+    # part of the canonical form: such documents cannot be canonicalised faithfully.
+    if _PROCESSING_INSTRUCTION.search(content):
+        return None
+    try:
+        tree = etree.fromstring(content, safe_parser()).getroottree()
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    return etree.tostring(tree, method="c14n", exclusive=exclusive, with_comments=with_comments)
+
+
+def _error(message: str, location: str) -> XdsError:
+    return XdsError(REGISTRY_METADATA_ERROR, message, location)

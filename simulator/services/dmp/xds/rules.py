@@ -1,0 +1,350 @@
+"""The CI-SIS / DMP rules a TD2.1 submission must follow before it is registered.
+
+:func:`check_submission` reports every problem at once (a vendor fixes them in one
+round), each with the IHE error code, the id of the object concerned as location, and
+a message naming the metadata item and what was expected (DMP.md §2.5, §5.1, §5.2).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Protocol
+
+from simulator.services.dmp.vihf import INS_OIDS
+from simulator.services.dmp.xds.cda import parse_cda, record_target_ins
+from simulator.services.dmp.xds.errors import (
+    DEPRECATED_DOCUMENT, DUPLICATE_UNIQUE_ID, NON_IDENTICAL_HASH, NON_IDENTICAL_SIZE,
+    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, XdsError, XdsFailure)
+from simulator.services.dmp.xds.lot_signature import lot_signature_errors
+from simulator.services.dmp.xds.model import (
+    APPROVED, DE_AUTHOR, DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_EVENT_CODE, DE_FACILITY_TYPE,
+    DE_FORMAT_CODE, DE_PATIENT_ID, DE_PRACTICE_SETTING, DE_TYPE_CODE, DE_UNIQUE_ID,
+    DOCUMENT_ENTRY_TYPE, HAS_MEMBER, RPLC, SS_AUTHOR, SS_CONTENT_TYPE, SS_PATIENT_ID,
+    SS_SOURCE_ID, SS_UNIQUE_ID, RegistryObject)
+from simulator.services.dmp.xds.submission import Submission, is_signature
+
+INS_C_OID = "1.2.250.1.213.1.4.2"
+# API v2 identifies patients by the INS only; the INS-C is not recognised (DMP.md §3.1).
+V2_INS_OIDS = {oid: label for oid, label in INS_OIDS.items() if oid != INS_C_OID}
+# JDV_J58-ConfidentialityCode-DMP (DMP.md §5.2): code -> its coding scheme.
+CONFIDENTIALITY_CODES = {"N": "2.16.840.1.113883.5.25",
+                         "MASQUE_PS": "1.2.250.1.213.1.1.4.13",
+                         "INVISIBLE_PATIENT": "1.2.250.1.213.1.1.4.13",
+                         "INVISIBLE_REPRESENTANTS_LEGAUX": "1.2.250.1.213.1.1.4.13"}
+# CX ``INS^^^&OID&ISO^NH``; further components (the kit sends CX.7) are tolerated.
+_CX = re.compile(r"^(?P<ins>[^^&]*)\^\^\^&(?P<oid>[^&^]*)&ISO\^NH(?:\^.*)?$")
+_INS = re.compile(r"^[0-9]{6}[0-9AB][0-9]{8}$")  # NIR/NIA with key; 2A/2B for Corsica
+_DTM = re.compile(r"^[0-9]{4}(?:[0-9]{2}){0,5}$")  # HL7 DTM, UTC, down to the second
+_OID = re.compile(r"^[0-2](?:\.(?:0|[1-9][0-9]*))+$")
+_UNIQUE_ID = re.compile(r"^[0-2](?:\.(?:0|[1-9][0-9]*))+(?:\^[^^]{1,16})?$")
+_SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
+
+_ENTRY_CODES = {DE_CLASS_CODE: "classCode", DE_TYPE_CODE: "typeCode",
+                DE_FORMAT_CODE: "formatCode", DE_FACILITY_TYPE: "healthcareFacilityTypeCode",
+                DE_PRACTICE_SETTING: "practiceSettingCode"}
+_ENTRY_SLOTS = ("creationTime", "serviceStartTime", "languageCode", "sourcePatientId",
+                "sourcePatientInfo", "legalAuthenticator")
+# The signature entry describes no care event and no patient record: DRIMbox, which
+# feeds the real DMP, sends it without sourcePatientInfo (DMP.md §2.5).
+_NOT_FOR_SIGNATURES = ("serviceStartTime", "sourcePatientInfo")
+_TIME_SLOTS = ("creationTime", "serviceStartTime", "serviceStopTime")
+
+
+class RegistryLookup(Protocol):
+    """What the rules need to know about documents already registered."""
+
+    def unique_id_exists(self, unique_id: str) -> bool:
+        """A document or submission set with this uniqueId is registered."""
+
+    def entry(self, entry_uuid: str) -> RegistryObject | None:
+        """The registered DocumentEntry with this entryUUID, or None."""
+
+
+def parse_patient_id(value: str | None) -> tuple[str, str] | None:
+    """(INS, OID) of a CX ``INS^^^&OID&ISO^NH``, or None when it has another shape."""
+    found = _CX.match(value or "")
+    return (found["ins"], found["oid"]) if found else None
+
+
+def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | None,
+                     lookup: RegistryLookup) -> None:
+    """Apply every TD2.1 rule; raise :class:`XdsFailure` with all the errors found.
+
+    ``vihf_patient``: (INS, OID) of the VIHF resource-id, when the VIHF names one.
+    """
+    errors: list[XdsError] = []
+    patient = _check_patient_ids(submission, vihf_patient, errors)
+    _check_submission_set(submission.submission_set, errors)
+    for entry in submission.entries:
+        _check_entry(entry, errors)
+        _check_content(entry, submission.contents.get(entry.id), patient, errors)
+    _check_unique_ids(submission, lookup, errors)
+    _check_members(submission, errors)
+    _check_replacements(submission, patient, lookup, errors)
+    errors += lot_signature_errors(submission)
+    if errors:
+        raise XdsFailure(errors)
+
+
+def _check_patient_ids(submission, vihf_patient, errors) -> tuple[str, str] | None:
+    submission_set = submission.submission_set
+    patient = _patient_id(submission_set, SS_PATIENT_ID, errors)
+    if patient and vihf_patient and patient != tuple(vihf_patient):
+        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
+            f"the submission set patientId {_cx(patient)} is not the patient of the VIHF "
+            f"(resource-id {_cx(vihf_patient)})"), submission_set.id))
+    for entry in submission.entries:
+        own = _patient_id(entry, DE_PATIENT_ID, errors)
+        if own and patient and own != patient:
+            errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
+                f"DocumentEntry patientId {_cx(own)} differs from the submission set "
+                f"patientId {_cx(patient)}"), entry.id))
+    return patient
+
+
+def _patient_id(obj: RegistryObject, scheme: str, errors) -> tuple[str, str] | None:
+    value = obj.external(scheme)
+    if value is None:
+        errors.append(_missing(obj, f"patientId (ExternalIdentifier {scheme})"))
+        return None
+    parsed = parse_patient_id(value)
+    if parsed is not None and parsed[1] not in V2_INS_OIDS:
+        why = " (the INS-C is not accepted by the DMP API v2)" \
+            if parsed[1] == INS_C_OID else ""
+        errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+            f"patientId {value!r}: {parsed[1]} is not an INS OID{why}; expected one of "
+            + ", ".join(f"{oid} ({label})" for oid, label in V2_INS_OIDS.items())), obj.id))
+        return None
+    if parsed is None or not _INS.match(parsed[0]):
+        errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+            f"patientId {value!r} must be the INS as CX INS^^^&OID&ISO^NH, e.g. "
+            "275126322074974^^^&1.2.250.1.213.1.4.10&ISO^NH (15-character matricule)"),
+            obj.id))
+        return None
+    return parsed
+
+
+def _check_submission_set(submission_set: RegistryObject, errors) -> None:
+    submission_time = submission_set.slot("submissionTime")
+    if not submission_time:
+        errors.append(_missing(submission_set, "the submissionTime slot"))
+    elif not _DTM.match(submission_time):
+        errors.append(_bad_time(submission_set, "submissionTime", submission_time))
+    _check_authors(submission_set, SS_AUTHOR, errors)
+    _check_codes(submission_set, {SS_CONTENT_TYPE: "contentTypeCode"}, errors)
+    for scheme, label in ((SS_UNIQUE_ID, "uniqueId"), (SS_SOURCE_ID, "sourceId")):
+        value = submission_set.external(scheme)
+        if not value:
+            errors.append(_missing(submission_set, f"{label} (ExternalIdentifier {scheme})"))
+        elif not _OID.match(value):
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, f"submission set {label} "
+                                   f"{value!r} must be an OID", submission_set.id))
+
+
+def _check_entry(entry: RegistryObject, errors) -> None:
+    signature = is_signature(entry)
+    if entry.object_type != DOCUMENT_ENTRY_TYPE:
+        errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+            f"ExtrinsicObject objectType must be {DOCUMENT_ENTRY_TYPE} (stable "
+            f"DocumentEntry), got {entry.object_type!r}"), entry.id))
+    if not entry.mime_type:
+        errors.append(_missing(entry, "the mimeType attribute"))
+    for name in _ENTRY_SLOTS:
+        if not (signature and name in _NOT_FOR_SIGNATURES) and not entry.slot(name):
+            errors.append(_missing(entry, f"the {name} slot"))
+    for name in _TIME_SLOTS:
+        value = entry.slot(name)
+        if value and not _DTM.match(value):
+            errors.append(_bad_time(entry, name, value))
+    if not entry.name:
+        errors.append(_missing(entry, "the title (Name/LocalizedString)"))
+    _check_authors(entry, DE_AUTHOR, errors)
+    _check_codes(entry, _ENTRY_CODES, errors)
+    _check_confidentiality(entry, errors)
+    if not entry.external(DE_UNIQUE_ID):
+        errors.append(_missing(entry, f"uniqueId (ExternalIdentifier {DE_UNIQUE_ID})"))
+
+
+def _check_authors(obj: RegistryObject, scheme: str, errors) -> None:
+    authors = [c for c in obj.classifications if c.scheme == scheme]
+    if not authors:
+        errors.append(_missing(obj, f"author (Classification {scheme})"))
+    for author in authors:
+        if not any(v.strip() for v in author.slots.get("authorPerson", [])):
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"author Classification {author.id or '(no id)'} has no authorPerson slot "
+                "(XCN PSIdNat^NOM^PRENOM^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS)"), obj.id))
+
+
+def _check_codes(obj: RegistryObject, required: dict[str, str], errors) -> None:
+    for scheme, label in required.items():
+        count = len(obj.codes(scheme))
+        if count != 1:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"{label} (Classification {scheme}) is missing" if count == 0 else
+                f"{label} must be given once, found {count} times"), obj.id))
+    coded = {*required, DE_CONFIDENTIALITY, DE_EVENT_CODE}
+    for classification in obj.classifications:
+        if classification.scheme in coded and not classification.code.scheme:
+            label = required.get(classification.scheme) or (
+                "confidentialityCode" if classification.scheme == DE_CONFIDENTIALITY
+                else "eventCodeList")
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"{label} {classification.node!r} has no codingScheme slot"), obj.id))
+
+
+def _check_confidentiality(entry: RegistryObject, errors) -> None:
+    codes = entry.codes(DE_CONFIDENTIALITY)
+    if not 1 <= len(codes) <= 4:
+        errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+            f"confidentialityCode must be given 1 to 4 times, found {len(codes)}"), entry.id))
+    seen = set()
+    for code in codes:
+        scheme = CONFIDENTIALITY_CODES.get(code.code)
+        if scheme is None:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"confidentialityCode {code.code!r} is not in JDV_J58 (allowed: "
+                f"{', '.join(CONFIDENTIALITY_CODES)})"), entry.id))
+        elif code.scheme and code.scheme != scheme:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"confidentialityCode {code.code} must have codingScheme {scheme}, got "
+                f"{code.scheme!r}"), entry.id))
+        if code.code in seen:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"confidentialityCode {code.code} is given twice"), entry.id))
+        seen.add(code.code)
+
+
+def _check_content(entry, content: bytes | None, patient, errors) -> None:
+    if content is None:
+        return
+    declared_hash, declared_size = entry.slot("hash"), entry.slot("size")
+    actual_hash = hashlib.sha1(content).hexdigest()
+    hint = _line_break_hint(content, declared_hash, declared_size)
+    if declared_hash is not None and not (
+            _SHA1.match(declared_hash) and declared_hash.lower() == actual_hash):
+        errors.append(XdsError(NON_IDENTICAL_HASH, (
+            f"hash slot {declared_hash!r} is not the SHA-1 of the document received "
+            f"({actual_hash}, {len(content)} bytes){hint}"), entry.id))
+    if declared_size is not None and declared_size.strip() != str(len(content)):
+        errors.append(XdsError(NON_IDENTICAL_SIZE, (
+            f"size slot {declared_size!r} is not the size of the document received "
+            f"({len(content)} bytes){hint}"), entry.id))
+    if is_signature(entry) or entry.mime_type != "text/xml" or patient is None:
+        return
+    document = parse_cda(content)
+    if document is None:
+        return
+    found = record_target_ins(document)
+    if not found:
+        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
+            "the CDA recordTarget/patientRole/id carries no INS (root "
+            f"{', '.join(V2_INS_OIDS)}), the XDS patientId is {_cx(patient)}"), entry.id))
+    elif patient not in found:
+        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
+            "the CDA recordTarget/patientRole/id INS "
+            f"{' / '.join(f'{ins} (root {oid})' for ins, oid in found)} is not the XDS "
+            f"patientId {_cx(patient)}"), entry.id))
+
+
+def _line_break_hint(content: bytes, declared_hash, declared_size) -> str:
+    # A frequent client slip: hashing the MIME part with the line break that precedes
+    # the next boundary, which belongs to the boundary (RFC 2046 §5.1.1).
+    for extra in (b"\n", b"\r\n"):
+        if (declared_hash or "").lower() == hashlib.sha1(content + extra).hexdigest() or \
+                (declared_size or "").strip() == str(len(content + extra)):
+            return (f"; the declared value is that of the document followed by "
+                    f"{extra!r}: the line break before a MIME boundary is not part of "
+                    "the document (RFC 2046)")
+    return ""
+
+
+def _check_unique_ids(submission: Submission, lookup: RegistryLookup, errors) -> None:
+    owners: dict[str, str] = {}
+    objects = [(submission.submission_set, SS_UNIQUE_ID)] + \
+        [(entry, DE_UNIQUE_ID) for entry in submission.entries]
+    for obj, scheme in objects:
+        # Entry ids the client chose as UUIDs are kept as entryUUIDs (registration.py).
+        if obj.id.startswith("urn:uuid:") and lookup.entry(obj.id) is not None:
+            errors.append(XdsError(DUPLICATE_UNIQUE_ID, (
+                f"entryUUID {obj.id} is already registered"), obj.id))
+        uid = obj.external(scheme)
+        if not uid:
+            continue  # reported as missing
+        if scheme == DE_UNIQUE_ID and not _UNIQUE_ID.match(uid):
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"uniqueId {uid!r} must be an OID (or OID^extension)"), obj.id))
+        if uid in owners:
+            errors.append(XdsError(DUPLICATE_UNIQUE_ID, (
+                f"uniqueId {uid} is used by both {owners[uid]} and {obj.id} in this "
+                "submission"), obj.id))
+        elif lookup.unique_id_exists(uid):
+            errors.append(XdsError(DUPLICATE_UNIQUE_ID, (
+                f"uniqueId {uid} is already registered: a new document needs a new uniqueId "
+                "(a new version of a document is a replacement, RPLC)"), obj.id))
+        owners.setdefault(uid, obj.id)
+
+
+def _check_members(submission: Submission, errors) -> None:
+    set_id = submission.submission_set.id
+    known = {set_id, *(e.id for e in submission.entries)}
+    for association in submission.associations:
+        for end, value in (("sourceObject", association.source),
+                           ("targetObject", association.target)):
+            if value not in known and not value.startswith("urn:uuid:"):
+                errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                    f"association {association.id}: {end} {value!r} is neither an object of "
+                    "this submission nor a registered entryUUID"), association.id))
+    for entry in submission.entries:
+        members = [a for a in submission.associations if a.type == HAS_MEMBER
+                   and a.source == set_id and a.target == entry.id]
+        if not members:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"no {HAS_MEMBER} association from the submission set {set_id} to "
+                f"{entry.id}"), entry.id))
+        for member in members:
+            if member.slot("SubmissionSetStatus") != "Original":
+                errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                    f"HasMember association {member.id} must carry the slot "
+                    f"SubmissionSetStatus=Original, got {member.slot('SubmissionSetStatus')!r}"),
+                    member.id))
+
+
+def _check_replacements(submission, patient, lookup: RegistryLookup, errors) -> None:
+    documents = {d.id for d in submission.documents}
+    for association in (a for a in submission.associations if a.type == RPLC):
+        if association.source not in documents:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"RPLC association {association.id} must go from a new DocumentEntry of this "
+                f"submission, got sourceObject {association.source!r}"), association.id))
+        target = lookup.entry(association.target)
+        if target is None:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"RPLC association {association.id}: the document to replace "
+                f"{association.target} is not registered (targetObject must be the "
+                "entryUUID of the current version, found with TD3.1)"), association.id))
+        elif target.status != APPROVED:
+            errors.append(XdsError(DEPRECATED_DOCUMENT, (
+                f"RPLC association {association.id}: the document {association.target} is "
+                f"not Approved (status {target.status}); only the current version can be "
+                "replaced"), association.id))
+        elif patient and parse_patient_id(target.external(DE_PATIENT_ID)) != patient:
+            errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
+                f"RPLC association {association.id}: the document {association.target} "
+                f"belongs to {target.external(DE_PATIENT_ID)}, not to {_cx(patient)}"),
+                association.id))
+
+
+def _missing(obj: RegistryObject, item: str) -> XdsError:
+    what = "submission set" if obj.is_submission_set else "DocumentEntry"
+    return XdsError(REGISTRY_METADATA_ERROR, f"{what} {obj.id}: {item} is missing", obj.id)
+
+
+def _bad_time(obj: RegistryObject, name: str, value: str) -> XdsError:
+    return XdsError(REGISTRY_METADATA_ERROR, (
+        f"{name} {value!r} must be a UTC date-time YYYYMMDDhhmmss (or a shorter "
+        "precision)"), obj.id)
+
+
+def _cx(patient: tuple[str, str]) -> str:
+    return f"{patient[0]}^^^&{patient[1]}&ISO^NH"
