@@ -139,7 +139,8 @@ def _registration(interaction: str, reason: str, status: str, patient: str, *,
               '<assignedPerson classCode="PSN" determinerCode="INSTANCE">'
               f"<name><prefix>Dr.</prefix><family>{family}</family><given>{given}</given></name>"
               '</assignedPerson><representedOrganization classCode="ORG" '
-              f'determinerCode="INSTANCE"><id root="1.2.250.1.71.4.2.2" extension="{STRUCTURE_ID}"/>'
+              'determinerCode="INSTANCE">'
+              f'<id root="1.2.250.1.71.4.2.2" extension="{STRUCTURE_ID}"/>'
               f'<name>{STRUCTURE_NAME}</name><contactParty classCode="CON"/>'
               "</representedOrganization></assignedEntity></author>")
     control = (_reason_code(reason)
@@ -172,7 +173,7 @@ def _patient(ins: str, ins_oid: str, status: str, traits: PatientTraits | None,
 
 
 def _name(traits: PatientTraits, prefix: bool = False) -> str:
-    parts = ["<prefix>MME</prefix>" if traits.sex == "F" else "<prefix>M</prefix>"] if prefix else []
+    parts = [f"<prefix>{'MME' if traits.sex == 'F' else 'M'}</prefix>"] if prefix else []
     if traits.birth_name:
         parts.append(f'<family qualifier="BR">{escape(traits.birth_name)}</family>')
     if traits.used_name:
