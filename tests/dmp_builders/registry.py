@@ -317,3 +317,31 @@ def archive(target: str, **options) -> str:
 def unarchive(target: str, **options) -> str:
     """TD3.3d: unarchive."""
     return status_update(target, ARCHIVED, APPROVED, **options)
+
+
+# --- an in-memory registry ------------------------------------------------------------
+
+class MemoryRegistry:
+    """A ``query_engine.RegistryView`` over lists of RegistryObject and Association, as a
+    SQLite table of their JSON would offer it (patient filtering is left to the engine)."""
+
+    UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+
+    def __init__(self, objects, associations=()):
+        self.objects, self.associations = list(objects), list(associations)
+
+    def documents_for_patient(self, patient_id):
+        return [o for o in self.objects if o.kind == "ExtrinsicObject"]
+
+    def submission_sets_for_patient(self, patient_id):
+        return [o for o in self.objects if o.kind == "RegistryPackage"]
+
+    def object_by_uuid(self, uuid):
+        return next((o for o in self.objects if o.id == uuid), None)
+
+    def documents_by_unique_id(self, unique_id):
+        return [o for o in self.objects if o.external(self.UNIQUE_ID) == unique_id]
+
+    def associations_for(self, uuids):
+        uuids = set(uuids)
+        return [a for a in self.associations if a.source in uuids or a.target in uuids]

@@ -6,6 +6,7 @@ import pytest
 from lxml import etree
 
 from dmp_builders import registry as b
+from dmp_builders.registry import MemoryRegistry
 from simulator.services.dmp.xds import errors
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.model import (
@@ -146,30 +147,6 @@ def test_a_body_that_is_no_adhoc_query_request():
 
 
 # --- engine -----------------------------------------------------------------------------
-
-class MemoryRegistry:
-    """A RegistryView over lists, as a SQLite table of JSON would offer it."""
-
-    def __init__(self, objects, associations=()):
-        self.objects, self.associations = list(objects), list(associations)
-
-    def documents_for_patient(self, patient_id):
-        return [o for o in self.objects if o.kind == "ExtrinsicObject"]
-
-    def submission_sets_for_patient(self, patient_id):
-        return [o for o in self.objects if o.kind == "RegistryPackage"]
-
-    def object_by_uuid(self, uuid):
-        return next((o for o in self.objects if o.id == uuid), None)
-
-    def documents_by_unique_id(self, unique_id):
-        return [o for o in self.objects if o.external(
-            "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab") == unique_id]
-
-    def associations_for(self, uuids):
-        uuids = set(uuids)
-        return [a for a in self.associations if a.source in uuids or a.target in uuids]
-
 
 def entry(uuid: str, status: str = b.APPROVED, object_type: str | None = None, **options):
     obj = read_registry_object(xml(b.document_entry(uuid, **options)))

@@ -1,0 +1,156 @@
+"""ITI-18 responses (TD3.1): requests as clients send them, parsed, run and rendered, then
+compared by exclusive C14N with hand-written golden messages and validated against the
+ebRS query.xsd when ../shared is present."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from dmp_builders import registry as b
+from dmp_builders.registry import MemoryRegistry
+from simulator.services.dmp.xds import errors
+from simulator.services.dmp.xds.errors import XdsError, XdsFailure
+from simulator.services.dmp.xds.model import (
+    HAS_MEMBER, SUBMISSION_SET_NODE, Association, Classification, read_registry_object)
+from simulator.services.dmp.xds.query_engine import QueryResult, run_query
+from simulator.services.dmp.xds.query_response import render_query_response
+from simulator.services.dmp.xds.stored_queries import parse_adhoc_query
+from simulator.soap.parsing import safe_parser
+
+GOLDEN = Path(__file__).parent / "golden" / "dmp"
+QUERY_XSD = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "ihe-xds" / \
+    "ebRS" / "query.xsd"
+DOC = "urn:uuid:7b1a6e4c-3f52-4d8e-9a61-2c0f5e9d8a01"
+SET = "urn:uuid:5c2d8f10-6a3b-4e7c-b1d9-0e4f7a2b3c02"
+HAS_MEMBER_ID = "urn:uuid:9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a503"
+
+
+def xml(text: str) -> etree._Element:
+    return etree.fromstring(text.encode("utf-8"), safe_parser())
+
+
+def c14n(element: etree._Element) -> bytes:
+    return etree.tostring(element, method="c14n", exclusive=True)
+
+
+def golden(name: str) -> etree._Element:
+    parser = etree.XMLParser(remove_blank_text=True)
+    return etree.parse(str(GOLDEN / name), parser).getroot()
+
+
+def registered(obj, first: int):
+    """``obj`` with registry ids on its classifications and external identifiers."""
+    ids = (f"urn:uuid:00000000-0000-4000-8000-{n:012d}" for n in range(first, first + 50))
+    return obj.evolve(
+        classifications=[replace(c, id=next(ids), classified_object=obj.id) for c in obj.classifications],
+        external_ids=[replace(x, id=next(ids), registry_object=obj.id) for x in obj.external_ids])
+
+
+def document():
+    obj = read_registry_object(xml(b.document_entry(DOC)))
+    return registered(obj.evolve(lid=DOC, version="1", status=b.APPROVED), 1)
+
+
+def submission_set():
+    obj = read_registry_object(xml(f"<x {b.NS}>{b.submission_set(SET)}</x>")[0])
+    marker = Classification(scheme="", node="", classified_object=SET,
+                            classification_node=SUBMISSION_SET_NODE)
+    obj = obj.evolve(status=b.APPROVED, classifications=obj.classifications + [marker])
+    return registered(obj, 10)
+
+
+HAS_MEMBER_ASSOCIATION = Association(HAS_MEMBER_ID, HAS_MEMBER, SET, DOC, b.APPROVED,
+                                     {"SubmissionSetStatus": ["Original"]})
+
+
+def everyone(obj) -> bool:
+    return True
+
+
+@pytest.fixture(scope="module")
+def query_schema():
+    if not QUERY_XSD.is_file():
+        pytest.skip("../shared (official ebRS schemas) is not present")
+    import xmlschema
+    return xmlschema.XMLSchema(str(QUERY_XSD))
+
+
+@pytest.fixture(scope="module")
+def lcm_schema(query_schema):
+    import xmlschema
+    return xmlschema.XMLSchema(str(QUERY_XSD.with_name("lcm.xsd")))
+
+
+def test_leaf_class_response(query_schema):
+    response = render_query_response(QueryResult([document(), submission_set()],
+                                                 [HAS_MEMBER_ASSOCIATION]), "LeafClass")
+    assert c14n(response) == c14n(golden("iti18-leafclass.xml"))
+    query_schema.validate(response)
+
+
+def test_object_ref_response_of_get_documents_and_associations(query_schema):
+    registry = MemoryRegistry([document(), submission_set()], [HAS_MEMBER_ASSOCIATION])
+    query = parse_adhoc_query(xml(b.get_documents_and_associations([DOC], return_type="ObjectRef")))
+    response = render_query_response(run_query(query, registry, visible=everyone),
+                                     query.return_type)
+    assert c14n(response) == c14n(golden("iti18-objectref.xml"))
+    query_schema.validate(response)
+
+
+def test_error_response_of_a_query_without_patient(query_schema):
+    text = b.find_documents().replace("$XDSDocumentEntryPatientId", "$XDSDocumentEntryPatient")
+    with pytest.raises(XdsFailure) as raised:
+        parse_adhoc_query(xml(text))
+    response = render_query_response(None, "LeafClass", raised.value.errors)
+    assert c14n(response) == c14n(golden("iti18-error-missing-param.xml"))
+    query_schema.validate(response)
+
+
+def test_leaf_class_above_the_limit_fails_with_too_many_results(query_schema):
+    result = QueryResult([document(), submission_set()], [HAS_MEMBER_ASSOCIATION])
+    response = render_query_response(result, "LeafClass", limit=2)
+    assert response.get("status") == errors.FAILURE
+    [error] = response.findall(f"{{{errors.RS}}}RegistryErrorList/{{{errors.RS}}}RegistryError")
+    assert error.get("errorCode") == errors.TOO_MANY_RESULTS and "3" in error.get("codeContext")
+    assert len(response.find(f"{{{b.RIM}}}RegistryObjectList")) == 0
+    query_schema.validate(response)
+    assert render_query_response(result, "LeafClass", limit=3).get("status") == errors.SUCCESS
+    assert render_query_response(result, "ObjectRef", limit=2).get("status") == errors.SUCCESS
+
+
+def test_warnings_keep_success_and_the_objects():
+    warning = XdsError(errors.REGISTRY_ERROR, "note", severity=errors.WARNING)
+    response = render_query_response(QueryResult([document()]), "ObjectRef", [warning])
+    assert response.get("status") == errors.SUCCESS
+    assert [r.get("id") for r in response.iter(f"{{{b.RIM}}}ObjectRef")] == [DOC]
+    assert response.find(f"{{{errors.RS}}}RegistryErrorList").get("highestSeverity") == errors.WARNING
+
+
+def test_an_empty_result_still_carries_the_object_list(query_schema):
+    response = render_query_response(QueryResult(), "LeafClass")
+    assert response.get("status") == errors.SUCCESS
+    assert response.find(f"{{{b.RIM}}}RegistryObjectList") is not None
+    query_schema.validate(response)
+
+
+@pytest.mark.parametrize("body", [
+    b.find_documents(class_codes=["10^^1.2.250.1.213.1.1.4.1"], event_codes=[["a^^b"], ["c^^d"]],
+                     creation_from="20240101", author_persons=["%DUPONT%"]),
+    b.find_documents_by_reference_id(["ACC-1^^^&1.2.3&ISO^urn:ihe:iti:xds:2013:accession"]),
+    b.find_submission_sets(submission_from="2022"),
+    b.get_documents(unique_ids=["1.2.3"]),
+    b.get_associations([DOC]),
+    b.get_documents_and_associations([DOC]),
+])
+def test_query_builders_write_schema_valid_requests(query_schema, body):
+    query_schema.validate(xml(body))
+
+
+@pytest.mark.parametrize("body", [
+    b.mask(DOC, "1"), b.set_visibility(DOC, "1"), b.delete(DOC), b.archive(DOC), b.unarchive(DOC),
+])
+def test_update_builders_write_schema_valid_requests(lcm_schema, body):
+    lcm_schema.validate(xml(body))
