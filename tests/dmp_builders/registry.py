@@ -71,7 +71,8 @@ _FILTERS = {  # keyword -> (parameter, kind): list values, time numbers, or AND-
     "event_codes": (f"{_DE}EventCodeList", "groups"),
     "confidentiality_codes": (f"{_DE}ConfidentialityCode", "groups"),
     "reference_ids": (f"{_DE}ReferenceIdList", "groups"),
-    "creation_from": (f"{_DE}CreationTimeFrom", "time"), "creation_to": (f"{_DE}CreationTimeTo", "time"),
+    "creation_from": (f"{_DE}CreationTimeFrom", "time"),
+    "creation_to": (f"{_DE}CreationTimeTo", "time"),
     "service_start_from": (f"{_DE}ServiceStartTimeFrom", "time"),
     "service_start_to": (f"{_DE}ServiceStartTimeTo", "time"),
     "service_stop_from": (f"{_DE}ServiceStopTimeFrom", "time"),
@@ -161,12 +162,13 @@ def get_associations(uuids, return_type: str = "LeafClass") -> str:
 
 # --- metadata ---------------------------------------------------------------------------
 
-def _classification(obj: str, index: int, scheme: str, code: tuple, slot_name="codingScheme") -> str:
+def _classification(obj: str, index: int, scheme: str, code: tuple) -> str:
     value, coding_scheme, display = (tuple(code) + ("",) * 3)[:3]
-    name = f'<rim:Name><rim:LocalizedString value={quoteattr(display)}/></rim:Name>' if display else ""
+    name = (f"<rim:Name><rim:LocalizedString value={quoteattr(display)}/></rim:Name>"
+            if display else "")
     return (f'<rim:Classification id="{obj}-cl{index}" classifiedObject="{obj}" '
             f'classificationScheme="{scheme}" nodeRepresentation={quoteattr(value)}>'
-            f"{_slot(slot_name, [coding_scheme])}{name}</rim:Classification>")
+            f"{_slot('codingScheme', [coding_scheme])}{name}</rim:Classification>")
 
 
 def _external(obj: str, scheme: str, value: str, name: str) -> str:
@@ -200,7 +202,8 @@ def document_entry(entry_id: str = "Document01", *, patient: str | None = None,
         slots.append(("urn:ihe:iti:xds:2013:referenceIdList", list(reference_ids)))
     attributes = "".join(f' {n}="{v}"' for n, v in (("lid", lid), ("status", status)) if v)
     codes = [("urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a", class_code),
-             ("urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f", ("N", "2.16.840.1.113883.5.25", "Normal")),
+             ("urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f",
+              ("N", "2.16.840.1.113883.5.25", "Normal")),
              *[("urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f", (v, VISIBILITY_OID, v))
                for v in visibility],
              *[("urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4", c) for c in event_codes],
@@ -238,7 +241,8 @@ def submission_set(set_id: str = "SubmissionSet01", *, patient: str | None = Non
             + f'<rim:Classification id="{set_id}-author" classifiedObject="{set_id}" '
             'classificationScheme="urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d" '
             f'nodeRepresentation="">{_slot("authorPerson", [author])}</rim:Classification>'
-            + _classification(set_id, 0, "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500", content_type)
+            + _classification(set_id, 0, "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500",
+                              content_type)
             + _external(set_id, "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8", unique_id,
                         "XDSSubmissionSet.uniqueId")
             + _external(set_id, "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832", source_id,

@@ -167,7 +167,8 @@ D2 = entry("urn:uuid:d2", class_code=IMAGING, type_code=("18748-4", "2.16.840.1.
            author="10B0007712^MARTIN^ALICE^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS",
            creation_time="20230505", service_stop=None, unique_id="1.2",
            format_code=("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3"),
-           facility_code=("SA07", "1.2.250.1.71.4.2.4"), practice_code=("AMBULATOIRE", "1.2.250.1.213.1.1.4.9"))
+           facility_code=("SA07", "1.2.250.1.71.4.2.4"),
+           practice_code=("AMBULATOIRE", "1.2.250.1.213.1.1.4.9"))
 D3 = entry("urn:uuid:d3", status=DELETED, unique_id="1.3")
 D4 = entry("urn:uuid:d4", status=DEPRECATED, unique_id="1.1")  # earlier version of D1
 D5 = entry("urn:uuid:d5", patient=b.cx("180032B01234567"), unique_id="1.5")
@@ -315,7 +316,8 @@ def test_visible_hides_masked_documents():
 
 def test_find_documents_by_reference_id():
     assert found(b.find_documents_by_reference_id([ACCESSION])) == ["d2"]
-    assert found(b.find_documents_by_reference_id(["OTHER^^^&1.2&ISO^urn:ihe:iti:xds:2013:order"])) == []
+    order = "OTHER^^^&1.2&ISO^urn:ihe:iti:xds:2013:order"
+    assert found(b.find_documents_by_reference_id([order])) == []
     assert found(b.find_documents_by_reference_id([ACCESSION], class_codes=["10"])) == []
 
 

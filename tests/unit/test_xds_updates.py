@@ -282,5 +282,6 @@ def test_the_submission_set_marker_inside_the_package_is_read_too():
               'classificationNode="urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"/>')
     text = b.delete(DOC)
     outside = text[text.index('<rim:Classification xmlns:rim'):text.index("<rim:Association")]
-    text = text.replace(outside, "").replace("</rim:RegistryPackage>", marker + "</rim:RegistryPackage>")
+    text = text.replace(outside, "").replace("</rim:RegistryPackage>",
+                                             marker + "</rim:RegistryPackage>")
     assert "classificationNode" in text and plan(text).status_changes[0].entry.id == DOC

@@ -45,7 +45,8 @@ def registered(obj, first: int):
     """``obj`` with registry ids on its classifications and external identifiers."""
     ids = (f"urn:uuid:00000000-0000-4000-8000-{n:012d}" for n in range(first, first + 50))
     return obj.evolve(
-        classifications=[replace(c, id=next(ids), classified_object=obj.id) for c in obj.classifications],
+        classifications=[replace(c, id=next(ids), classified_object=obj.id)
+                         for c in obj.classifications],
         external_ids=[replace(x, id=next(ids), registry_object=obj.id) for x in obj.external_ids])
 
 
@@ -126,7 +127,8 @@ def test_warnings_keep_success_and_the_objects():
     response = render_query_response(QueryResult([document()]), "ObjectRef", [warning])
     assert response.get("status") == errors.SUCCESS
     assert [r.get("id") for r in response.iter(f"{{{b.RIM}}}ObjectRef")] == [DOC]
-    assert response.find(f"{{{errors.RS}}}RegistryErrorList").get("highestSeverity") == errors.WARNING
+    error_list = response.find(f"{{{errors.RS}}}RegistryErrorList")
+    assert error_list.get("highestSeverity") == errors.WARNING
 
 
 def test_an_empty_result_still_carries_the_object_list(query_schema):

@@ -34,7 +34,7 @@ from lxml import etree
 from simulator.services.dmp.xds import errors as e
 from simulator.services.dmp.xds.model import (
     APPROVED, ARCHIVED, DE_CONFIDENTIALITY, DE_PATIENT_ID, DE_UNIQUE_ID, DELETED, DEPRECATED,
-    HAS_MEMBER, LCM, RIM, SS_PATIENT_ID, SUBMISSION_SET_NODE, UPDATE_AVAILABILITY,
+    HAS_MEMBER, LCM, RIM, SS_PATIENT_ID, UPDATE_AVAILABILITY,
     Association, RegistryObject, read_association, read_classification, read_registry_object)
 from simulator.services.dmp.xds.query_engine import author_persons, patient_key
 
@@ -325,8 +325,8 @@ def plan_update(request: UpdateRequest, *, lookup: UpdateLookup, now: datetime,
     for update in request.metadata_updates:
         lid = update.entry.lid
         if not lid or lid == update.entry.id:
-            problems.append(_error(e.METADATA_UPDATE_ERROR, f"DocumentEntry {update.entry.id} "
-                                   "must carry the lid of the document it updates", update.entry.id))
+            problems.append(_error(e.METADATA_UPDATE_ERROR, f"DocumentEntry {update.entry.id} must "
+                                   "carry the lid of the document it updates", update.entry.id))
             continue
         if lid in lids:
             problems.append(_error(e.METADATA_UPDATE_ERROR, f"two new versions of {lid}", lid))
