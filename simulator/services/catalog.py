@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.services.dmp.faults import FAULT_NAMES as DMP_FAULTS
 from simulator.services.insi.contract import OP_TRAITS, OP_VITALE
 from simulator.services.insi.errors import InsiError
 
@@ -27,8 +28,15 @@ def _insi_faults() -> tuple[str, ...]:
     return tuple(names)
 
 
+# As the DMP endpoints name them (simulator/services/dmp/v2/*.py OPERATIONS).
+DMP_OPERATIONS = (
+    "PRPA_IN201307UV02", "PRPA_IN201311UV02", "PRPA_IN201314UV02",  # patients (HL7 v3)
+    "setAuthorization", "listAuthorizationByPatient", "patientList",  # DMP-specific
+    "ProvideAndRegisterDocumentSet-b", "RetrieveDocumentSet",  # repository
+    "RegistryStoredQuery", "UpdateDocumentSet",  # registry
+)
+
 SERVICES = {
     "insi": ServiceInfo("insi", (), (OP_TRAITS, OP_VITALE), _insi_faults()),
-    # The DMP is not simulated yet; its rules can already use transport actions.
-    "dmp": ServiceInfo("dmp", ("v1", "v2"), None, ()),
+    "dmp": ServiceInfo("dmp", ("v1", "v2"), DMP_OPERATIONS, DMP_FAULTS),
 }

@@ -59,6 +59,12 @@ def _part(piece: bytes, index: int) -> tuple[str | None, dict, bytes]:
         if colon:
             headers[name.strip().lower()] = value.strip()
     cid = headers.get("content-id", "").strip().strip("<>") or None
+    if headers.get("content-transfer-encoding", "").strip().lower() == "base64":
+        # Some clients (DRIMbox for its KOS part) send binary parts base64-encoded.
+        try:
+            body = base64.b64decode(body, validate=False)
+        except ValueError:
+            raise _bad(f"MIME part {index} is declared base64 but does not decode") from None
     return cid, headers, body
 
 

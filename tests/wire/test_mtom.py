@@ -95,3 +95,16 @@ def test_built_packages_read_back():
     assert params["action"] == "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
     root, parts = split_related(body, params)
     assert root == envelope and parts == {"doc1@sim": ALL_BYTES, "doc2@example.org": b""}
+
+
+def test_a_base64_part_is_decoded_to_its_bytes():
+    raw = package(DOCUMENT_ENVELOPE, [("1.urn:uuid:doc1@apache.org", b"plain"),
+                                      ("doc2@example.org", b"ignored")])
+    encoded = base64.b64encode(ALL_BYTES)
+    raw = raw.replace(b"Content-Transfer-Encoding: binary\r\nContent-ID: <doc2@example.org>"
+                      b"\r\n\r\nignored",
+                      b"Content-Transfer-Encoding: BASE64\r\nContent-ID: <doc2@example.org>"
+                      b"\r\n\r\n" + encoded)
+    _, parts = split_related(raw, {"boundary": BOUNDARY, "start": "0.urn:uuid:root@apache.org"})
+    assert parts["doc2@example.org"] == ALL_BYTES
+    assert parts["1.urn:uuid:doc1@apache.org"] == b"plain"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from simulator.services.dmp.binding import DmpBinding
 from simulator.services.dmp.call import DmpContext
-from simulator.services.dmp.v2 import habilitations, patients_specific
+from simulator.services.dmp.v2 import habilitations, patients_specific, repository
 
 BASE_PATH = "/si-dmp-server/v2/services"
 
@@ -15,5 +15,7 @@ def v2_bindings(context: DmpContext) -> dict[str, DmpBinding]:
                    habilitations.OPERATIONS, context, "habilitations.wsdl"),
         DmpBinding("patientsSpecific", patients_specific.PatientsSpecificService,
                    patients_specific.OPERATIONS, context, "patientsSpecific.wsdl"),
+        DmpBinding("repository", repository.RepositoryService, repository.OPERATIONS, context,
+                   "repository.wsdl"),
     ]
     return {f"{BASE_PATH}/{binding.service}": binding for binding in bindings}

@@ -1,0 +1,63 @@
+"""The access rules applied to XDS transactions, with their XDS error carriers.
+
+The DMP-side rules are those of :mod:`access`; here they meet the registry: who fed a
+document (the VIHF ``NameID`` of the TD2.1 call, kept as the document's author for
+"only the author deletes" and masking), and how a refusal reads in a RegistryResponse.
+IHE has no code for "closed record" or "professional blocked": those refusals use
+``XDSRegistryError`` with the DMP reason first in ``codeContext`` (docs/dmp.md).
+"""
+from __future__ import annotations
+
+from simulator.services.dmp.access import Decision, document_visible, may_consult, may_feed
+from simulator.services.dmp.call import DmpCall
+from simulator.services.dmp.records import NO_DMP, authorisation_status
+from simulator.services.dmp.refusals import refusal_for
+from simulator.services.dmp.xds.errors import (
+    REGISTRY_ERROR, UNKNOWN_PATIENT_ID, XdsError, XdsFailure)
+from simulator.services.dmp.xds.model import DE_CONFIDENTIALITY, RegistryObject
+
+MASQUE_PS = "MASQUE_PS"
+
+
+def _decide(call: DmpCall, rule) -> Decision:
+    record = call.dmp.record(call.patient_ins)
+    state = record.state() if record is not None else NO_DMP
+    status = authorisation_status(call.dmp.authorisation(call.patient_ins, call.vihf.name_id),
+                                  call.now)
+    return rule(state, status)
+
+
+def _raise_if_refused(call: DmpCall, decision: Decision) -> None:
+    if decision.allowed:
+        return
+    if decision.reason == "DMP_ABSENT":
+        raise XdsFailure([XdsError(UNKNOWN_PATIENT_ID, f"no DMP exists for the patient "
+                                   f"{call.patient_ins} named by the VIHF: create it (TD1.1)")])
+    refusal = refusal_for(decision.reason, decision.message)
+    raise XdsFailure([XdsError(REGISTRY_ERROR, f"{refusal.code}: {refusal.text}")])
+
+
+def check_may_feed(call: DmpCall) -> None:
+    """TD2.1: refuse with an XdsFailure when the caller may not feed this DMP."""
+    _raise_if_refused(call, _decide(call, may_feed))
+
+
+def check_may_consult(call: DmpCall) -> None:
+    """TD3.1/TD3.2: refuse with an XdsFailure when the caller may not consult."""
+    _raise_if_refused(call, _decide(
+        call, lambda state, status: may_consult(state, status, call.vihf.access_mode)))
+
+
+def is_masked(entry: RegistryObject) -> bool:
+    """The entry carries the MASQUE_PS confidentiality code."""
+    return any(code.code == MASQUE_PS for code in entry.codes(DE_CONFIDENTIALITY))
+
+
+def visible_to(call: DmpCall, author_of):
+    """A predicate: whether a registry object shows to the caller (masked documents
+    only to their author). ``author_of(entry_uuid)`` gives the recorded author."""
+    def visible(obj: RegistryObject) -> bool:
+        if obj.kind != "ExtrinsicObject" or not is_masked(obj):
+            return True
+        return document_visible(True, author_of(obj.id) or "", call.vihf.name_id)
+    return visible

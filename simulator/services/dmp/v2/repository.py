@@ -1,0 +1,98 @@
+"""``repository``: TD2.1 ITI-41 Provide and Register (MTOM in) and TD3.2 ITI-43
+Retrieve (MTOM out)."""
+from __future__ import annotations
+
+import uuid
+
+from spyne import Service
+
+from simulator.services.dmp.binding import dmp_rpc
+from simulator.services.dmp.call import begin_call
+from simulator.services.dmp.document_access import check_may_consult, check_may_feed, visible_to
+from simulator.services.dmp.operations import DmpAnswer, DmpOperation
+from simulator.services.dmp.xds.errors import (
+    DOCUMENT_UNIQUE_ID_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure, registry_response)
+from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB
+from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
+from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
+from simulator.services.dmp.xds.rules import check_submission, parse_patient_id
+from simulator.services.dmp.xds.store_registration import store_registration
+from simulator.services.dmp.xds.submission import parse_provide_and_register
+
+PROVIDE_AND_REGISTER = DmpOperation(
+    "ProvideAndRegisterDocumentSet-b", f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest",
+    frozenset({"urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"}),
+    "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse")
+RETRIEVE = DmpOperation(
+    "RetrieveDocumentSet", f"{{{XDSB}}}RetrieveDocumentSetRequest",
+    frozenset({"urn:ihe:iti:2007:RetrieveDocumentSet"}),
+    "urn:ihe:iti:2007:RetrieveDocumentSetResponse")
+OPERATIONS = [PROVIDE_AND_REGISTER, RETRIEVE]
+_BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def _failure_outcome(errors: list[XdsError]) -> str:
+    return "Failure " + ",".join(sorted({e.code for e in errors}))
+
+
+class RepositoryService(Service):
+    """The DMP's XDS.b document repository."""
+
+    @dmp_rpc(PROVIDE_AND_REGISTER.body)
+    def ProvideAndRegisterDocumentSetRequest(ctx, _body):
+        """TD2.1: check and store a submission set, whole or not at all."""
+        call = begin_call(ctx, _BY_NAME)
+        try:
+            submission = parse_provide_and_register(call.body)
+            check_may_feed(call)
+            with call.dmp.registry_transaction() as registry:
+                # Checked and written in one immediate transaction: two concurrent
+                # feeds of one uniqueId cannot both pass the duplicate check.
+                check_submission(submission, lookup=registry, vihf_patient=(
+                    call.vihf.patient_ins, call.vihf.patient_oid))
+                registration = plan_registration(
+                    submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
+                    repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)
+                store_registration(registry, registration, ins=call.patient_ins,
+                                   feeder=call.vihf.name_id, now=call.now)
+        except XdsFailure as failure:
+            return DmpAnswer(registry_response(failure.errors),
+                             outcome=_failure_outcome(failure.errors))
+        return DmpAnswer(registry_response([]), outcome=f"Success {len(registration.entries)} "
+                                                        "entries")
+
+    @dmp_rpc(RETRIEVE.body)
+    def RetrieveDocumentSetRequest(ctx, _body):
+        """TD3.2: the documents asked for, as MTOM parts."""
+        call = begin_call(ctx, _BY_NAME)
+        try:
+            wanted = parse_retrieve_request(call.body)
+            check_may_consult(call)
+        except XdsFailure as failure:
+            body, _ = render_retrieve_response([], failure.errors)
+            return DmpAnswer(body, outcome=_failure_outcome(failure.errors))
+        found, errors = [], []
+        view = call.dmp.view()
+        visible = visible_to(call, view.author_of)
+        for request in wanted:
+            if request.repository_unique_id != DMP_REPOSITORY_UNIQUE_ID:
+                errors.append(XdsError(
+                    UNKNOWN_REPOSITORY_ID, f"repository {request.repository_unique_id} is not "
+                    f"the DMP's ({DMP_REPOSITORY_UNIQUE_ID})", request.repository_unique_id))
+                continue
+            entries = [e for e in view.documents_by_unique_id(request.document_unique_id)
+                       if e.status != DELETED and visible(e) and
+                       (parse_patient_id(e.external(DE_PATIENT_ID)) or ("",))[0]
+                       == call.patient_ins]
+            content = call.dmp.document_content(request.document_unique_id) if entries else None
+            if content is None:
+                errors.append(XdsError(
+                    DOCUMENT_UNIQUE_ID_ERROR, f"no document {request.document_unique_id} in "
+                    f"the DMP of {call.patient_ins} that this professional may see",
+                    request.document_unique_id))
+                continue
+            found.append((request, content[0], content[1]))
+        body, attachments = render_retrieve_response(found, errors)
+        return DmpAnswer(body, attachments=attachments,
+                         outcome=f"{len(found)} found" + (f", {len(errors)} errors"
+                                                          if errors else ""))

@@ -1,0 +1,28 @@
+"""Writing a planned registration into the registry store (inside its transaction)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID
+from simulator.services.dmp.xds.registration import Registration
+from simulator.store.dmp import DOCUMENT, SUBMISSION_SET
+
+
+def store_registration(registry, registration: Registration, *, ins: str, feeder: str,
+                       now: datetime) -> None:
+    """Store the submission set, the entries with their bytes and the associations,
+    and deprecate replaced entries. ``feeder`` (the VIHF NameID) is recorded as the
+    author the DMP's "only the author deletes" and masking rules compare with."""
+    submission_set = registration.submission_set
+    registry.add_object(submission_set, kind=SUBMISSION_SET, ins=ins,
+                        unique_id=submission_set.external(SS_UNIQUE_ID) or "",
+                        author_id=feeder, registered_at=now)
+    for entry in registration.entries:
+        unique_id = entry.external(DE_UNIQUE_ID) or ""
+        registry.add_object(entry, kind=DOCUMENT, ins=ins, unique_id=unique_id,
+                            author_id=feeder, registered_at=now)
+        registry.add_content(unique_id, entry.mime_type, registration.documents[entry.id])
+    for association in registration.associations:
+        registry.add_association(association)
+    for entry_uuid in registration.deprecate:
+        registry.set_status(entry_uuid, DEPRECATED)
