@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from simulator.services.dmp.binding import DmpBinding
 from simulator.services.dmp.call import DmpContext
-from simulator.services.dmp.v2 import habilitations, patients_specific, repository
+from simulator.services.dmp.v2 import (
+    habilitations, patients, patients_specific, registry, repository)
 
 BASE_PATH = "/si-dmp-server/v2/services"
 
@@ -11,11 +12,15 @@ BASE_PATH = "/si-dmp-server/v2/services"
 def v2_bindings(context: DmpContext) -> dict[str, DmpBinding]:
     """{path: binding} of every DMP v2 service simulated."""
     bindings = [
+        DmpBinding("patients", patients.PatientsService, patients.OPERATIONS, context,
+                   "patients.wsdl"),
         DmpBinding("habilitations", habilitations.HabilitationsService,
                    habilitations.OPERATIONS, context, "habilitations.wsdl"),
         DmpBinding("patientsSpecific", patients_specific.PatientsSpecificService,
                    patients_specific.OPERATIONS, context, "patientsSpecific.wsdl"),
         DmpBinding("repository", repository.RepositoryService, repository.OPERATIONS, context,
                    "repository.wsdl"),
+        DmpBinding("registry", registry.RegistryService, registry.OPERATIONS, context,
+                   "registry.wsdl"),
     ]
     return {f"{BASE_PATH}/{binding.service}": binding for binding in bindings}

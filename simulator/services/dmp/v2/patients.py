@@ -1,0 +1,126 @@
+"""``patients``: the HL7 v3 patient registry (TD0.2, TD1.1, TD1.2, TD1.3a/b, TD1.4).
+
+Refusals are HL7 answers (reject interactions with the DMP code in
+acknowledgementDetail, DMP brief §2.2); a message that cannot be read is answered in
+HL7 when its interaction is known, with a SOAP fault otherwise.
+"""
+from __future__ import annotations
+
+import uuid
+
+from lxml import etree
+from spyne import Service
+
+from simulator.services.dmp import lifecycle
+from simulator.services.dmp.binding import dmp_rpc
+from simulator.services.dmp.call import DmpCall, begin_call, check_same_patient
+from simulator.services.dmp.faults import DmpFault
+from simulator.services.dmp.hl7 import codes
+from simulator.services.dmp.hl7.requests import (
+    Hl7RequestError, PatientRequest, parse_patient_request, updated_traits)
+from simulator.services.dmp.hl7.responses import (
+    can_answer_in_hl7, render_acceptance, render_query_response, render_rejection,
+    render_request_error)
+from simulator.services.dmp.operations import DmpAnswer, DmpOperation
+from simulator.services.dmp.refusals import DmpRefusal
+from simulator.soap.errors import ServiceFault
+
+
+def _operation(interaction: str, answer: str) -> DmpOperation:
+    return DmpOperation(interaction, f"{{{codes.HL7}}}{interaction}",
+                        frozenset({f"urn:hl7-org:v3:{interaction}"}),
+                        f"urn:hl7-org:v3:{answer}")
+
+
+QUERY = _operation(codes.QUERY, codes.QUERY_RESPONSE)
+ADD = _operation(codes.ADD, codes.ADD_ACCEPTED)
+REVISE = _operation(codes.REVISE, codes.REVISE_ACCEPTED)
+OPERATIONS = [QUERY, ADD, REVISE]
+_BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def _answer(body: etree._Element, outcome: str) -> DmpAnswer:
+    # The reply action names the interaction actually answered (accept or reject).
+    return DmpAnswer(body, outcome=outcome,
+                     reply_action=f"urn:hl7-org:v3:{etree.QName(body).localname}")
+
+
+def _message_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _read(call: DmpCall) -> PatientRequest | DmpAnswer:
+    """The parsed request, or the HL7 answer to a request that cannot be read."""
+    try:
+        request = parse_patient_request(call.body)
+    except Hl7RequestError as error:
+        if not can_answer_in_hl7(call.body):
+            raise ServiceFault(DmpFault.INVALID_REQUEST, detail=str(error)) from None
+        return _answer(render_request_error(call.body, error, message_id=_message_id(),
+                                            now=call.now), f"AE {error.code}")
+    check_same_patient(call, request.patient_ins, request.patient_oid,
+                       "the HL7 message's patient id")
+    return request
+
+
+def _query(call: DmpCall, request: PatientRequest) -> DmpAnswer:
+    record, status, medecin_traitant = lifecycle.existence(
+        call.dmp, request.patient_ins, call.vihf.name_id, call.now)
+    body = render_query_response(
+        request, message_id=_message_id(), now=call.now, record=record, authorisation=status,
+        medecin_traitant=medecin_traitant,
+        blocked_reason="access blocked by the patient" if status.name == "INTERDIT" else None)
+    return _answer(body, f"{'OK' if record else 'NF'} {status.value}")
+
+
+def _change(call: DmpCall, request: PatientRequest) -> DmpAnswer:
+    dmp, ins, now = call.dmp, request.patient_ins, call.now
+    try:
+        if request.reason_code == codes.CREA_RD:
+            lifecycle.create(dmp, call.context.store, ins=ins, ins_oid=request.patient_oid,
+                             traits=request.traits, observations=request.observations,
+                             now=now)
+        elif request.reason_code == codes.REAC:
+            lifecycle.reactivate(dmp, ins, now)
+        elif request.reason_code == codes.MODIF_DATA:
+            stored = dmp.record(ins)
+            traits = updated_traits(stored.traits, request.traits) \
+                if stored is not None and request.traits is not None else request.traits
+            lifecycle.update(dmp, ins, traits, request.observations, now)
+        else:
+            lifecycle.close(dmp, ins, request.close_reason, request.close_text, now)
+    except DmpRefusal as refusal:
+        return _answer(render_rejection(request, message_id=_message_id(), now=now,
+                                        code=refusal.code, text=refusal.text),
+                       f"AE {refusal.code}")
+    return _answer(render_acceptance(request, message_id=_message_id(), now=now),
+                   f"AA {request.reason_code}")
+
+
+def _handle(ctx) -> DmpAnswer:
+    call = begin_call(ctx, _BY_NAME)
+    request = _read(call)
+    if isinstance(request, DmpAnswer):
+        return request
+    if request.interaction == codes.QUERY:
+        return _query(call, request)
+    return _change(call, request)
+
+
+class PatientsService(Service):
+    """HL7 v3 patient registry messages."""
+
+    @dmp_rpc(QUERY.body)
+    def PRPA_IN201307UV02(ctx, _body):
+        """TD0.2 (TEST_EXST) and TD1.3a (CNSLT_DATA)."""
+        return _handle(ctx)
+
+    @dmp_rpc(ADD.body)
+    def PRPA_IN201311UV02(ctx, _body):
+        """TD1.1 (CREA_RD)."""
+        return _handle(ctx)
+
+    @dmp_rpc(REVISE.body)
+    def PRPA_IN201314UV02(ctx, _body):
+        """TD1.2 (REAC), TD1.3b (MODIF_DATA), TD1.4 (FERM)."""
+        return _handle(ctx)

@@ -1,0 +1,161 @@
+"""``registry``: TD3.1 ITI-18 stored queries and TD3.3 ITI-57 metadata updates (masking,
+visibility, archive, logical delete)."""
+from __future__ import annotations
+
+import uuid
+
+from spyne import Service
+
+from simulator.services.dmp.access import may_delete
+from simulator.services.dmp.binding import dmp_rpc
+from simulator.services.dmp.call import DmpCall, begin_call
+from simulator.services.dmp.document_access import check_may_consult, check_may_feed, visible_to
+from simulator.services.dmp.operations import DmpAnswer, DmpOperation
+from simulator.services.dmp.refusals import refusal_for
+from simulator.services.dmp.xds.errors import (
+    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, registry_response)
+from simulator.services.dmp.xds.model import (
+    DE_PATIENT_ID, DE_UNIQUE_ID, LCM, QUERY, SS_PATIENT_ID, SS_UNIQUE_ID, RegistryObject)
+from simulator.services.dmp.xds.query_engine import run_query
+from simulator.services.dmp.xds.query_response import render_query_response
+from simulator.services.dmp.xds.rules import parse_patient_id
+from simulator.services.dmp.xds.stored_queries import LEAF_CLASS, parse_adhoc_query
+from simulator.services.dmp.xds.updates import parse_update, plan_update
+from simulator.store.dmp import DOCUMENT, SUBMISSION_SET, RegistryTransaction
+
+STORED_QUERY = DmpOperation(
+    "RegistryStoredQuery", f"{{{QUERY}}}AdhocQueryRequest",
+    frozenset({"urn:ihe:iti:2007:RegistryStoredQuery",
+               "urn:ihe:iti:xds-b:2007:RegistryStoredQuery-b"}),  # the ANS kit's spelling
+    "urn:ihe:iti:2007:RegistryStoredQueryResponse")
+UPDATE = DmpOperation(
+    "UpdateDocumentSet", f"{{{LCM}}}SubmitObjectsRequest",
+    frozenset({"urn:ihe:iti:2010:UpdateDocumentSet"}),
+    "urn:ihe:iti:2010:UpdateDocumentSetResponse")
+OPERATIONS = [STORED_QUERY, UPDATE]
+_BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def _ins_of(obj: RegistryObject) -> str | None:
+    patient = parse_patient_id(obj.external(DE_PATIENT_ID) or obj.external(SS_PATIENT_ID))
+    return patient[0] if patient else None
+
+
+class _RegistryView:
+    """The query engine's view of the store, for one patient's INS."""
+
+    def __init__(self, registry: RegistryTransaction):
+        self.registry = registry
+
+    def documents_for_patient(self, patient_id: str) -> list[RegistryObject]:
+        patient = parse_patient_id(patient_id)
+        return self.registry.documents_for_patient(patient[0]) if patient else []
+
+    def submission_sets_for_patient(self, patient_id: str) -> list[RegistryObject]:
+        patient = parse_patient_id(patient_id)
+        return self.registry.submission_sets_for_patient(patient[0]) if patient else []
+
+    def object_by_uuid(self, entry_uuid: str) -> RegistryObject | None:
+        return self.registry.entry(entry_uuid)
+
+    def documents_by_unique_id(self, unique_id: str) -> list[RegistryObject]:
+        return self.registry.documents_by_unique_id(unique_id)
+
+    def associations_for(self, uuids) -> list:
+        return self.registry.associations_for(list(uuids))
+
+
+def _check_query_patient(call: DmpCall, query) -> None:
+    for name in ("$XDSDocumentEntryPatientId", "$XDSSubmissionSetPatientId"):
+        value = query.one(name)
+        if value is not None and (parse_patient_id(value) or ("",))[0] != call.patient_ins:
+            raise XdsFailure([XdsError(
+                PATIENT_ID_DOES_NOT_MATCH, f"{name} {value} is not the patient the VIHF "
+                f"names ({call.patient_ins})", name)])
+
+
+def _failure_outcome(errors: list[XdsError]) -> str:
+    return "Failure " + ",".join(sorted({e.code for e in errors}))
+
+
+def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
+    """Every changed entry belongs to the VIHF patient; only the author deletes;
+    other changes need the author or a consultation right (brief §2.5 TD3.3)."""
+    errors = []
+    for entry in plan.affected_entries():
+        if _ins_of(entry) != call.patient_ins:
+            errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, f"document {entry.id} is not "
+                                   f"in the DMP of {call.patient_ins}", entry.id))
+    deleting = {change.entry.id for change in plan.status_changes if change.action == "delete"}
+    record = call.dmp.record(call.patient_ins)
+    for entry in plan.affected_entries():
+        author = registry.author_of(entry.id) or ""
+        if entry.id in deleting:
+            decision = may_delete(record.state(), author, call.vihf.name_id)
+            if not decision.allowed:
+                refusal = refusal_for(decision.reason, decision.message)
+                errors.append(XdsError(REGISTRY_ERROR, f"{refusal.code}: {refusal.text}",
+                                       entry.id))
+        elif author != call.vihf.name_id:
+            check_may_consult(call)
+    if errors:
+        raise XdsFailure(errors)
+
+
+def _store_plan(registry: RegistryTransaction, plan, call: DmpCall) -> None:
+    registry.add_object(plan.submission_set, kind=SUBMISSION_SET, ins=call.patient_ins,
+                        unique_id=plan.submission_set.external(SS_UNIQUE_ID) or "",
+                        author_id=call.vihf.name_id, registered_at=call.now)
+    for version in plan.versions:
+        registry.set_status(version.previous.id, version.deprecated.status)
+        registry.add_object(version.new_version, kind=DOCUMENT, ins=call.patient_ins,
+                            unique_id=version.new_version.external(DE_UNIQUE_ID) or "",
+                            # The document keeps its author across metadata versions.
+                            author_id=registry.author_of(version.previous.id) or "",
+                            registered_at=call.now)
+    for change in plan.status_changes:
+        registry.set_status(change.entry.id, change.new_status)
+    for association in plan.associations:
+        registry.add_association(association)
+
+
+class RegistryService(Service):
+    """The DMP's XDS.b document registry."""
+
+    @dmp_rpc(STORED_QUERY.body)
+    def AdhocQueryRequest(ctx, _body):
+        """TD3.1: a stored query over the VIHF patient's documents the caller may see."""
+        call = begin_call(ctx, _BY_NAME)
+        return_type = LEAF_CLASS
+        try:
+            query = parse_adhoc_query(call.body)
+            return_type = query.return_type
+            check_may_consult(call)
+            _check_query_patient(call, query)
+            view = call.dmp.view()
+            shown = visible_to(call, view.author_of)
+            result = run_query(query, _RegistryView(view), visible=lambda obj: (
+                _ins_of(obj) == call.patient_ins and shown(obj)))
+        except XdsFailure as failure:
+            return DmpAnswer(render_query_response(None, return_type, failure.errors),
+                             outcome=_failure_outcome(failure.errors))
+        body = render_query_response(result, return_type,
+                                     limit=call.context.settings.dmp_max_results)
+        return DmpAnswer(body, outcome=f"{len(result.objects)} objects")
+
+    @dmp_rpc(UPDATE.body)
+    def SubmitObjectsRequest(ctx, _body):
+        """TD3.3: new metadata versions or availability status changes."""
+        call = begin_call(ctx, _BY_NAME)
+        try:
+            request = parse_update(call.body)
+            check_may_feed(call)
+            with call.dmp.registry_transaction() as registry:
+                plan = plan_update(request, lookup=registry, now=call.now,
+                                   new_uuid=lambda: str(uuid.uuid4()))
+                _check_update_rights(call, plan, registry)
+                _store_plan(registry, plan, call)
+        except XdsFailure as failure:
+            return DmpAnswer(registry_response(failure.errors),
+                             outcome=_failure_outcome(failure.errors))
+        return DmpAnswer(registry_response([]), outcome="Success")
