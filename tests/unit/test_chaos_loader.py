@@ -146,6 +146,7 @@ def fails(data) -> str:
 
 
 INSI_FAULTS = ", ".join(SERVICES["insi"].faults)
+DMP_FAULTS = ", ".join(SERVICES["dmp"].faults)
 
 # (id, document, rule number or None, field, expected, got) -- expected/got None = any
 ERRORS = [
@@ -195,7 +196,7 @@ ERRORS = [
     ("unknown-fault", bad_rule(match={"service": "insi"}, action={"fault": "insi_999"}), 2,
      "action.fault", f"a fault of insi: {INSI_FAULTS}", "'insi_999'"),
     ("fault-on-dmp", bad_rule(match={"service": "dmp"}, action={"fault": "insi_102"}), 2,
-     "action.fault", "a fault of dmp: none yet", "'insi_102'"),
+     "action.fault", f"a fault of dmp: {DMP_FAULTS}", "'insi_102'"),
     ("bad-duration-words", bad_rule(latency="2 seconds"), 2, "latency",
      "a duration such as 300ms, 2s or 1.5min", "'2 seconds'"),
     ("bad-duration-number", bad_rule(latency=5), 2, "latency",
@@ -300,7 +301,7 @@ def test_error_message_exact_shapes():
         ("t.yaml: rule 2 (bad), field latency.lognormal.sigma: expected a number > 0, "
          "got 'wide'")
     assert fails(bad_rule(match={"service": "dmp"}, action={"fault": "insi_102"})) == \
-        "t.yaml: rule 2 (bad), field action.fault: expected a fault of dmp: none yet, " \
+        f"t.yaml: rule 2 (bad), field action.fault: expected a fault of dmp: {DMP_FAULTS}, " \
         "got 'insi_102'"
     assert fails(doc(timezone="Mars/Olympus")) == \
         "t.yaml, field timezone: expected an IANA time zone such as Europe/Paris, " \

@@ -15,7 +15,9 @@ def search(client, *traits):
 
 def test_health(client):
     body = client.get("/_admin/health").json
-    assert body["status"] == "ok" and body["services"] == ["/lps"]
+    assert body["status"] == "ok" and body["services"] == ["/lps"] + [
+        f"/si-dmp-server/v2/services/{name}" for name in
+        ("habilitations", "patients", "patientsSpecific", "registry", "repository")]
     assert body["identities"] == 16 + 100  # CNDA persons + generated population
     assert body["clock"] == {"now": "2024-01-15T10:00:00.000+00:00", "frozen": True}
 
@@ -97,5 +99,5 @@ def test_calendar_and_unknown_paths(client):
     rules = client.get("/_admin/calendar").json["rules"]
     assert any(r["name"] == "insi-response-format-current" and r["in_force"] for r in rules)
     assert client.get("/_admin/nothing").status_code == 404
-    missing = client.post("/si-dmp-server/v2/services/patients", data=b"<x/>")
+    missing = client.post("/si-dmp-server/v2/services/nothing", data=b"<x/>")
     assert missing.status_code == 404 and "/lps" in missing.json["services"]

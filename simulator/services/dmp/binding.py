@@ -71,7 +71,7 @@ class DmpBinding:
 
     def fault(self, name: str) -> ServiceFault:
         """The catalogue fault a scenario rule names."""
-        return ServiceFault(DmpFault[name], detail=" (scenario)")
+        return ServiceFault(DmpFault[name.upper()], detail=" (scenario)")
 
     def render_result(self, exchange: Exchange, answer: DmpAnswer) -> Reply:
         """The answer in a WS-Addressing envelope; MTOM when it has attachments."""

@@ -56,4 +56,5 @@ class DmpFault(Enum):
         return self.spec.message.format(detail=detail)
 
 
-FAULT_NAMES = tuple(member.name for member in DmpFault)
+# Scenario files name them in lower case, like the INSi faults (e.g. service_unavailable).
+FAULT_NAMES = tuple(member.name.lower() for member in DmpFault)
