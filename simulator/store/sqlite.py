@@ -1,4 +1,5 @@
-"""SQLite persistence for everything mutable: identities, clock, scenario, journal.
+"""SQLite persistence for everything mutable: identities, clock, scenario, journal;
+the DMP tables are in :mod:`simulator.store.dmp`.
 
 Two files per data directory (state and diagnostics), WAL mode, one connection per
 process (opened lazily after a fork), so gunicorn workers and test threads share state.

@@ -1,2 +1,3 @@
-"""The DMP web services (API v1 and v2). So far: the VIHF reader and the access rules,
-which the DMP endpoints will call."""
+"""The DMP web services: shared pieces (VIHF, access rules, records, lifecycle,
+authorisations, faults, the SOAP binding), the HL7 v3 messages (``hl7/``), IHE XDS.b
+(``xds/``) and the API v2 services (``v2/``)."""
