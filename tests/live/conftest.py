@@ -99,3 +99,25 @@ def client_for(official_zeep_or_none):
         return cache[key]
 
     return make
+
+
+# --------------------------------------------------------------------------
+# DMP v2 (helpers in dmp_live.py)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dmp(live_server):
+    """zeep clients of the session server's DMP v2 services (``dmp_live.DmpLive``)."""
+    from dmp_live import DmpLive
+    return DmpLive(live_server.base_url)
+
+
+@pytest.fixture
+def adrun_dmp(dmp):
+    """ADRUN Zoé's DMP, created by TD1.1 on the (reset) session server."""
+    from dmp_builders import hl7
+    from dmp_live import hl7_ack
+    answer = dmp.patients(hl7.create())
+    assert hl7_ack(answer.body) == ("AA", None), answer.body
+    return hl7.ADRUN
