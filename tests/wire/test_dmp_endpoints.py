@@ -44,7 +44,6 @@ HAB = "urn:si-dmp-habilitations"
 PAT = "urn:si-dmp-patients"
 SET_AUTHORIZATION = f"{HAB}:HabilitationsEndPoint:setAuthorization"
 LIST_AUTHORIZATIONS = f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatient"
-PATIENT_LIST = f"{PAT}:PatientSpecificEndPoint:patientList"
 STORED_QUERY = "urn:ihe:iti:2007:RegistryStoredQuery"
 UPDATE = "urn:ihe:iti:2010:UpdateDocumentSet"
 PROJECT = Path(__file__).resolve().parents[2]
