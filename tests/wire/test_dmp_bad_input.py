@@ -15,7 +15,8 @@ from werkzeug.wrappers import Response
 
 from dmp_builders import hl7, registry, xds
 from dmp_builders.soap import SOAP_CT, envelope
-from simulator.settings import parse_datetime
+from simulator.app import create_app
+from simulator.settings import Settings, parse_datetime
 from simulator.soap.parsing import safe_parser
 
 NOW = "2024-03-01T08:30:00Z"  # the simulated clock and every VIHF IssueInstant
@@ -58,14 +59,24 @@ def valid_request(service: str, **changes) -> bytes:
                     **{**options, **changes})
 
 
-@pytest.fixture
-def app(make_app):
-    return make_app(date=parse_datetime(NOW), frozen=True)
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One simulator for the hostile requests: none leaves state behind, and the same
+    endpoints must keep answering after all of them. No generated population: the DMP's
+    patient, ADRUN Zoé, is a CNDA test person, always loaded."""
+    return create_app(Settings(data_dir=tmp_path_factory.mktemp("dmp-bad-input"),
+                               population=0, date=parse_datetime(NOW), frozen=True))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(app) -> Client:
     return Client(app)
+
+
+def limited_app(make_app, limit: int):
+    """A simulator of its own with SIM_MAX_REQUEST_BYTES = ``limit``."""
+    return make_app(date=parse_datetime(NOW), frozen=True, population=0,
+                    max_request_bytes=limit)
 
 
 def assert_not_a_stack_trace(response) -> None:
@@ -240,7 +251,7 @@ def test_a_soap11_envelope_gets_the_version_mismatch_code(client, service):
     "should be refused with a Sender fault once the resolved size exceeds the limit (or "
     "a part is referenced twice)"))
 def test_an_mtom_part_referenced_many_times_is_refused(make_app):
-    client = Client(make_app(date=parse_datetime(NOW), frozen=True, max_request_bytes=100_000))
+    client = Client(limited_app(make_app, 100_000))
     includes = '<a><o:Include href="cid:b"/></a>' * 1000
     root = envelope(f'<x:q xmlns:x="urn:example:x" xmlns="urn:example:x" xmlns:o="{XOP}">'
                     f"{includes}</x:q>", action="urn:example:q", service="registry",
@@ -261,7 +272,7 @@ def _oversized(service: str) -> bytes:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_body_over_the_limit_is_413_with_a_fault(make_app, service):
-    client = Client(make_app(date=parse_datetime(NOW), frozen=True, max_request_bytes=8192))
+    client = Client(limited_app(make_app, 8192))
     raw = _oversized(service)
     fault = dmp_fault(client.post(f"{BASE}/{service}", data=raw, content_type=SOAP_CT), 413)
     assert f"Request body of {len(raw)} bytes exceeds the limit of 8192 bytes" in \
@@ -271,7 +282,7 @@ def test_a_body_over_the_limit_is_413_with_a_fault(make_app, service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_body_over_the_limit_without_content_length_is_413_too(make_app, service):
-    app = make_app(date=parse_datetime(NOW), frozen=True, max_request_bytes=8192)
+    app = limited_app(make_app, 8192)
     environ = EnvironBuilder(path=f"{BASE}/{service}", method="POST",
                              content_type=SOAP_CT).get_environ()
     environ.pop("CONTENT_LENGTH", None)

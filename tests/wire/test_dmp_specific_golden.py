@@ -99,7 +99,7 @@ def patient_list(since: str = "2024-01-01", date_type: str = "LASTAUTORIZATION")
 
 @pytest.fixture
 def dmp(make_app) -> Dmp:
-    return Dmp(make_app(date=parse_datetime(NOW), frozen=True))
+    return Dmp(make_app(date=parse_datetime(NOW), frozen=True, population=0))
 
 
 @pytest.fixture(scope="module")
