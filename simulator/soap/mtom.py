@@ -69,13 +69,21 @@ def _part(piece: bytes, index: int) -> tuple[str | None, dict, bytes]:
 
 
 def resolve_includes(envelope: etree._Element, attachments: dict[str, bytes]) -> None:
-    """Replace every ``xop:Include`` by the base64 text of the part it references."""
+    """Replace every ``xop:Include`` by the base64 text of the part it references.
+
+    A part may be referenced once only (XOP 1.0 §3): one part included many times
+    would multiply the request far past its size limit once resolved.
+    """
+    used: set[str] = set()
     for include in list(envelope.iter(f"{{{XOP}}}Include")):
         href = include.get("href") or ""
         cid = unquote(href[4:]) if href.startswith("cid:") else None
         if cid is None or cid not in attachments:
             raise _bad(f"xop:Include references {href!r}, which no MIME part carries "
                        f"(parts: {', '.join(sorted(attachments)) or 'none'})")
+        if cid in used:
+            raise _bad(f"the MIME part <{cid}> is referenced by more than one xop:Include")
+        used.add(cid)
         parent = include.getparent()
         parent.remove(include)
         parent.text = (parent.text or "") + base64.b64encode(attachments[cid]).decode("ascii")

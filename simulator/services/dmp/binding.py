@@ -102,8 +102,9 @@ def _fault_of(error: BaseException) -> tuple[DmpFault, str, int]:
         entry = error.entry
         return entry, error.details.get("detail", ""), entry.spec.http_status
     if isinstance(error, ProtocolError):
-        entry = DmpFault.ACTION_NOT_SUPPORTED if error.kind == "unknown-operation" \
-            else DmpFault.INVALID_REQUEST
+        entry = {"unknown-operation": DmpFault.ACTION_NOT_SUPPORTED,
+                 "version-mismatch": DmpFault.VERSION_MISMATCH}.get(error.kind,
+                                                                    DmpFault.INVALID_REQUEST)
         return entry, error.message, error.http_status
     if isinstance(error, UnexpectedError) or not isinstance(error, Fault):
         return DmpFault.TECHNICAL_ERROR, " (see the simulator's log)", 500

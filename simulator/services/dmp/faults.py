@@ -17,7 +17,8 @@ from simulator.soap.namespaces import WSA, WSSE
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """Code (Sender | Receiver), subcode QName, HTTP status and message template."""
+    """Code (VersionMismatch | Sender | Receiver), subcode QName, HTTP status and message
+    template."""
 
     code: str
     subcode: tuple[str, str] | None  # (namespace, local name)
@@ -28,6 +29,7 @@ class FaultSpec:
 class DmpFault(Enum):
     """Every SOAP fault a DMP endpoint answers."""
 
+    VERSION_MISMATCH = FaultSpec("VersionMismatch", None, 500, "{detail}")  # SOAP 1.2 §5.4.6
     INVALID_REQUEST = FaultSpec("Sender", None, 500,
                                 "The request is not a usable DMP message: {detail}")
     ADDRESSING_HEADER_REQUIRED = FaultSpec(
