@@ -58,8 +58,12 @@ def test_zeep_sends_the_builders_messages(dmp, live_server):
     """The open-content operations carry the builders' bodies unchanged, once each
     WS-Addressing header, and the VIHF stamped with the simulated now."""
     cases = [("patients", hl7.query(), "urn:hl7-org:v3:PRPA_IN201307UV02", dmp.patients),
+             ("patients", hl7.create(), "urn:hl7-org:v3:PRPA_IN201311UV02", dmp.patients),
+             ("patients", hl7.close(), "urn:hl7-org:v3:PRPA_IN201314UV02", dmp.patients),
              ("registry", reg.find_documents(), "urn:ihe:iti:2007:RegistryStoredQuery",
               dmp.registry),
+             ("registry", reg.mask("urn:uuid:9b1c3f4e-0000-4000-8000-000000000001", "1"),
+              "urn:ihe:iti:2010:UpdateDocumentSet", dmp.registry),
              ("repository", xds.retrieve_body((xds.REPOSITORY, "1.2.3")),
               "urn:ihe:iti:2007:RetrieveDocumentSet",
               lambda body: dmp.client("repository").open_call(body, DOCTOR))]
