@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import re
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +17,9 @@ from werkzeug.test import Client
 from zeep.transports import Transport
 
 from dmp_builders import hl7, registry, xds
+from dmp_builders.client import (
+    Answer, BASE, Dmp, HAB, NOW, PAT, SET_AUTHORIZATION, SOAP, WSA,
+    assert_reply_addressing, c14n, golden, set_authorization)
 from dmp_builders.soap import SOAP_CT, envelope
 from simulator.services.dmp.v2 import (
     habilitations, patients, patients_specific, registry as registry_service, repository)
@@ -26,32 +27,22 @@ from simulator.settings import parse_datetime
 from simulator.soap.mtom import resolve_includes, split_related
 from simulator.soap.parsing import content_type_parts, safe_parser
 
-NOW = "2024-03-01T08:30:00Z"  # the simulated clock and every VIHF IssueInstant
-BASE = "/si-dmp-server/v2/services"
-SOAP = "http://www.w3.org/2003/05/soap-envelope"
-WSA = "http://www.w3.org/2005/08/addressing"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSAM = "http://www.w3.org/2007/05/addressing/metadata"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
-ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
 FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
 RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 XDSB = "urn:ihe:iti:xds-b:2007"
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 FAILURE = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
-HAB = "urn:si-dmp-habilitations"
-PAT = "urn:si-dmp-patients"
-SET_AUTHORIZATION = f"{HAB}:HabilitationsEndPoint:setAuthorization"
 LIST_AUTHORIZATIONS = f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatient"
 STORED_QUERY = "urn:ihe:iti:2007:RegistryStoredQuery"
 UPDATE = "urn:ihe:iti:2010:UpdateDocumentSet"
 PROJECT = Path(__file__).resolve().parents[2]
 WSDL_DIR = PROJECT / "wsdl" / "dmp"
-GOLDEN = Path(__file__).parent / "golden" / "dmp"
 XDS_XSD = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "ihe-xds" / \
     "IHE" / "XDS.b_DocumentRepository.xsd"
-UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SERVICES = {"patients": patients, "habilitations": habilitations,
             "patientsSpecific": patients_specific, "registry": registry_service,
             "repository": repository}
@@ -59,87 +50,9 @@ SERVICES = {"patients": patients, "habilitations": habilitations,
 
 # --- a DMP client --------------------------------------------------------------------------
 
-class Answer:
-    """One exchange: the HTTP response, the request's MessageID and the parsed envelope."""
-
-    def __init__(self, response, request_message_id: str | None, root: bytes | None = None):
-        self.response = response
-        self.request_message_id = request_message_id
-        self.envelope = etree.fromstring(response.data if root is None else root,
-                                         safe_parser())
-
-    def header(self, local_name: str) -> list[etree._Element]:
-        return self.envelope.findall(f"{{{SOAP}}}Header/{{{WSA}}}{local_name}")
-
-    @property
-    def body(self) -> etree._Element:
-        children = [c for c in self.envelope.find(f"{{{SOAP}}}Body") if isinstance(c.tag, str)]
-        assert len(children) == 1, children
-        return children[0]
-
-
-class Dmp:
-    """A DMP client of one simulator app, sending the builders' envelopes."""
-
-    def __init__(self, app):
-        self.http = Client(app)
-
-    def call(self, service: str, body: str | bytes, action: str, **options) -> Answer:
-        message_id = f"urn:uuid:{uuid.uuid4()}"
-        body = body.decode("utf-8") if isinstance(body, bytes) else body
-        raw = envelope(body, action=action, service=service, issue_instant=NOW,
-                       message_id=message_id, **options)
-        return self.send(service, raw, message_id)
-
-    def send(self, service: str, raw: bytes, message_id: str | None,
-             content_type: str = SOAP_CT) -> Answer:
-        return Answer(self.http.post(f"{BASE}/{service}", data=raw, content_type=content_type),
-                      message_id)
-
-    def create_dmp_and_authorise(self) -> None:
-        created = self.call("patients", hl7.create(), "urn:hl7-org:v3:PRPA_IN201311UV02")
-        assert created.body.find("{urn:hl7-org:v3}acknowledgement").get("typeCode") == "AA"
-        granted = self.call("habilitations", set_authorization(), SET_AUTHORIZATION)
-        assert granted.body.findtext(f"{{{HAB}}}status") == "DMPOK"
-
-    def feed(self) -> Answer:
-        """TD2.1 of the builders' CDA document and its lot signature, as MTOM."""
-        content_type, raw, _ = xds.iti41_mtom()
-        message_id = etree.fromstring(split_related(raw, content_type_parts(content_type)[1])[0]
-                                      ).findtext(f".//{{{WSA}}}MessageID")
-        return self.send("repository", raw, message_id, content_type)
-
-
-def set_authorization(action: str = "AJOUT") -> str:
-    return (f'<h:setAuthorization xmlns:h="{HAB}"><h:action>{action}</h:action>'
-            "</h:setAuthorization>")
-
-
 @pytest.fixture
 def dmp(make_app) -> Dmp:
     return Dmp(make_app(date=parse_datetime(NOW), frozen=True, population=0))
-
-
-def assert_reply_addressing(answer: Answer, action: str) -> None:
-    """Each WS-Addressing header once: ``action``, a fresh urn:uuid MessageID, the
-    request's MessageID in RelatesTo (when it had one), To anonymous."""
-    expected = {"Action": 1, "MessageID": 1, "RelatesTo": int(bool(answer.request_message_id)),
-                "To": 1}
-    assert {name: len(answer.header(name)) for name in expected} == expected
-    assert answer.header("Action")[0].text == action
-    message_id = answer.header("MessageID")[0].text
-    assert UUID_URN.match(message_id) and message_id != answer.request_message_id
-    if answer.request_message_id:
-        assert answer.header("RelatesTo")[0].text == answer.request_message_id
-    assert answer.header("To")[0].text == ANONYMOUS
-
-
-def c14n(element: etree._Element) -> bytes:
-    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
-
-
-def golden(name: str) -> etree._Element:
-    return etree.parse(str(GOLDEN / name), etree.XMLParser(remove_blank_text=True)).getroot()
 
 
 # --- the published WSDLs -------------------------------------------------------------------

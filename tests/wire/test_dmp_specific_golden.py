@@ -6,85 +6,21 @@ their own (WS-Addressing 1.0 SOAP binding §3: reply action, RelatesTo, fresh Me
 To anonymous)."""
 from __future__ import annotations
 
-import re
-import uuid
 from pathlib import Path
 
 import pytest
 import xmlschema
 from lxml import etree
-from werkzeug.test import Client
 
-from dmp_builders import hl7
-from dmp_builders.soap import SOAP_CT, envelope
+from dmp_builders.client import (
+    Answer, Dmp, HAB, NOW, PAT, SET_AUTHORIZATION, assert_reply_addressing, c14n, golden,
+    set_authorization)
 from simulator.settings import parse_datetime
-from simulator.soap.parsing import safe_parser
 
-NOW = "2024-03-01T08:30:00Z"  # the simulated clock and every VIHF IssueInstant
-BASE = "/si-dmp-server/v2/services"
-SOAP = "http://www.w3.org/2003/05/soap-envelope"
-WSA = "http://www.w3.org/2005/08/addressing"
-ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
-HAB = "urn:si-dmp-habilitations"
-PAT = "urn:si-dmp-patients"
-SET_AUTHORIZATION = f"{HAB}:HabilitationsEndPoint:setAuthorization"
 LIST_AUTHORIZATIONS = f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatient"
 PATIENT_LIST = f"{PAT}:PatientSpecificEndPoint:patientList"
-CREATE = "urn:hl7-org:v3:PRPA_IN201311UV02"
 PROJECT = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).parent / "golden" / "dmp"
 XSD = PROJECT / "wsdl" / "dmp" / "xsd"
-UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-class Answer:
-    """One exchange: the HTTP response, the request's MessageID and the parsed envelope."""
-
-    def __init__(self, response, request_message_id: str):
-        self.response = response
-        self.request_message_id = request_message_id
-        self.envelope = etree.fromstring(response.data, safe_parser())
-
-    def header(self, local_name: str) -> list[etree._Element]:
-        """Every WS-Addressing header block of this name."""
-        return self.envelope.findall(f"{{{SOAP}}}Header/{{{WSA}}}{local_name}")
-
-    @property
-    def body(self) -> etree._Element:
-        """The first element child of soap:Body."""
-        children = [c for c in self.envelope.find(f"{{{SOAP}}}Body") if isinstance(c.tag, str)]
-        assert len(children) == 1, children
-        return children[0]
-
-
-class Dmp:
-    """A DMP client of one simulator app, sending the builders' envelopes."""
-
-    def __init__(self, app):
-        self.http = Client(app)
-
-    def call(self, service: str, body: str | bytes, action: str, **options) -> Answer:
-        message_id = f"urn:uuid:{uuid.uuid4()}"
-        body = body.decode("utf-8") if isinstance(body, bytes) else body
-        raw = envelope(body, action=action, service=service, issue_instant=NOW,
-                       message_id=message_id, **options)
-        return Answer(self.http.post(f"{BASE}/{service}", data=raw, content_type=SOAP_CT),
-                      message_id)
-
-    def create_dmp(self) -> None:
-        """TD1.1 for ADRUN Zoé, the patient every VIHF of these tests names."""
-        answer = self.call("patients", hl7.create(), CREATE)
-        assert answer.body.find("{urn:hl7-org:v3}acknowledgement").get("typeCode") == "AA"
-
-    def authorise(self, role: str | None = None) -> Answer:
-        """TD0.3 AJOUT (with the médecin traitant role when asked)."""
-        return self.call("habilitations", set_authorization("AJOUT", role), SET_AUTHORIZATION)
-
-
-def set_authorization(action: str, role: str | None = None) -> str:
-    role_xml = f"<h:role>{role}</h:role>" if role else ""
-    return (f'<h:setAuthorization xmlns:h="{HAB}"><h:action>{action}</h:action>{role_xml}'
-            "</h:setAuthorization>")
 
 
 def list_authorizations(mode: str = "TOUTE") -> str:
@@ -112,32 +48,9 @@ def patients_xsd():
     return xmlschema.XMLSchema(str(XSD / "si-dmp-patients.xsd"))
 
 
-def c14n(element: etree._Element) -> bytes:
-    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
-
-
-def golden(name: str) -> etree._Element:
-    return etree.parse(str(GOLDEN / name), etree.XMLParser(remove_blank_text=True)).getroot()
-
-
 def assert_valid(schema, element) -> None:
     errors = [f"{error.path}: {error.reason}" for error in schema.iter_errors(element)]
     assert not errors, errors
-
-
-def assert_reply_addressing(answer: Answer, action: str) -> None:
-    """Each WS-Addressing header once: the reply action, a fresh urn:uuid MessageID, the
-    request's MessageID in RelatesTo, To anonymous."""
-    counts = {name: len(answer.header(name))
-              for name in ("Action", "MessageID", "RelatesTo", "To")}
-    assert counts == {"Action": 1, "MessageID": 1, "RelatesTo": 1, "To": 1}, counts
-    assert answer.header("Action")[0].text == action
-    message_id = answer.header("MessageID")[0].text
-    assert UUID_URN.match(message_id) and message_id != answer.request_message_id
-    assert answer.header("RelatesTo")[0].text == answer.request_message_id
-    assert answer.header("RelatesTo")[0].get("RelationshipType") in (
-        None, "http://www.w3.org/2005/08/addressing/reply")
-    assert answer.header("To")[0].text == ANONYMOUS
 
 
 def assert_golden_answer(answer: Answer, name: str, reply_action: str, schema) -> None:
