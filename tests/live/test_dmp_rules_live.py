@@ -5,7 +5,7 @@ After every refusal the server keeps answering."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -16,8 +16,8 @@ from dmp_builders import hl7, registry as reg, soap, xds
 from dmp_builders.hl7 import ADRUN
 from dmp_live import (
     COLLEAGUE, DOCTOR, EMERGENCY, FAILURE, NS, REGULATOR, SUCCESS, WSA_HEADER_REQUIRED,
-    WSSE_INVALID_SECURITY, entry_for, error_codes, error_contexts, hl7_ack, retrieve_raw, td02,
-    unique_ids, unique_oid)
+    WSSE_INVALID_SECURITY, entry_for, error_codes, error_contexts, hl7_ack, retrieve_raw,
+    simulated_now, td02, unique_ids, unique_oid)
 
 OTHER_INS = "188102B17295264"  # a Corsica-born test INS (DMP.md §7), without a DMP here
 OTHER_CX = reg.cx(OTHER_INS)
@@ -217,6 +217,26 @@ def test_vihf_problems_are_soap_faults(dmp, adrun_dmp, service, case):
     # The same call with a good VIHF goes through: the fault was the VIHF's.
     assert CALLS[service](dmp, DOCTOR).http.status_code == 200
     assert_still_serving(dmp)
+
+
+def test_vihf_instants_are_read_on_the_simulated_clock(dmp, adrun_dmp, live_server):
+    """IssueInstant is compared with the simulator's clock, not the machine's: a VIHF
+    stamped with the wall-clock time is refused, and after the clock moves only the new
+    simulated time is accepted."""
+    before = simulated_now(live_server.base_url)
+    wall = datetime.now(timezone.utc)
+    assert abs(wall - before) > timedelta(days=1)  # the live servers run in 2025
+    fault = catch_fault(dmp, "patients",
+                        lambda: dmp.patients(hl7.query(), DOCTOR.but(skew=wall - before)))
+    assert "IssueInstant" in fault.message and before.strftime("%Y-%m-%d") in fault.message
+
+    live_server.set_clock("2025-06-01T12:00:00Z", frozen=True)
+    moved = simulated_now(live_server.base_url)
+    assert moved.isoformat().startswith("2025-06-01T12:00:00")
+    assert hl7_ack(dmp.patients(hl7.query()).body)[0] == "AA"
+    fault = catch_fault(dmp, "patients",
+                        lambda: dmp.patients(hl7.query(), DOCTOR.but(skew=before - moved)))
+    assert "2025-06-01T12:00:00" in fault.message
 
 
 def test_vihf_naming_another_patient_than_the_message(dmp, adrun_dmp):
