@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from lxml import etree
 
+from simulator.services.dmp.operations import DmpAnswer
+from simulator.services.dmp.refusals import DmpRefusal
+
 HABILITATIONS = "urn:si-dmp-habilitations"
 PATIENTS = "urn:si-dmp-patients"
 
@@ -38,3 +41,9 @@ def add_text(parent: etree._Element, local_name: str, text: str | None) -> etree
     if text is not None:
         child.text = text
     return child
+
+
+def refusal_answer(qname: str, refusal: DmpRefusal) -> DmpAnswer:
+    """The answer of a refused DMP-specific call: its code as ``status``."""
+    return DmpAnswer(web_service_response(qname, refusal.code, refusal.text),
+                     outcome=refusal.code)

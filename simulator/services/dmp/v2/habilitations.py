@@ -9,7 +9,7 @@ from simulator.services.dmp.call import begin_call
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.services.dmp.specific_xml import (
-    HABILITATIONS, add_text, child_text, web_service_response)
+    HABILITATIONS, add_text, child_text, refusal_answer, web_service_response)
 
 _ENDPOINT = f"{HABILITATIONS}:HabilitationsEndPoint"
 SET_AUTHORIZATION = DmpOperation(
@@ -40,8 +40,7 @@ class HabilitationsService(Service):
                 call.dmp, call.vihf, child_text(call.body, "action") or "",
                 child_text(call.body, "role"), call.now)
         except DmpRefusal as refusal:
-            return DmpAnswer(web_service_response(tag, refusal.code, refusal.text),
-                             outcome=refusal.code)
+            return refusal_answer(tag, refusal)
         done = "granted" if record.granted else "removed"
         role = ", médecin traitant" if record.medecin_traitant else ""
         return DmpAnswer(web_service_response(
@@ -57,8 +56,7 @@ class HabilitationsService(Service):
             found = authorisations.list_for_patient(
                 call.dmp, call.patient_ins, child_text(call.body, "mode") or "TOUTE", call.now)
         except DmpRefusal as refusal:
-            return DmpAnswer(web_service_response(tag, refusal.code, refusal.text),
-                             outcome=refusal.code)
+            return refusal_answer(tag, refusal)
         response = web_service_response(tag, refusals.OK, f"{len(found)} professional(s)")
         listing = add_text(response, "listOfAuthorizationByPatient", None)
         for record in found:

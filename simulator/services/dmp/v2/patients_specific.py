@@ -12,7 +12,7 @@ from simulator.services.dmp.call import begin_call
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.services.dmp.specific_xml import (
-    PATIENTS, add_text, child_text, web_service_response)
+    PATIENTS, add_text, child_text, refusal_answer, web_service_response)
 
 _ENDPOINT = f"{PATIENTS}:PatientSpecificEndPoint"
 PATIENT_LIST = DmpOperation(
@@ -45,8 +45,7 @@ class PatientsSpecificService(Service):
                 call.dmp, call.vihf, _since(child_text(call.body, "date")),
                 child_text(call.body, "dateType") or "", call.now)
         except DmpRefusal as refusal:
-            return DmpAnswer(web_service_response(tag, refusal.code, refusal.text),
-                             outcome=refusal.code)
+            return refusal_answer(tag, refusal)
         response = web_service_response(tag, refusals.OK, f"{len(found)} DMP(s)")
         for record, moment in found:
             item = add_text(response, "patientlistData", None)

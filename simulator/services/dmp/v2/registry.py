@@ -13,7 +13,8 @@ from simulator.services.dmp.document_access import check_may_consult, check_may_
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.xds.errors import (
-    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, registry_response)
+    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
+    registry_response)
 from simulator.services.dmp.xds.model import (
     DE_PATIENT_ID, DE_UNIQUE_ID, LCM, QUERY, SS_PATIENT_ID, SS_UNIQUE_ID, RegistryObject)
 from simulator.services.dmp.xds.query_engine import run_query
@@ -72,10 +73,6 @@ def _check_query_patient(call: DmpCall, query) -> None:
             raise XdsFailure([XdsError(
                 PATIENT_ID_DOES_NOT_MATCH, f"{name} {value} is not the patient the VIHF "
                 f"names ({call.patient_ins})", name)])
-
-
-def _failure_outcome(errors: list[XdsError]) -> str:
-    return "Failure " + ",".join(sorted({e.code for e in errors}))
 
 
 def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
@@ -138,7 +135,7 @@ class RegistryService(Service):
                 _ins_of(obj) == call.patient_ins and shown(obj)))
         except XdsFailure as failure:
             return DmpAnswer(render_query_response(None, return_type, failure.errors),
-                             outcome=_failure_outcome(failure.errors))
+                             outcome=failure_label(failure.errors))
         body = render_query_response(result, return_type,
                                      limit=call.context.settings.dmp_max_results)
         return DmpAnswer(body, outcome=f"{len(result.objects)} objects")
@@ -157,5 +154,5 @@ class RegistryService(Service):
                 _store_plan(registry, plan, call)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),
-                             outcome=_failure_outcome(failure.errors))
+                             outcome=failure_label(failure.errors))
         return DmpAnswer(registry_response([]), outcome="Success")

@@ -11,7 +11,8 @@ from simulator.services.dmp.call import begin_call
 from simulator.services.dmp.document_access import check_may_consult, check_may_feed, visible_to
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.xds.errors import (
-    DOCUMENT_UNIQUE_ID_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure, registry_response)
+    DOCUMENT_UNIQUE_ID_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure, failure_label,
+    registry_response)
 from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
@@ -29,10 +30,6 @@ RETRIEVE = DmpOperation(
     "urn:ihe:iti:2007:RetrieveDocumentSetResponse")
 OPERATIONS = [PROVIDE_AND_REGISTER, RETRIEVE]
 _BY_NAME = {op.name: op for op in OPERATIONS}
-
-
-def _failure_outcome(errors: list[XdsError]) -> str:
-    return "Failure " + ",".join(sorted({e.code for e in errors}))
 
 
 class RepositoryService(Service):
@@ -57,7 +54,7 @@ class RepositoryService(Service):
                                    feeder=call.vihf.name_id, now=call.now)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),
-                             outcome=_failure_outcome(failure.errors))
+                             outcome=failure_label(failure.errors))
         return DmpAnswer(registry_response([]), outcome=f"Success {len(registration.entries)} "
                                                         "entries")
 
@@ -70,7 +67,7 @@ class RepositoryService(Service):
             check_may_consult(call)
         except XdsFailure as failure:
             body, _ = render_retrieve_response([], failure.errors)
-            return DmpAnswer(body, outcome=_failure_outcome(failure.errors))
+            return DmpAnswer(body, outcome=failure_label(failure.errors))
         found, errors = [], []
         view = call.dmp.view()
         visible = visible_to(call, view.author_of)

@@ -61,6 +61,11 @@ class XdsFailure(Exception):
         self.errors = list(errors)
 
 
+def failure_label(errors: list[XdsError]) -> str:
+    """A short journal label of a failed XDS transaction: its error codes."""
+    return "Failure " + ",".join(sorted({e.code for e in errors}))
+
+
 def status_for(errors: list[XdsError], partial: bool = False) -> str:
     """Success without errors, Failure with any (PartialSuccess where the transaction
     allows it, e.g. ITI-43 with some documents found)."""
