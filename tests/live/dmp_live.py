@@ -39,8 +39,6 @@ NS = {
     "hl7": "urn:hl7-org:v3",
     "rs": "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0",
     "rim": "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0",
-    "query": "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0",
-    "lcm": "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0",
     "xdsb": "urn:ihe:iti:xds-b:2007",
     "xop": "http://www.w3.org/2004/08/xop/include",
     "hab": "urn:si-dmp-habilitations",
@@ -48,7 +46,6 @@ NS = {
 }
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 FAILURE = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
-PARTIAL_SUCCESS = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess"
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
 DE_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
@@ -67,9 +64,7 @@ OPERATION_OF = {
 }
 
 
-# --------------------------------------------------------------------------
-# The simulated clock
-# --------------------------------------------------------------------------
+# --- The simulated clock ------------------------------------------------------
 
 
 def simulated_now(base_url: str) -> datetime:
@@ -84,9 +79,7 @@ def xs_instant(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# --------------------------------------------------------------------------
-# Who calls
-# --------------------------------------------------------------------------
+# --- Who calls ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -126,9 +119,7 @@ EMERGENCY = Caller(user="899700218746", options={
 REGULATOR = EMERGENCY.but(user="899700218747", mode="centre_15")
 
 
-# --------------------------------------------------------------------------
-# zeep clients
-# --------------------------------------------------------------------------
+# --- zeep clients -------------------------------------------------------------
 
 
 class DropHeaders(Plugin):
@@ -275,9 +266,7 @@ class DmpLive:
         return feed(self.base_url, documents, caller, **options)
 
 
-# --------------------------------------------------------------------------
-# TD2.1 as MTOM, TD3.2 raw
-# --------------------------------------------------------------------------
+# --- TD2.1 as MTOM, TD3.2 raw -------------------------------------------------
 
 
 @dataclass
@@ -290,10 +279,12 @@ class Feed:
 
     @property
     def status(self) -> str:
+        """The RegistryResponse status."""
         return self.response.get("status")
 
     @property
     def error_codes(self) -> list[str]:
+        """Its RegistryError codes."""
         return error_codes(self.response)
 
 
@@ -380,9 +371,7 @@ def retrieve_raw(base_url: str, unique_id: str, caller: Caller = DOCTOR
     return http, parse(http.content), {}
 
 
-# --------------------------------------------------------------------------
-# Reading answers
-# --------------------------------------------------------------------------
+# --- Reading answers ----------------------------------------------------------
 
 
 def parse(raw: bytes) -> etree._Element:
