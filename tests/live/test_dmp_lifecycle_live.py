@@ -231,11 +231,6 @@ def test_masked_document_is_hidden_from_others_but_not_from_its_author(dmp, adru
     assert unique_ids(colleague_view.body)  # the lot signature still shows: not an empty DMP
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator/services/dmp/v2/repository.py RetrieveDocumentSetRequest: the entries "
-    "checked for visibility include the Deprecated earlier versions of the document, "
-    "which do not carry MASQUE_PS, so another professional retrieves a masked document "
-    "by its uniqueId; only the current version should decide"))
 def test_masked_document_cannot_be_retrieved_by_another_professional(dmp, adrun_dmp,
                                                                     live_server):
     dmp.set_authorization()
@@ -249,11 +244,6 @@ def test_masked_document_cannot_be_retrieved_by_another_professional(dmp, adrun_
     assert error_codes(response) == ["XDSDocumentUniqueIdError"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator/services/dmp/v2/registry.py SubmitObjectsRequest passes bare UUIDs "
-    "(str(uuid.uuid4())) to xds/updates.plan_update, which, unlike plan_registration, "
-    "does not add the urn:uuid: prefix: the new version's entryUUID (and the ITI-57 "
-    "submission set and associations) are registered as bare UUIDs"))
 def test_new_metadata_version_has_a_urn_uuid_entry_uuid(dmp, adrun_dmp):
     dmp.set_authorization()
     unique_id, content = fed_document(dmp)
@@ -285,10 +275,6 @@ def test_only_the_author_deletes(dmp, adrun_dmp, live_server):
     assert error_codes(envelope) == ["XDSDocumentUniqueIdError"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "same cause as the masked-retrieval bug: repository.py RetrieveDocumentSetRequest "
-    "keeps the Deprecated first version of a document whose current version was "
-    "deleted, so a deleted document that had been masked is still retrieved"))
 def test_deleted_document_with_an_earlier_version_cannot_be_retrieved(dmp, adrun_dmp,
                                                                      live_server):
     unique_id, content = fed_document(dmp)

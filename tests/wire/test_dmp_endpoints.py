@@ -260,6 +260,19 @@ def test_a_fault_relates_to_the_request_and_has_a_fresh_message_id(dmp):
     assert {a.header("RelatesTo")[0].text for a in (first, second)} == {"urn:uuid:" + "5" * 32}
 
 
+@pytest.mark.parametrize("header", ["Action", "MessageID"])
+def test_a_repeated_addressing_header_is_refused(dmp, header):
+    raw = envelope(set_authorization(), action=SET_AUTHORIZATION, service="habilitations",
+                   issue_instant=NOW, message_id="urn:uuid:" + "6" * 32)
+    root = etree.fromstring(raw)
+    original = root.find(f".//{{{WSA}}}{header}")
+    original.addnext(copy.deepcopy(original))
+    answer = dmp.send("habilitations", etree.tostring(root), "urn:uuid:" + "6" * 32)
+    fault = assert_soap12_fault(answer.envelope)
+    assert fault.findtext(f".//{{{SOAP}}}Subcode/{{{SOAP}}}Value") == "wsa:InvalidAddressingHeader"
+    assert f"wsa:{header} appears 2 times" in fault.findtext(f".//{{{SOAP}}}Text")
+
+
 # --- the XDS answers against the official schemas -------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,11 @@ def check_addressing(request, operation: DmpOperation) -> None:
     (DMP brief §1.2). Clients mark Action mustUnderstand; its absence is tolerated, as
     WS-Addressing servers do."""
     header = request.header
+    for name in ("Action", "MessageID", "To"):
+        count = len(header.findall(f"{{{WSA}}}{name}")) if header is not None else 0
+        if count > 1:  # WS-Addressing 1.0 SOAP binding §6.4.1, InvalidCardinality
+            raise ServiceFault(DmpFault.INVALID_ADDRESSING_HEADER,
+                               detail=f"wsa:{name} appears {count} times (at most once)")
     action = header.find(f"{{{WSA}}}Action") if header is not None else None
     if action is None or not (action.text or "").strip():
         raise ServiceFault(DmpFault.ADDRESSING_HEADER_REQUIRED,

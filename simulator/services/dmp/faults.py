@@ -35,6 +35,9 @@ class DmpFault(Enum):
     ADDRESSING_HEADER_REQUIRED = FaultSpec(
         "Sender", (WSA, "MessageAddressingHeaderRequired"), 500,
         "A required WS-Addressing header is missing: {detail}")
+    INVALID_ADDRESSING_HEADER = FaultSpec(
+        "Sender", (WSA, "InvalidAddressingHeader"), 500,
+        "A WS-Addressing header is invalid: {detail}")
     ACTION_MISMATCH = FaultSpec("Sender", (WSA, "ActionMismatch"), 500,
                                 "wsa:Action does not match the body: {detail}")
     ACTION_NOT_SUPPORTED = FaultSpec("Sender", (WSA, "ActionNotSupported"), 500,

@@ -149,7 +149,7 @@ class RegistryService(Service):
             check_may_feed(call)
             with call.dmp.registry_transaction() as registry:
                 plan = plan_update(request, lookup=registry, now=call.now,
-                                   new_uuid=lambda: str(uuid.uuid4()))
+                                   new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
                 _check_update_rights(call, plan, registry)
                 _store_plan(registry, plan, call)
         except XdsFailure as failure:

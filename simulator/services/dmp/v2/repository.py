@@ -13,7 +13,7 @@ from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.xds.errors import (
     DOCUMENT_UNIQUE_ID_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure, failure_label,
     registry_response)
-from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB
+from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB, RegistryObject
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
 from simulator.services.dmp.xds.rules import check_submission, parse_patient_id
@@ -30,6 +30,12 @@ RETRIEVE = DmpOperation(
     "urn:ihe:iti:2007:RetrieveDocumentSetResponse")
 OPERATIONS = [PROVIDE_AND_REGISTER, RETRIEVE]
 _BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def _current_version(versions: list[RegistryObject]) -> RegistryObject | None:
+    """The latest metadata version decides (an earlier one lacks a later MASQUE_PS or
+    Deleted status); a document replaced by RPLC stays retrievable."""
+    return max(versions, key=lambda entry: int(entry.version or 1), default=None)
 
 
 class RepositoryService(Service):
@@ -77,11 +83,11 @@ class RepositoryService(Service):
                     UNKNOWN_REPOSITORY_ID, f"repository {request.repository_unique_id} is not "
                     f"the DMP's ({DMP_REPOSITORY_UNIQUE_ID})", request.repository_unique_id))
                 continue
-            entries = [e for e in view.documents_by_unique_id(request.document_unique_id)
-                       if e.status != DELETED and visible(e) and
-                       (parse_patient_id(e.external(DE_PATIENT_ID)) or ("",))[0]
-                       == call.patient_ins]
-            content = call.dmp.document_content(request.document_unique_id) if entries else None
+            current = _current_version(view.documents_by_unique_id(request.document_unique_id))
+            shown = current is not None and current.status != DELETED and visible(current) \
+                and (parse_patient_id(current.external(DE_PATIENT_ID)) or ("",))[0] \
+                == call.patient_ins
+            content = call.dmp.document_content(request.document_unique_id) if shown else None
             if content is None:
                 errors.append(XdsError(
                     DOCUMENT_UNIQUE_ID_ERROR, f"no document {request.document_unique_id} in "
