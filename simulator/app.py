@@ -50,6 +50,7 @@ class Simulator:
         scenario (rule counters start again). Metric counters keep growing."""
         seed_registry(self.store, self.settings, force=True)
         self.store.dmp.clear()
+        self.store.timeline.clear()
         self.journal.clear()
         self.reset_clock()
         self.reset_scenario()

@@ -6,7 +6,7 @@ format generation; everything that depends on "which period are we in" asks here
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from simulator.settings import Settings
 
@@ -58,6 +58,7 @@ class RegulatoryCalendar:
                       "observed: captures 2023-10 (desir_1020) and 2026-05 (desir_550); "
                       "the switch date is inferred (domain brief §7.1)",
                       starts=fault_switch),
+            *_dmp_rules(settings.dmp_v1_close_switch, settings.dmp_grace_end_switch),
         )
 
     def rule(self, name: str) -> DatedRule:
@@ -79,6 +80,62 @@ class RegulatoryCalendar:
             return forced
         return "legacy" if self.rule("insi-fault-format-legacy").in_force(day) else "current"
 
+    def legacy_stage(self, day: date) -> str:
+        """Where DMP API v1 and TD0.0 stand on ``day``: ``open``, ``grace`` (only flows
+        active in December 2022) or ``closed``."""
+        if self.rule("dmp-v1-open").in_force(day):
+            return OPEN
+        return GRACE if self.rule("dmp-v1-grace").in_force(day) else CLOSED
+
+    def legacy_rule(self, day: date, api: str) -> DatedRule:
+        """The rule in force on ``day`` for ``api`` (``v1`` or ``td00``)."""
+        stage = self.legacy_stage(day)
+        if api == "v1":
+            return self.rule({OPEN: "dmp-v1-open", GRACE: "dmp-v1-grace",
+                              CLOSED: "dmp-v1-closed"}[stage])
+        return self.rule({OPEN: "td00-available", GRACE: "td00-deprecated",
+                          CLOSED: "td00-removed"}[stage])
+
+    def flow_month(self) -> tuple[date, date]:
+        """[first, last] day of the month whose v1/TD0.0 flows earn the grace: the month
+        before API v1 closes (December 2022)."""
+        last = self.settings.dmp_v1_close_switch - timedelta(days=1)
+        return last.replace(day=1), last
+
+    def feeding_requires_qualified_ins(self, day: date) -> bool:
+        """After API v1 and TD0.0 are switched off, a v2 feed needs a qualified INS."""
+        return self.rule("dmp-feeding-requires-qualified-ins").in_force(day)
+
     def as_list(self, day: date) -> list[dict]:
         """Every rule, with whether it is in force on ``day``."""
         return [{**r.as_dict(), "in_force": r.in_force(day)} for r in self.rules]
+
+
+OPEN, GRACE, CLOSED = "open", "grace", "closed"
+_QA = "regional Q&A of 2022-12-08 (issue 5; DMP brief §3)"
+
+
+def _dmp_rules(v1_close: date, grace_end: date) -> tuple[DatedRule, ...]:
+    """API v1, TD0.0 and the qualified-INS rule; ``v1_close`` is the first day of the
+    grace, ``grace_end`` the first day everything v1/TD0.0 is refused."""
+    last_open = (v1_close - timedelta(days=1)).isoformat()
+    last_grace = (grace_end - timedelta(days=1)).isoformat()
+    return (
+        DatedRule("ins-mandatory", "Using the INS is mandatory", _QA, starts=date(2021, 1, 1)),
+        DatedRule("dmp-v1-open", f"DMP API v1 (INS-C) open until {last_open}", _QA,
+                  ends=v1_close),
+        DatedRule("dmp-v1-grace", f"DMP API v1 closed on {last_open}: only software that "
+                  f"generated v1 flows in the month before keeps them, until {last_grace}",
+                  _QA, starts=v1_close, ends=grace_end),
+        DatedRule("dmp-v1-closed", f"DMP API v1 refused for everyone since {grace_end}",
+                  _QA, starts=grace_end),
+        DatedRule("td00-available", f"TD0.0 identityCertification answers until {last_open}",
+                  _QA, ends=v1_close),
+        DatedRule("td00-deprecated", "TD0.0 obsolete: only software that used it in the "
+                  f"month before {v1_close} keeps it, until {last_grace}", _QA,
+                  starts=v1_close, ends=grace_end),
+        DatedRule("td00-removed", f"TD0.0 removed since {grace_end}: use INSi and identity "
+                  "qualification", _QA, starts=grace_end),
+        DatedRule("dmp-feeding-requires-qualified-ins", "The DMP can no longer be fed "
+                  f"without a qualified INS (since {grace_end})", _QA, starts=grace_end),
+    )

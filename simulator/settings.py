@@ -18,6 +18,10 @@ INSI_FAULT_FORMATS = ("auto", "legacy", "current")
 # Module constants: inside the class body the field ``date`` shadows the type.
 DEFAULT_RESPONSE_FORMAT_SWITCH = date(2022, 10, 25)
 DEFAULT_FAULT_FORMAT_SWITCH = date(2024, 7, 1)
+# Regional Q&A of 2022-12-08: API v1 closes on 2022-12-31; flows active in December 2022
+# may continue until 2023-04-28. The switches are the first days of the next period.
+DEFAULT_DMP_V1_CLOSE = date(2023, 1, 1)
+DEFAULT_DMP_GRACE_END = date(2023, 4, 29)
 
 
 class SettingsError(ValueError):
@@ -44,6 +48,9 @@ class Settings:
     insi_response_format_switch: date = DEFAULT_RESPONSE_FORMAT_SWITCH  # SIM_INSI_RESPONSE_FORMAT_SWITCH
     insi_fault_format_switch: date = DEFAULT_FAULT_FORMAT_SWITCH  # SIM_INSI_FAULT_FORMAT_SWITCH
     insi_qualif_quirks: bool = False  # SIM_INSI_QUALIF_QUIRKS: insi_102 where qualif gave it
+    dmp_v1_close_switch: date = DEFAULT_DMP_V1_CLOSE  # SIM_DMP_V1_CLOSE_SWITCH: grace from
+    dmp_grace_end_switch: date = DEFAULT_DMP_GRACE_END  # SIM_DMP_GRACE_END_SWITCH: closed from
+    dmp_grace_software: tuple[str, ...] = ()  # SIM_DMP_GRACE_SOFTWARE: NAME-VERSION,...
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
@@ -72,6 +79,9 @@ class Settings:
             if given:
                 raise SettingsError(f"{', '.join('SIM_' + n.upper() for n in given)}: only "
                                     "used with TLS on (--tls, SIM_TLS=true)")
+        if self.dmp_grace_end_switch < self.dmp_v1_close_switch:
+            raise SettingsError("SIM_DMP_GRACE_END_SWITCH must not be before "
+                                "SIM_DMP_V1_CLOSE_SWITCH")
         if self.tls_key is not None and self.tls_cert is None:
             raise SettingsError("SIM_TLS_KEY needs SIM_TLS_CERT (the server certificate)")
         if self.tls_require_client_cert and self.tls_cert is not None \
@@ -130,7 +140,7 @@ def _convert(name: str, raw: str):
             return parse_datetime(raw)
         if name.endswith("_switch"):
             return date.fromisoformat(raw)
-        if name == "insi_idams":
+        if name in ("insi_idams", "dmp_grace_software"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:
         raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from spyne import MethodContext
@@ -37,6 +37,7 @@ class Exchange:
     method_key: str
     environ: dict
     service: object  # the binding's domain context (registry, settings, clock...)
+    reply_headers: list = field(default_factory=list)  # extra HTTP headers for the answer
 
     @property
     def client_certificate(self) -> dict | None:
@@ -161,7 +162,8 @@ class SoapEndpoint(ServerBase):
 
 
 def _headers(reply: Reply, extra: list) -> list:
-    headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
+    headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body))),
+               *reply.headers]
     if reply.status == 405:
         headers.append(("Allow", "GET, POST"))
     return headers + extra

@@ -19,6 +19,7 @@ class Reply:
     body: bytes
     content_type: str = SOAP12_CONTENT_TYPE
     outcome: str = "ok"  # e.g. "CR 00" or "fault siram_40/insi_102"
+    headers: tuple = ()  # further (name, value) HTTP headers
 
 
 def status_line(status: int) -> str:

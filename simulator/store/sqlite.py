@@ -1,5 +1,6 @@
 """SQLite persistence for everything mutable: identities, clock, scenario, journal;
-the DMP tables are in :mod:`simulator.store.dmp`.
+the DMP tables are in :mod:`simulator.store.dmp`, the timeline's in
+:mod:`simulator.store.timeline`.
 
 Two files per data directory (state and diagnostics), WAL mode, one connection per
 process (opened lazily after a fork), so gunicorn workers and test threads share state.
@@ -14,6 +15,7 @@ from pathlib import Path
 from simulator.identities.model import Identity
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
+from simulator.store.timeline import TimelineStore
 from simulator.store.codec import identity_from_json, identity_to_json
 
 SCHEMA = """
@@ -91,6 +93,7 @@ class SQLiteStore:
         _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
         self.dmp = DmpStore(self.data)
+        self.timeline = TimelineStore(self.data)
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)

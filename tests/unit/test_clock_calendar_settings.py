@@ -71,8 +71,36 @@ def test_format_generations_can_be_moved_or_forced():
 def test_calendar_lists_rules_with_sources():
     rules = RegulatoryCalendar(Settings()).as_list(date(2023, 1, 1))
     assert {r["name"] for r in rules if r["in_force"]} == {
-        "insi-response-format-current", "insi-fault-format-legacy"}
+        "insi-response-format-current", "insi-fault-format-legacy", "ins-mandatory",
+        "dmp-v1-grace", "td00-deprecated"}
     assert all(r["source"] for r in rules)
+
+
+@pytest.mark.parametrize("day, stage, v1, td00, qualified_only", [
+    (date(2022, 12, 10), "open", "dmp-v1-open", "td00-available", False),
+    (date(2022, 12, 31), "open", "dmp-v1-open", "td00-available", False),
+    (date(2023, 1, 1), "grace", "dmp-v1-grace", "td00-deprecated", False),
+    (date(2023, 4, 28), "grace", "dmp-v1-grace", "td00-deprecated", False),
+    (date(2023, 4, 29), "closed", "dmp-v1-closed", "td00-removed", True),
+])
+def test_the_dmp_timeline_of_the_regional_qa(day, stage, v1, td00, qualified_only):
+    calendar = RegulatoryCalendar(Settings())
+    assert calendar.legacy_stage(day) == stage
+    assert (calendar.legacy_rule(day, "v1").name, calendar.legacy_rule(day, "td00").name) \
+        == (v1, td00)
+    assert calendar.feeding_requires_qualified_ins(day) is qualified_only
+    assert calendar.flow_month() == (date(2022, 12, 1), date(2022, 12, 31))
+
+
+def test_the_dmp_dates_move_with_the_settings():
+    calendar = RegulatoryCalendar(Settings(dmp_v1_close_switch=date(2023, 2, 1),
+                                           dmp_grace_end_switch=date(2023, 6, 1)))
+    assert calendar.legacy_stage(date(2023, 1, 15)) == "open"
+    assert calendar.flow_month() == (date(2023, 1, 1), date(2023, 1, 31))
+    assert calendar.legacy_stage(date(2023, 5, 31)) == "grace"
+    assert "2023-05-31" in calendar.rule("dmp-v1-grace").description
+    with pytest.raises(SettingsError, match="SIM_DMP_GRACE_END_SWITCH"):
+        Settings(dmp_v1_close_switch=date(2023, 6, 1), dmp_grace_end_switch=date(2023, 2, 1))
 
 
 def test_settings_from_environment_and_overrides():

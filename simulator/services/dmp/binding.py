@@ -78,10 +78,12 @@ class DmpBinding:
         action = answer.reply_action or self.operations[exchange.operation].reply_action
         envelope = response_envelope(answer.body, action=action, message_id=_new_message_id(),
                                      relates_to=exchange.request.message_id)
+        headers = tuple(exchange.reply_headers)
+        outcome = answer.outcome + (" (deprecated)" if headers else "")
         if answer.attachments:
             content_type, body = build_related(envelope, answer.attachments, action)
-            return Reply(200, body, content_type, outcome=answer.outcome)
-        return Reply(200, envelope, outcome=answer.outcome)
+            return Reply(200, body, content_type, outcome=outcome, headers=headers)
+        return Reply(200, envelope, outcome=outcome, headers=headers)
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as a DMP SOAP fault."""

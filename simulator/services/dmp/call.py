@@ -15,6 +15,9 @@ from simulator.calendar import RegulatoryCalendar
 from simulator.clock import SimClock
 from simulator.services.dmp.faults import DmpFault
 from simulator.services.dmp.operations import DmpOperation
+from simulator.services.dmp.timeline import (
+    API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
+    software_of)
 from simulator.services.dmp.vihf import Vihf, VihfError, read_vihf
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
@@ -56,7 +59,8 @@ class DmpCall:
 
 
 def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
-    """Check the request's WS-Addressing headers and its VIHF; return the call."""
+    """Check the request's WS-Addressing headers and its VIHF, count the call for the
+    reports, apply the timeline to API v1 and TD0.0; return the call."""
     exchange = ctx.udc
     context: DmpContext = exchange.service
     operation = operations[exchange.operation]
@@ -69,6 +73,13 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
                          require_signature=not context.settings.dmp_relaxed_security)
     except VihfError as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
+    api = operation.api or (API_V1 if context.version == "v1" else API_V2)
+    context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,
+                                          identifier_kind(vihf.patient_oid), operation.name)])
+    if api in (API_V1, TD00):
+        access = check_legacy_access(context, vihf, api, now)
+        if access.deprecated:
+            exchange.reply_headers.extend(deprecation_headers(access))
     return DmpCall(operation, vihf, now, exchange.request.body_element, context,
                    exchange.request_id)
 

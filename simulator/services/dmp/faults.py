@@ -46,6 +46,8 @@ class DmpFault(Enum):
                                  "The VIHF (wsse:Security) is refused: {detail}")
     FAILED_AUTHENTICATION = FaultSpec("Sender", (WSSE, "FailedAuthentication"), 500,
                                       "Authentication failed: {detail}")
+    API_CLOSED = FaultSpec("Sender", None, 500,
+                           "This DMP interface is closed to this software: {detail}")
     SERVICE_UNAVAILABLE = FaultSpec("Receiver", None, 503,
                                     "The DMP service is temporarily unavailable{detail}")
     TECHNICAL_ERROR = FaultSpec("Receiver", None, 500,

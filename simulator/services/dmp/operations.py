@@ -20,6 +20,7 @@ class DmpOperation:
     actions: frozenset[str]  # accepted wsa:Action values
     reply_action: str
     patient_in_vihf: bool = True  # the VIHF resource-id must name the patient
+    api: str | None = None  # a legacy API of its own (td00), else the service's version
 
 
 @dataclass
