@@ -51,14 +51,15 @@ class Answer:
 class Dmp:
     """A DMP client of one simulator app, sending the builders' envelopes."""
 
-    def __init__(self, app):
+    def __init__(self, app, now: str = NOW):
         self.http = Client(app)
+        self.now = now  # the VIHF IssueInstant: the app's simulated time
 
     def call(self, service: str, body: str | bytes, action: str, **options) -> Answer:
-        """Send ``body`` with WS-Addressing and a VIHF dated NOW."""
+        """Send ``body`` with WS-Addressing and a VIHF dated ``self.now``."""
         message_id = f"urn:uuid:{uuid.uuid4()}"
         body = body.decode("utf-8") if isinstance(body, bytes) else body
-        raw = envelope(body, action=action, service=service, issue_instant=NOW,
+        raw = envelope(body, action=action, service=service, issue_instant=self.now,
                        message_id=message_id, **options)
         return self.send(service, raw, message_id)
 
@@ -82,9 +83,9 @@ class Dmp:
         self.create_dmp()
         assert self.authorise().body.findtext(f"{{{HAB}}}status") == "DMPOK"
 
-    def feed(self) -> Answer:
+    def feed(self, **options) -> Answer:
         """TD2.1 of the builders' CDA document and its lot signature, as MTOM."""
-        content_type, raw, _ = xds.iti41_mtom()
+        content_type, raw, _ = xds.iti41_mtom(issue_instant=self.now, **options)
         message_id = etree.fromstring(split_related(raw, content_type_parts(content_type)[1])[0]
                                       ).findtext(f".//{{{WSA}}}MessageID")
         return self.send("repository", raw, message_id, content_type)

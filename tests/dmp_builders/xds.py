@@ -73,7 +73,7 @@ def cda_document(ins: str = ADRUN, oid: str = TEST_OID,
     <id root="{oid}" extension="{ins}"/>
     <patient><name><given>ZOE</given><family qualifier="BR">ADRUN</family></name>
       <administrativeGenderCode code="F" codeSystem="2.16.840.1.113883.5.1"/>
-      <birthTime value="19751230"/></patient>
+      <birthTime value="19751231"/></patient>
   </patientRole></recordTarget>
   <author><time value="20240301093000+0100"/><assignedAuthor>
     <id root="1.2.250.1.71.4.2.1" extension="00B1022322"/></assignedAuthor></author>
@@ -98,6 +98,7 @@ class Doc:
     confidentiality: tuple[tuple[str, str], ...] = NORMAL
     patient_id: str | None = None  # default: the submission's
     hash_and_size: bool = True
+    patient_info: tuple[str, ...] = ("PID-5|ADRUN^ZOE^^^^^L", "PID-7|19751231", "PID-8|F")
 
     def bytes(self) -> bytes:
         """The document content."""
@@ -157,10 +158,13 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
                          patient_id: str = PATIENT_ID, set_unique_id: str = SET_UNIQUE_ID,
                          replaces: dict[str, str] | None = None, signed: bool = True,
                          set_classification_apart: bool = False,
-                         xop: bool = False) -> Iti41:
+                         xop: bool = False,
+                         signature_unique_id: str = SIGNATURE_UNIQUE_ID) -> Iti41:
     """An ``xdsb:ProvideAndRegisterDocumentSetRequest`` as DRIMbox builds it.
 
     ``replaces``: entry id -> entryUUID of the version it replaces (RPLC).
+    ``signature_unique_id``: the lot signature's uniqueId (a second feed to the same
+    registry needs new set and signature uniqueIds).
     ``set_classification_apart``: the submission-set Classification stands beside the
     RegistryPackage (IHE sample style) instead of inside it. ``xop``: documents as
     ``xop:Include href="cid:0.N"`` instead of inline base64.
@@ -173,9 +177,10 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     associations = []
     if signed:
         signature = signature_document(set_unique_id, [
-            (d.unique_id, contents[d.entry_id], d.mime_type == "text/xml") for d in documents])
+            (d.unique_id, contents[d.entry_id], d.mime_type == "text/xml") for d in documents],
+            signature_unique_id)
         contents["Signature01"] = signature
-        entries.append(_signature_entry(signature, patient_id, ids))
+        entries.append(_signature_entry(signature, patient_id, ids, signature_unique_id))
         members.append("Signature01")
     associations += [_association("SubmissionSet01", member,
                                   "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
@@ -287,7 +292,7 @@ def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids) -> str
              ("legalAuthenticator", [AUTHOR]), ("serviceStartTime", ["20240301080000"]),
              ("serviceStopTime", ["20240301083000"]),
              ("sourcePatientId", ["IPP123456^^^&1.2.250.1.999.1.2.3&ISO^PI"]),
-             ("sourcePatientInfo", ["PID-5|ADRUN^ZOE^^^^^L", "PID-7|19751230", "PID-8|F"])]
+             ("sourcePatientInfo", list(doc.patient_info))]
     if doc.hash_and_size:
         slots += [("hash", [hashlib.sha1(content).hexdigest()]), ("size", [str(len(content))])]
     codes = [("class", "10", "Compte rendu", "1.2.250.1.213.1.1.4.1"),
@@ -299,7 +304,8 @@ def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids) -> str
                   doc.unique_id, ids)
 
 
-def _signature_entry(signature: bytes, patient_id: str, ids: _Ids) -> str:
+def _signature_entry(signature: bytes, patient_id: str, ids: _Ids,
+                     unique_id: str = SIGNATURE_UNIQUE_ID) -> str:
     # DMP.md §2.5; like DRIMbox, no sourcePatientInfo on the signature entry.
     slots = [("creationTime", ["20240301083000"]), ("languageCode", ["art"]),
              ("legalAuthenticator", [AUTHOR]), ("serviceStartTime", ["20240301083000"]),
@@ -311,7 +317,7 @@ def _signature_entry(signature: bytes, patient_id: str, ids: _Ids) -> str:
              ("format", DSIG, "Default Signature Style", "URN"), *_PLACE,
              ("event", "1.2.840.10065.1.12.1.14", "Source", "1.2.840.10065.1.12")]
     return _entry("Signature01", "text/xml", slots, "Source", codes, patient_id,
-                  SIGNATURE_UNIQUE_ID, ids)
+                  unique_id, ids)
 
 
 def _association(source, target, kind, ids, original=False) -> str:
@@ -345,13 +351,15 @@ def mtom_package(root: bytes, parts: list[tuple[str, bytes]], action: str = PNR_
     return content_type, raw
 
 
-def iti41_mtom(documents: tuple[Doc, ...] = (Doc(),), **options) -> tuple[str, bytes, Iti41]:
+def iti41_mtom(documents: tuple[Doc, ...] = (Doc(),), *,
+               issue_instant: str = "2024-03-01T08:30:00Z", **options
+               ) -> tuple[str, bytes, Iti41]:
     """(Content-Type, body, request) of a TD2.1 request sent as MTOM, as DRIMbox does
     (documents in parts 0.2, 0.3, ..., the signature last)."""
     request = provide_and_register(documents, xop=True, **options)
     parts = [(request.content_ids[entry_id], content)
              for entry_id, content in request.contents.items()]
-    content_type, raw = mtom_package(iti41_envelope(request), parts)
+    content_type, raw = mtom_package(iti41_envelope(request, issue_instant), parts)
     return content_type, raw, request
 
 

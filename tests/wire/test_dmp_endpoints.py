@@ -383,7 +383,7 @@ def test_the_journal_records_dmp_exchanges_with_operation_and_outcome(dmp):
         ("dmp", f"{BASE}/habilitations", "setAuthorization", 500, "fault INVALID_SECURITY"),
         ("dmp", f"{BASE}/habilitations", None, 500, "fault ACTION_NOT_SUPPORTED"),
         ("dmp", f"{BASE}/repository", "ProvideAndRegisterDocumentSet-b", 200,
-         "Success 2 entries"),
+         "Success 2 entries, qualified INS"),
         ("dmp", f"{BASE}/registry", "RegistryStoredQuery", 200, "2 objects"),
         ("dmp", f"{BASE}/registry", None, 500, "fault INVALID_REQUEST"),
     ]

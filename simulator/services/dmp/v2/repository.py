@@ -10,9 +10,11 @@ from simulator.services.dmp.binding import dmp_rpc
 from simulator.services.dmp.call import begin_call
 from simulator.services.dmp.document_access import check_may_consult, check_may_feed, visible_to
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
+from simulator.services.dmp.qualification import NON_QUALIFIED, Qualification, assess_feed
+from simulator.services.dmp.timeline import software_of
 from simulator.services.dmp.xds.errors import (
-    DOCUMENT_UNIQUE_ID_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure, failure_label,
-    registry_response)
+    DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure,
+    failure_label, registry_response)
 from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB, RegistryObject
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
@@ -32,6 +34,21 @@ OPERATIONS = [PROVIDE_AND_REGISTER, RETRIEVE]
 _BY_NAME = {op.name: op for op in OPERATIONS}
 
 
+def check_qualified_ins(call, submission) -> Qualification:
+    """The feed's INS qualification; once the calendar requires a qualified INS, a
+    non-qualified one is refused, naming the rule and its date."""
+    qualification = assess_feed(
+        call.context.store, call.vihf.structure_id, call.patient_ins, call.vihf.patient_oid,
+        [entry.slots.get("sourcePatientInfo", []) for entry in submission.documents])
+    calendar = call.context.calendar
+    if qualification.kind == NON_QUALIFIED and \
+            calendar.feeding_requires_qualified_ins(call.now.date()):
+        rule = calendar.rule("dmp-feeding-requires-qualified-ins")
+        raise XdsFailure([XdsError(REGISTRY_ERROR, f"{rule.name}: {rule.description}; "
+                                   f"{qualification.reason}")])
+    return qualification
+
+
 def _current_version(versions: list[RegistryObject]) -> RegistryObject | None:
     """The latest metadata version decides (an earlier one lacks a later MASQUE_PS or
     Deleted status); a document replaced by RPLC stays retrievable."""
@@ -48,6 +65,7 @@ class RepositoryService(Service):
         try:
             submission = parse_provide_and_register(call.body)
             check_may_feed(call)
+            qualification = check_qualified_ins(call, submission)
             with call.dmp.registry_transaction() as registry:
                 # Checked and written in one immediate transaction: two concurrent
                 # feeds of one uniqueId cannot both pass the duplicate check.
@@ -61,8 +79,11 @@ class RepositoryService(Service):
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),
                              outcome=failure_label(failure.errors))
+        call.context.store.timeline.count_feed(call.now, call.vihf.structure_id,
+                                               software_of(call.vihf), qualification.kind,
+                                               len(submission.documents))
         return DmpAnswer(registry_response([]), outcome=f"Success {len(registration.entries)} "
-                                                        "entries")
+                                                        f"entries, {qualification.kind} INS")
 
     @dmp_rpc(RETRIEVE.body)
     def RetrieveDocumentSetRequest(ctx, _body):
