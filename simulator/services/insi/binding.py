@@ -12,6 +12,7 @@ from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
 from simulator.services.insi.service import InsiContext, InsiService
+from simulator.services.insi.usage import InsiUsage
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.reply import Reply
@@ -31,6 +32,7 @@ class InsiBinding:
         self.context = context
         self.application = build_application([InsiService], tns=TNS, name="ICIRService")
         self.documents = WsdlDocuments(WSDL_DIR, "insi.wsdl")
+        self.usage = InsiUsage(context.store.timeline)  # for the timeline reports
 
     def resolve_operation(self, request: SoapRequest) -> tuple[str, str]:
         """The operation named by the body element (the action is checked later)."""
@@ -66,8 +68,10 @@ class InsiBinding:
         return ServiceFault(insi_fault(name))
 
     def render_result(self, exchange: Exchange, result: SearchOutcome) -> Reply:
-        """RESULTAT in the generation of the simulated date."""
-        generation = self.context.calendar.insi_response_format(self.context.clock.today())
+        """RESULTAT in the generation of the simulated date; the call is counted."""
+        now = self.context.clock.now()
+        self.usage.record(exchange.request, exchange.operation, result, now)
+        generation = self.context.calendar.insi_response_format(now.date())
         return Reply(200, render_result(result, generation), outcome=f"CR {result.code}")
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:

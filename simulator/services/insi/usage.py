@@ -1,0 +1,70 @@
+"""INSi calls counted for the timeline reports, and the INS each structure got from INSi.
+
+INSi is the hot path (a few hundred µs per request, benchmarks/README.md): nothing here
+writes to the store per request. Calls are queued in this process and written in
+batches (:mod:`simulator.batching`); readers call :meth:`InsiUsage.flush` first.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from simulator.batching import ProcessBatcher
+from simulator.services.insi.contract import NS_CTXBAM, NS_CTXLPS
+from simulator.services.insi.matching import SearchOutcome
+from simulator.soap.parsing import SoapRequest
+
+API_INSI = "insi"  # the api column of the timeline's usage table
+_LPS = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}"
+_CTXLPS = f"{{{NS_CTXLPS}}}ContexteLPS"
+_CTXBAM = f"{{{NS_CTXBAM}}}ContexteBAM"
+
+
+def caller_of(request: SoapRequest) -> tuple[str, str]:
+    """(software ``Nom-Version`` of ContexteLPS/LPS, structure ``Emetteur``), "" when
+    absent; the Emetteur of ContexteBAM stands in when ContexteLPS has none."""
+    lps = request.header_element(_CTXLPS)
+    name = _text(lps, _LPS + "Nom")
+    version = _text(lps, _LPS + "Version")
+    software = f"{name}-{version}" if name or version else ""
+    structure = _text(lps, f"{{{NS_CTXLPS}}}Emetteur") or \
+        _text(request.header_element(_CTXBAM), f"{{{NS_CTXBAM}}}Emetteur")
+    return software, structure
+
+
+class InsiUsage:
+    """Queues one usage row per answered search and, for CR 00, the INS provenance."""
+
+    def __init__(self, timeline, flush_interval: float = 0.2, batch: int = 64):
+        self.timeline = timeline
+        self._batcher = ProcessBatcher(self._write, flush_interval, batch)
+
+    def record(self, request: SoapRequest, operation: str, outcome: SearchOutcome,
+               at: datetime) -> None:
+        """Queue the call (identifier INS) and, when an identity was found, the INS the
+        calling structure now holds from INSi."""
+        software, structure = caller_of(request)
+        ins = outcome.identity.active.number if outcome.identity is not None else None
+        self._batcher.add(((at, software, structure, API_INSI, "INS", operation),
+                           (structure, ins, "insi", at) if ins else None))
+
+    def flush(self) -> None:
+        """Write this process's queued calls now."""
+        self._batcher.flush()
+
+    def discard(self) -> None:
+        """Drop this process's queued calls (the simulator is being reset)."""
+        self._batcher.discard()
+
+    def _write(self, items: list) -> None:
+        self.timeline.record_usage([usage for usage, _ in items])
+        provenance: dict = {}
+        for _, given in items:
+            if given is not None:
+                provenance.setdefault(given[:3], given)  # the first instant is kept
+        if provenance:
+            self.timeline.record_provenance(list(provenance.values()))
+
+
+def _text(element, path: str) -> str:
+    value = element.findtext(path) if element is not None else None
+    return value.strip() if value else ""
