@@ -11,6 +11,7 @@ from simulator.admin import current_simulator
 from simulator.admin.chaos_api import chaos_admin
 from simulator.admin.dashboard import dashboard
 from simulator.admin.dmp_api import dmp_admin
+from simulator.admin.reports_api import reports_admin
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
 from simulator.store.codec import identity_to_dict
@@ -26,6 +27,7 @@ def create_admin_app(simulator) -> Flask:
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)
     app.register_blueprint(dmp_admin)
+    app.register_blueprint(reports_admin)
     app.register_blueprint(dashboard)
     app.add_url_rule("/metrics", "metrics", lambda: (
         simulator.metrics.render(), 200,
