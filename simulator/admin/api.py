@@ -12,6 +12,7 @@ from simulator.admin.chaos_api import chaos_admin
 from simulator.admin.dashboard import dashboard
 from simulator.admin.dmp_api import dmp_admin
 from simulator.admin.reports_api import reports_admin
+from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
 from simulator.store.codec import identity_to_dict
@@ -41,6 +42,11 @@ def create_admin_app(simulator) -> Flask:
 def _clock_view(sim) -> dict:
     return {"now": sim.clock.now().isoformat(timespec="milliseconds"),
             "frozen": sim.clock.is_frozen()}
+
+
+def _identity_view(identity) -> dict:
+    """An identity as the API shows it: the stored fields and its INS-C."""
+    return {**identity_to_dict(identity), "insc": insc_of(identity)}
 
 
 def _bad_request(message: str):
@@ -102,7 +108,8 @@ def journal():
 
 @admin.get("/identities")
 def list_identities():
-    """Search the registry: ``?q=TEXT&source=cnda|generated|vendor&limit=&offset=``."""
+    """Search the registry (names, matricules, INS-C):
+    ``?q=TEXT&source=cnda|generated|vendor&limit=&offset=``."""
     sim = current_simulator()
     try:
         limit = min(int(request.args.get("limit", 50)), 500)
@@ -111,7 +118,7 @@ def list_identities():
         return _bad_request("limit and offset must be whole numbers")
     total, page = sim.store.search_identities(request.args.get("q", ""),
                                               request.args.get("source"), limit, offset)
-    return jsonify(total=total, identities=[identity_to_dict(i) for i in page])
+    return jsonify(total=total, identities=[_identity_view(i) for i in page])
 
 
 @admin.get("/identities/<key>")
@@ -120,7 +127,7 @@ def get_identity(key: str):
     identity = current_simulator().store.get_identity(key)
     if identity is None:
         return jsonify(error=f"No identity with key {key!r}"), 404
-    return jsonify(identity_to_dict(identity))
+    return jsonify(_identity_view(identity))
 
 
 @admin.post("/identities")
@@ -138,7 +145,7 @@ def add_identity():
         current_simulator().store.add_identity(identity)
     except KeyError:
         return jsonify(error=f"An identity with INS {identity.active.ins} exists already"), 409
-    return jsonify(identity_to_dict(identity)), 201
+    return jsonify(_identity_view(identity)), 201
 
 
 @admin.get("/calendar")

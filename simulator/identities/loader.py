@@ -8,7 +8,9 @@ whose ``identities`` key holds that list; YAML may add ``history``, a list of
 characters), ``key`` (computed when absent), ``oid`` (default INS-NIR; also
 ``nir``/``nia``/``test``/``demo``), ``od_nir``, ``birth_rank`` (default 1),
 ``notes``, ``allow_bad_key`` (accept a key inconsistent with the NIR, as some CNDA
-test identities have).
+test identities have). The identity the CNAM knows (TD0.0), when it differs from the
+RNIPP's: YAML ``cnam_traits`` ``{birth_name, first_names, birth_date}`` (any of them),
+or the CSV columns ``cnam_birth_name``, ``cnam_first_names``, ``cnam_birth_date``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ OID_WORDS = {"nir": OID_INS_NIR, "nia": OID_INS_NIA, "test": OID_INS_NIR_TEST,
              "demo": OID_INS_NIR_DEMO}
 FIELDS = ("birth_name", "first_names", "sex", "birth_date", "birth_place", "nir", "key",
           "oid", "od_nir", "birth_rank", "history", "notes", "allow_bad_key")
+CNAM_TRAITS = ("birth_name", "first_names", "birth_date")
+#: Optional, so not listed in error messages (documented above).
+CNAM_FIELDS = ("cnam_traits", *(f"cnam_{name}" for name in CNAM_TRAITS))
 HISTORY_FIELDS = ("nir", "key", "oid", "start", "end")
 _NAME_CHARS = "upper-case A-Z, space, hyphen or apostrophe"
 
@@ -74,7 +79,7 @@ def identity_from_mapping(data: dict, where: str) -> Identity:
 
     ``where`` prefixes error messages (e.g. ``"persons.yaml item 3"``).
     """
-    unknown = [name for name in data if name not in FIELDS]
+    unknown = [name for name in data if name not in FIELDS + CNAM_FIELDS]
     if unknown:
         raise IdentityFileError(f"{where}, field {unknown[0]}: expected one of "
                                 f"{', '.join(FIELDS)}, got an unknown field")
@@ -88,7 +93,8 @@ def _csv_records(path: Path):
         delimiter = ";" if header.count(";") > header.count(",") else ","
         reader = csv.DictReader(handle, delimiter=delimiter)
         rows = list(reader)
-    unknown = [name for name in reader.fieldnames or () if name not in FIELDS]
+    unknown = [name for name in reader.fieldnames or ()
+               if name not in FIELDS + CNAM_FIELDS]
     if unknown:
         raise IdentityFileError(f"{path.name} row 1, field {unknown[0]}: "
                                 f"expected one of {', '.join(FIELDS)}, got an unknown column")
@@ -158,14 +164,33 @@ class _Record:
             raise self.fail(field, "true or false", value)
         return word in ("true", "yes", "1")
 
-    def first_names(self) -> tuple[str, ...]:
-        value = self.data.get("first_names")
+    def first_names(self, field: str = "first_names", value=None) -> tuple[str, ...]:
+        value = self.data.get(field) if value is None else value
         # A list item holding spaces is read like ListePrenom: one first name per word.
-        items = value if isinstance(value, list) else [self.text("first_names")]
+        items = value if isinstance(value, list) else [str(value or "").strip()]
         words = [word for item in items for word in str(item).split()]
         if not words:
-            raise self.fail("first_names", "at least one first name", value)
-        return tuple(self.name("first_names", word) for word in words)
+            raise self.fail(field, "at least one first name", value)
+        return tuple(self.name(field, word) for word in words)
+
+    def cnam_traits(self) -> dict:
+        given = self.data.get("cnam_traits") or {}
+        if not isinstance(given, dict) or set(given) - set(CNAM_TRAITS):
+            raise self.fail("cnam_traits", "a mapping with birth_name, first_names, "
+                            "birth_date", given)
+        given = {**given, **{name: self.data[f"cnam_{name}"] for name in CNAM_TRAITS
+                             if str(self.data.get(f"cnam_{name}") or "").strip()}}
+        traits = {}
+        for name, value in given.items():
+            field = f"cnam_traits.{name}"
+            if name == "first_names":
+                traits[name] = self.first_names(field, value)
+            elif name == "birth_name":
+                traits[name] = self.name(field, str(value).strip())
+            else:
+                traits[name] = self.checked(field, str(value).strip(), DATE_PATTERN,
+                                            "a date YYYY-MM-DD")
+        return traits
 
     def oid(self, label: str, data: dict) -> str:
         value = self.text("oid", data)
@@ -231,4 +256,4 @@ class _Record:
             first_names=self.first_names(), sex=sex, birth_date=birth_date,
             birth_place=place, active=active, history=self.history(allow_bad_key),
             od_number=od_number, od_key=od_key, birth_rank=int(rank), source="vendor",
-            notes=self.text("notes"))
+            notes=self.text("notes"), cnam_traits=self.cnam_traits())

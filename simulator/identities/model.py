@@ -43,7 +43,9 @@ class Identity:
     be a non-calendar date such as ``1950-00-00``. ``document_traits`` holds the traits
     printed on the person's identity document when they differ from the RNIPP
     (a discrepancy the CNAM says happens): keys among ``birth_name``,
-    ``first_names``, ``sex``, ``birth_date``, ``birth_place``.
+    ``first_names``, ``sex``, ``birth_date``, ``birth_place``. ``cnam_traits`` holds
+    what the CNAM (SNGI, the Vitale data TD0.0 answers from) knows when it differs from
+    the RNIPP/INSi identity: keys among ``birth_name``, ``first_names``, ``birth_date``.
     """
 
     key: str
@@ -60,6 +62,7 @@ class Identity:
     source: str = "generated"
     document_traits: dict = field(default_factory=dict)
     notes: str = ""
+    cnam_traits: dict = field(default_factory=dict)
 
     @property
     def first_names_list(self) -> str:
@@ -70,6 +73,10 @@ class Identity:
     def first_first_name(self) -> str:
         """The first first name (premier prénom), possibly composite."""
         return self.first_names[0] if self.first_names else ""
+
+    def cnam_trait(self, name: str):
+        """A trait as the CNAM knows it: ``cnam_traits[name]``, else the RNIPP's."""
+        return self.cnam_traits.get(name, getattr(self, name))
 
     @property
     def ouvrant_droit(self) -> str:

@@ -2,7 +2,9 @@
 
 :func:`generate_population` draws realistic identities and mixes in, in fixed
 proportions, the cases an INSi client must cope with: homonyms, twins, NIA
-matricules, matricule history, RNIPP/document discrepancies and lunar birth dates.
+matricules, matricule history, RNIPP/document discrepancies and lunar birth dates;
+then a share of ordinary persons gets a CNAM (Vitale) identity that differs from the
+RNIPP one, as TD0.0 returns it.
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ MINOR_AFTER = "2010-01-01"
 SHARES = {"nia": 0.02, "history": 0.03, "discrepancy": 0.05, "lunar": 0.005}
 HOMONYM_PAIRS = 0.01
 TWIN_FAMILIES = 0.005
+#: Share of identities, taken among those with no other special case, whose CNAM
+#: identity differs (drawn after everything else: the rest of a population is
+#: the same as before this case existed).
+CNAM_DISCREPANCY = 0.02
 
 _TRANSLIT = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss",
                            "’": "'", "‘": "'", "ʼ": "'"})
@@ -54,8 +60,8 @@ def generate_population(seed: int, size: int) -> list[Identity]:
 
     Keys are ``gen-000000``, ``gen-000001``…; ``notes`` names the special case
     (``homonym of gen-…``, ``twin of gen-…``, ``nia``, ``history``, ``discrepancy``,
-    ``lunar-date``). Ages are taken at 2026-01-01; people under 16 carry a
-    parent's matricule as ouvrant-droit.
+    ``lunar-date``, ``cnam-discrepancy: <kind>``). Ages are taken at 2026-01-01;
+    people under 16 carry a parent's matricule as ouvrant-droit.
     """
     return _Generator(seed).run(size)
 
@@ -78,6 +84,7 @@ class _Generator:
         for kind, _ in blocks:
             getattr(self, "add_" + kind)()
         self.attach_parents()
+        self.add_cnam_discrepancies(int(size * CNAM_DISCREPANCY))
         return self.out
 
     # --- random traits -------------------------------------------------------
@@ -180,6 +187,26 @@ class _Generator:
             if old in first:
                 return (first.replace(old, new, 1),) + rest
         return (first[:-1] if first.endswith("E") else first + "E",) + rest
+
+    def add_cnam_discrepancies(self, count: int) -> None:
+        """Give ``count`` persons without a special case a CNAM identity that differs:
+        a first name spelt differently, a birth date the CNAM holds as lunar (unknown
+        day), or another day of the same month."""
+        plain = [index for index, person in enumerate(self.out) if not person.notes]
+        for index in sorted(self.rng.sample(plain, min(count, len(plain)))):
+            person = self.out[index]
+            kind = self.rng.choice(("first_names", "lunar", "birth_date"))
+            if kind == "first_names":
+                traits = {"first_names": self.misspelled(person.first_names)}
+            elif kind == "lunar":
+                traits = {"birth_date": person.birth_date[:8] + "00"}
+            else:
+                day = int(person.birth_date[8:])
+                delta = self.rng.choice((-2, -1, 1, 2))
+                other = day + delta if 1 <= day + delta <= 28 else day - delta
+                traits = {"birth_date": f"{person.birth_date[:8]}{other:02d}"}
+            self.out[index] = replace(person, cnam_traits=traits,
+                                      notes=f"cnam-discrepancy: {kind}")
 
     def add_homonyms(self) -> None:
         first = self.person()

@@ -21,6 +21,10 @@ def identity_from_dict(data: dict) -> Identity:
     values["first_names"] = tuple(values["first_names"])
     values["active"] = Matricule(**values["active"])
     values["history"] = tuple(Matricule(**m) for m in values.get("history", ()))
+    cnam = dict(values.get("cnam_traits") or {})
+    if "first_names" in cnam:
+        cnam["first_names"] = tuple(cnam["first_names"])
+    values["cnam_traits"] = cnam
     return Identity(**values)
 
 

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from simulator.identities.insc import insc_of
 from simulator.identities.model import Identity
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
@@ -37,7 +38,7 @@ CREATE INDEX IF NOT EXISTS identities_traits ON identities (birth_name, sex, bir
 CREATE TABLE IF NOT EXISTS matricules (
     number TEXT NOT NULL,
     identity_key TEXT NOT NULL REFERENCES identities (key) ON DELETE CASCADE,
-    role TEXT NOT NULL  -- active | history | ouvrant-droit
+    role TEXT NOT NULL  -- active | history | ouvrant-droit | insc (22-digit INS-C)
 );
 CREATE INDEX IF NOT EXISTS matricules_number ON matricules (number, role);
 """
@@ -199,6 +200,13 @@ class SQLiteStore:
             f" ON m.identity_key = i.key WHERE m.number = ? AND m.role IN ({marks})"
             " ORDER BY i.key", (number, *roles))
 
+    def identity_by_insc(self, insc: str) -> Identity | None:
+        """The identity whose INS-C is ``insc`` (the lowest key if Vitale data collide)."""
+        found = self._identities(
+            "SELECT i.payload FROM identities i JOIN matricules m ON m.identity_key = i.key"
+            " WHERE m.number = ? AND m.role = 'insc' ORDER BY i.key LIMIT 1", (insc,))
+        return found[0] if found else None
+
     def get_identity(self, key: str) -> Identity | None:
         """One identity by its registry key."""
         found = self._identities("SELECT payload FROM identities WHERE key = ?", (key,))
@@ -206,7 +214,8 @@ class SQLiteStore:
 
     def search_identities(self, text: str = "", source: str | None = None,
                           limit: int = 50, offset: int = 0) -> tuple[int, list[Identity]]:
-        """(total, page) of identities whose name, first names or matricule contain ``text``."""
+        """(total, page) of identities whose name, first names, matricule or INS-C
+        contain ``text``."""
         where, params = ["1 = 1"], []
         if text:
             where.append("(birth_name LIKE ? OR payload LIKE ? OR key IN"
@@ -289,6 +298,7 @@ def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:
     rows = [(identity.active.number, identity.key, "active")]
     rows += [(m.number, identity.key, "history") for m in identity.history]
     rows.append((identity.ouvrant_droit, identity.key, "ouvrant-droit"))
+    rows.append((insc_of(identity), identity.key, "insc"))
     conn.executemany("INSERT INTO matricules (number, identity_key, role) VALUES (?, ?, ?)",
                      rows)
 
