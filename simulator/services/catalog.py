@@ -32,6 +32,7 @@ def _insi_faults() -> tuple[str, ...]:
 DMP_OPERATIONS = (
     "PRPA_IN201307UV02", "PRPA_IN201311UV02", "PRPA_IN201314UV02",  # patients (HL7 v3)
     "setAuthorization", "listAuthorizationByPatient", "patientList",  # DMP-specific
+    "identityCertification",  # patientCertif (TD0.0)
     "ProvideAndRegisterDocumentSet-b", "RetrieveDocumentSet",  # repository
     "RegistryStoredQuery", "UpdateDocumentSet",  # registry
 )

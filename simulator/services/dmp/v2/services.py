@@ -5,6 +5,7 @@ from simulator.services.dmp.binding import DmpBinding
 from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.v2 import (
     habilitations, patients, patients_specific, registry, repository)
+from simulator.services.dmp.v2.patient_certif import OPERATIONS as TD00, PatientCertifService
 
 BASE_PATH = "/si-dmp-server/v2/services"
 
@@ -22,5 +23,6 @@ def v2_bindings(context: DmpContext) -> dict[str, DmpBinding]:
                    "repository.wsdl"),
         DmpBinding("registry", registry.RegistryService, registry.OPERATIONS, context,
                    "registry.wsdl"),
+        DmpBinding("patientCertif", PatientCertifService, TD00, context, "patientCertif.wsdl"),
     ]
     return {f"{BASE_PATH}/{binding.service}": binding for binding in bindings}
