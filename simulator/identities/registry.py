@@ -7,7 +7,7 @@ from simulator.identities.model import Identity
 from simulator.identities.population import generate_population
 from simulator.settings import Settings
 
-REGISTRY_VERSION = "1"
+REGISTRY_VERSION = "2"  # 2: INS-C rows and CNAM identities
 
 
 def initial_identities(settings: Settings) -> list[Identity]:
