@@ -22,6 +22,7 @@ from simulator.journal import Journal
 from simulator.metrics import Metrics
 from simulator.recording import Recorder
 from simulator.services.dmp.call import DmpContext
+from simulator.services.dmp.v1.services import v1_bindings
 from simulator.services.dmp.v2.services import v2_bindings
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
@@ -50,10 +51,18 @@ class Simulator:
         scenario (rule counters start again). Metric counters keep growing."""
         seed_registry(self.store, self.settings, force=True)
         self.store.dmp.clear()
+        for recorder in self.usage_recorders():  # queued calls must not outlive the reset
+            recorder.discard()
         self.store.timeline.clear()
         self.journal.clear()
         self.reset_clock()
         self.reset_scenario()
+
+    def usage_recorders(self) -> list:
+        """The batched usage recorders of the endpoints (INSi's; DMP calls are written
+        as they come)."""
+        return [endpoint.binding.usage for endpoint in self.endpoints.values()
+                if getattr(endpoint.binding, "usage", None) is not None]
 
     def reset_clock(self) -> None:
         """The clock at ``settings.date`` (or real time), frozen if configured."""
@@ -106,8 +115,9 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
-    dmp_context = DmpContext(store, settings, clock, calendar)
-    for path, binding in v2_bindings(dmp_context).items():
+    dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar)),
+                    **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1"))}
+    for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
     simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
     seed_registry(store, settings)

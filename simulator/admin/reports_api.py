@@ -29,25 +29,10 @@ SUN_ES = ("SUN-ES counts only documents sent with a qualified INS: qualified_sha
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def usage_recorders(sim) -> list:
-    """The batched usage recorders of the simulator's endpoints (INSi's)."""
-    return [endpoint.binding.usage for endpoint in sim.endpoints.values()
-            if getattr(getattr(endpoint, "binding", None), "usage", None) is not None]
-
-
 def flush_usage(sim) -> None:
     """Write this process's queued usage rows, so that reports see every call."""
-    for recorder in usage_recorders(sim):
+    for recorder in sim.usage_recorders():
         recorder.flush()
-
-
-@reports_admin.before_app_request
-def _drop_queued_usage_on_reset():
-    # POST /_admin/reset clears the timeline: calls queued before it must not reach the
-    # store after it (the journal drops its queue the same way).
-    if request.endpoint == "admin.reset":
-        for recorder in usage_recorders(current_simulator()):
-            recorder.discard()
 
 
 def parse_day(text: str | None, default: date) -> date:
