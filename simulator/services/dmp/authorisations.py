@@ -33,16 +33,17 @@ def open_record(store: DmpStore, ins: str) -> DmpRecord:
 
 
 def set_authorisation(store: DmpStore, vihf: Vihf, action: str, role: str | None,
-                      now: datetime) -> AuthorisationRecord:
+                      now: datetime, *, ins: str | None = None) -> AuthorisationRecord:
     """TD0.3: add (AJOUT) or remove (SUPPRESSION) the caller's authorisation, or only
-    its médecin traitant role when ``role`` is given with SUPPRESSION."""
+    its médecin traitant role when ``role`` is given with SUPPRESSION. ``ins``: the INS
+    the DMP is keyed by (default the VIHF's resource-id; API v1 resolves its INS-C)."""
     if action not in ACTIONS:
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
     if role is not None and role not in ROLES:
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    record = open_record(store, vihf.patient_ins)
+    record = open_record(store, ins or vihf.patient_ins)
     current = store.authorisation(record.ins, vihf.name_id) or _new(record.ins, vihf)
     if current.blocked:
         raise DmpRefusal(refusals.ACCESS_DENIED, "the patient has blocked this professional: "

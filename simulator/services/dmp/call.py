@@ -18,7 +18,8 @@ from simulator.services.dmp.operations import DmpOperation
 from simulator.services.dmp.timeline import (
     API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
     software_of)
-from simulator.services.dmp.vihf import Vihf, VihfError, read_vihf
+from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
+from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
@@ -36,6 +37,17 @@ class DmpContext:
     version: str = "v2"
 
 
+@dataclass(frozen=True)
+class Patient:
+    """The patient of a call: ``id``/``oid``, the identifier the messages carry (the INS
+    in v2, the INS-C in v1), and ``ins``/``ins_oid``, the INS their one DMP is keyed by."""
+
+    id: str
+    oid: str
+    ins: str
+    ins_oid: str
+
+
 @dataclass
 class DmpCall:
     """One checked request."""
@@ -46,6 +58,7 @@ class DmpCall:
     body: etree._Element
     context: DmpContext
     request_id: str
+    patient: Patient | None = None  # None when the VIHF names no patient
 
     @property
     def dmp(self) -> DmpStore:
@@ -54,8 +67,15 @@ class DmpCall:
 
     @property
     def patient_ins(self) -> str | None:
-        """The patient's INS matricule named by the VIHF."""
-        return self.vihf.patient_ins
+        """The INS the patient's DMP (record, authorisations) is keyed by: the VIHF's in
+        v2, the one the VIHF's INS-C resolves to in v1."""
+        return self.patient.ins if self.patient else None
+
+    @property
+    def patient_id(self) -> str | None:
+        """The patient identifier as the messages carry it (XDS patientId, HL7 id): the
+        VIHF's resource-id, an INS in v2 and an INS-C in v1."""
+        return self.patient.id if self.patient else None
 
 
 def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
@@ -81,7 +101,26 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
         if access.deprecated:
             exchange.reply_headers.extend(deprecation_headers(access))
     return DmpCall(operation, vihf, now, exchange.request.body_element, context,
-                   exchange.request_id)
+                   exchange.request_id, identify_patient(context, vihf))
+
+
+def identify_patient(context: DmpContext, vihf: Vihf) -> Patient | None:
+    """The VIHF's patient, named with the identifier of the context's API version (v1
+    the INS-C, v2 the INS, DMP.md §3.1) and, in v1, resolved to the INS of its DMP.
+    Refused with the VIHF fault otherwise; checked after the v1 gate, so that a closed
+    API is reported as closed whatever the request names."""
+    if vihf.patient_ins is None:
+        return None
+    refusal = identifier_refusal(context.version, vihf.patient_oid)
+    if refusal is not None:
+        raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {refusal}")
+    if context.version != "v1":
+        return Patient(vihf.patient_ins, vihf.patient_oid, vihf.patient_ins, vihf.patient_oid)
+    try:
+        ins, ins_oid = ins_of_insc(context.store, vihf.patient_ins)
+    except UnknownInsc as error:
+        raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {error}") from None
+    return Patient(vihf.patient_ins, vihf.patient_oid, ins, ins_oid)
 
 
 def check_addressing(request, operation: DmpOperation) -> None:

@@ -32,7 +32,7 @@ def _raise_if_refused(call: DmpCall, decision: Decision) -> None:
         return
     if decision.reason == "DMP_ABSENT":
         raise XdsFailure([XdsError(UNKNOWN_PATIENT_ID, f"no DMP exists for the patient "
-                                   f"{call.patient_ins} named by the VIHF: create it (TD1.1)")])
+                                   f"{call.patient_id} named by the VIHF: create it (TD1.1)")])
     refusal = refusal_for(decision.reason, decision.message)
     raise XdsFailure([XdsError(REGISTRY_ERROR, f"{refusal.code}: {refusal.text}")])
 

@@ -32,8 +32,10 @@ def existence(store: DmpStore, ins: str, professional_id: str,
 
 
 def create(store: DmpStore, identities, *, ins: str, ins_oid: str, traits: PatientTraits,
-           observations: dict[str, bool], now: datetime) -> DmpRecord:
-    """TD1.1: open the DMP; DMPFound when the patient already has one."""
+           observations: dict[str, bool], now: datetime,
+           insc: str | None = None) -> DmpRecord:
+    """TD1.1: open the DMP; DMPFound when the patient already has one. ``insc``: the
+    INS-C an API v1 creation named the patient by (TD0.2 lists it beside the INS)."""
     known = identities.identities_by_matricule(ins[:13], ("active",))
     if not known:
         raise DmpRefusal(refusals.UNKNOWN_INS, f"the INS {ins} is not known to the national "
@@ -42,7 +44,7 @@ def create(store: DmpStore, identities, *, ins: str, ins_oid: str, traits: Patie
         ins=ins, ins_oid=ins_oid, status=ACTIVE, traits=traits, created_at=now,
         updated_at=now,
         opposes_bris_de_glace=observations.get(OPPOSITION_BRIS_DE_GLACE, False),
-        opposes_centre_15=observations.get(OPPOSITION_ACCES_URGENCE, False))
+        opposes_centre_15=observations.get(OPPOSITION_ACCES_URGENCE, False), insc=insc)
     if not store.create_record(record):
         existing = store.record(ins)
         state = "closed: reactivate it (TD1.2)" if existing and existing.status == CLOSED \

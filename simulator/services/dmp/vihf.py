@@ -29,10 +29,16 @@ CONFIDENTIALITY = "urn:oasis:names:tc:xspa:1.0:resource:patient:hl7:confidential
 AUTH_MODES = ("DIRECTE", "INDIRECTE", "INDIRECTE_RENFORCEE")
 ACCESS_MODES = ("normal", "bris_de_glace", "centre_15")
 ACCESS_MODE_SYSTEM = "1.2.250.1.213.1.1.4.248"  # TRE_R248_ModeAcces
+INS_C_OID = "1.2.250.1.213.1.4.2"
 INS_OIDS = {"1.2.250.1.213.1.4.8": "INS-NIR", "1.2.250.1.213.1.4.9": "INS-NIA",
             "1.2.250.1.213.1.4.10": "INS-NIR test", "1.2.250.1.213.1.4.11": "INS-NIR demo",
-            "1.2.250.1.213.1.4.2": "INS-C"}
-_CX = re.compile(r"^(?P<id>[0-9A-Z]{13,22})\^\^\^&(?P<oid>[0-9.]+)&ISO\^NH$")
+            INS_C_OID: "INS-C"}
+# The patient identifier each API version takes (DMP.md §3.1): v1 the INS-C only; v2
+# the INS only ("l'INSc n'est plus reconnu par le DMP en V2").
+PATIENT_OIDS = {"v1": {INS_C_OID: "INS-C"},
+                "v2": {oid: label for oid, label in INS_OIDS.items() if oid != INS_C_OID}}
+# CX.5 is NH; some v1 clients wrote INS-C for an INS-C (DMP.md §5.1), accepted with it.
+_CX = re.compile(r"^(?P<id>[0-9A-Z]{13,22})\^\^\^&(?P<oid>[0-9.]+)&ISO\^(?P<type>NH|INS-C)$")
 _CODE_OID = re.compile(r"^[^^]+\^[0-9.]+$")
 
 
@@ -187,13 +193,32 @@ def _patient(attributes, required: bool) -> tuple[str | None, str | None]:
             raise VihfError(f"attribute {RESOURCE_ID} (the patient's INS) is missing")
         return None, None
     found = _CX.match(value)
-    if not found:
+    if not found or (found["type"] == "INS-C" and found["oid"] != INS_C_OID):
         raise VihfError(f"attribute {RESOURCE_ID} must be INS^^^&OID&ISO^NH (e.g. "
                         f"275126322074974^^^&1.2.250.1.213.1.4.10&ISO^NH), got {value!r}")
     if found["oid"] not in INS_OIDS:
         raise VihfError(f"attribute {RESOURCE_ID}: {found['oid']} is not an INS OID "
                         f"({', '.join(INS_OIDS)})")
     return found["id"], found["oid"]
+
+
+def identifier_refusal(version: str, oid: str) -> str | None:
+    """Why API ``version`` (``v1`` or ``v2``) refuses a patient identifier of OID ``oid``,
+    or None when it takes it. One wording for the VIHF, HL7 and XDS refusals."""
+    if oid in PATIENT_OIDS[version]:
+        return None
+    label = INS_OIDS.get(oid)
+    if version == "v1":
+        what = f"an INS ({label}, OID {oid})" if label else f"OID {oid}"
+        return (f"DMP API v1 identifies patients by the INS-C (22 digits, OID {INS_C_OID}), "
+                f"not by {what}; send the INS-C, or use API v2 "
+                "(/si-dmp-server/v2/services) with the INS")
+    if oid == INS_C_OID:
+        return (f"the INS-C (OID {INS_C_OID}) is refused by DMP API v2: l'INSc n'est plus "
+                "reconnu par le DMP en V2; identify the patient by the INS (NIR or NIA with "
+                "its OID)")
+    return (f"{oid} is not an INS OID; expected one of "
+            + ", ".join(f"{o} ({name})" for o, name in PATIENT_OIDS[version].items()))
 
 
 def _instant(text: str | None) -> datetime:

@@ -5,11 +5,13 @@ PRPA_IN201314UV02 (REAC, MODIF_DATA, FERM), shaped as in the DMP brief §2.2. An
 missing or malformed raises :class:`Hl7RequestError` naming the element, what was
 expected and what was found.
 
-The patient id is the INS: ``@root`` one of the INS OIDs (.8 NIR, .9 NIA, .10 test,
-.11 demo; the INS-C .2 is refused, brief §3.1) and ``@extension`` the 15-character
+The patient id of API v2 is the INS: ``@root`` one of the INS OIDs (.8 NIR, .9 NIA, .10
+test, .11 demo; the INS-C .2 is refused, brief §3.1) and ``@extension`` the 15-character
 matricule, i.e. the 13-character NIR (or NIA) followed by its 2-digit key, which must
 be right (:func:`simulator.identities.nir.nir_key`). That is the form the clients of
-the brief send (kit, DRIMbox) and the one XDS and the VIHF carry (§5.1, §4.2).
+the brief send (kit, DRIMbox) and the one XDS and the VIHF carry (§5.1, §4.2). API v1
+takes the INS-C instead (root .2, 22 digits whose last two are the key) and refuses
+the INS.
 
 Checked beyond presence: interactionId matches the root element; the reasonCode (and
 its code system) is allowed for the interaction; the receiver is the DMP device;
@@ -24,12 +26,14 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from simulator.identities.insc import is_valid_insc
 from simulator.identities.nir import nir_key, split_ins
 from simulator.services.dmp.hl7 import codes as c
 from simulator.services.dmp.hl7.person import read_person, read_vitale
 from simulator.services.dmp.hl7.xmlread import (
     Hl7RequestError, attribute, child, children, local_name, optional, path_of, text_of)
 from simulator.services.dmp.records import PatientTraits
+from simulator.services.dmp.vihf import PATIENT_OIDS, identifier_refusal
 
 __all__ = ["Hl7RequestError", "PatientRequest", "parse_patient_request", "updated_traits"]
 
@@ -48,7 +52,7 @@ class PatientRequest:
     message_id_extension: str | None
     sender_id: str  # sender/device/id/@root (the LPS)
     sender_name: str | None  # sender/device/softwareName
-    patient_ins: str  # 15 characters: NIR (or NIA) + key
+    patient_ins: str  # v2: 15 characters, NIR (or NIA) + key; v1: the 22-digit INS-C
     patient_oid: str
     traits: PatientTraits | None = None  # None for queries; see person.read_person
     observations: dict[str, bool] = field(default_factory=dict)  # code -> value
@@ -62,11 +66,13 @@ class PatientRequest:
     processing_code: str = "P"
 
 
-def parse_patient_request(body: etree._Element, *, check_key: bool = True) -> PatientRequest:
+def parse_patient_request(body: etree._Element, *, check_key: bool = True,
+                          version: str = "v2") -> PatientRequest:
     """Parse the SOAP Body's first child; raise :class:`Hl7RequestError` when unusable.
 
     ``check_key=False`` accepts an INS whose key is wrong (some published CNDA test
-    persons have one, e.g. HERMANN GATIEN); the layout is always checked.
+    persons have one, e.g. HERMANN GATIEN); the layout is always checked. ``version``
+    (``v1`` or ``v2``) says which patient identifier is taken: the INS-C or the INS.
     """
     interaction = _interaction(body)
     message_id = child(body, "id", "the message id")
@@ -86,8 +92,8 @@ def parse_patient_request(body: etree._Element, *, check_key: bool = True) -> Pa
         sender_name=text_of(optional(sender, "softwareName")) or None,
         processing_code=processing)
     if interaction == c.QUERY:
-        return _query(control, common, check_key)
-    return _registration(control, common, reason, check_key)
+        return _query(control, common, check_key, version)
+    return _registration(control, common, reason, check_key, version)
 
 
 def updated_traits(stored: PatientTraits, sent: PatientTraits) -> PatientTraits:
@@ -142,10 +148,11 @@ def _reason(control: etree._Element, interaction: str) -> str:
     return code
 
 
-def _query(control: etree._Element, common: dict, check_key: bool) -> PatientRequest:
+def _query(control: etree._Element, common: dict, check_key: bool,
+           version: str) -> PatientRequest:
     query = child(control, "queryByParameter")
     identifier = child(child(query, "parameterList"), "patientIdentifier", "the INS")
-    ins, oid = _ins(children(identifier, "value"), identifier, "value", check_key)
+    ins, oid = _ins(children(identifier, "value"), identifier, "value", check_key, version)
     query_id = optional(query, "queryId")
     return PatientRequest(
         **common, patient_ins=ins, patient_oid=oid,
@@ -154,10 +161,10 @@ def _query(control: etree._Element, common: dict, check_key: bool) -> PatientReq
 
 
 def _registration(control: etree._Element, common: dict, reason: str,
-                  check_key: bool) -> PatientRequest:
+                  check_key: bool, version: str) -> PatientRequest:
     registration = child(child(control, "subject"), "registrationRequest")
     patient = child(child(registration, "subject1"), "patient")
-    ins, oid = _ins(children(patient, "id"), patient, "id", check_key)
+    ins, oid = _ins(children(patient, "id"), patient, "id", check_key, version)
     person = optional(patient, "patientPerson")
     if person is None and reason == c.CREA_RD:
         child(patient, "patientPerson", "the person's traits, needed to create a DMP")
@@ -180,21 +187,23 @@ def _registration(control: etree._Element, common: dict, reason: str,
 
 
 def _ins(ids: list[etree._Element], parent: etree._Element, name: str,
-         check_key: bool) -> tuple[str, str]:
+         check_key: bool, version: str) -> tuple[str, str]:
     if not ids:
-        child(parent, name, "the patient's INS")
-    chosen = next((i for i in ids if (i.get("root") or "").strip() in c.INS_OIDS), None)
+        child(parent, name, "the patient's INS-C" if version == "v1" else "the patient's INS")
+    accepted = PATIENT_OIDS[version]
+    chosen = next((i for i in ids if (i.get("root") or "").strip() in accepted), None)
     if chosen is None:
         roots = [(i.get("root") or "").strip() for i in ids]
         where = f"{path_of(ids[0])}/@root"
-        if c.INS_C in roots:
-            raise Hl7RequestError(
-                "INS-C (OID 1.2.250.1.213.1.4.2) refused: l'INSc n'est plus reconnu par le DMP "
-                "en V2; identify the patient by the INS (NIR or NIA with its OID)", where,
-                c.NOT_ALLOWED)
-        raise Hl7RequestError(f"the patient id must have an INS OID ({', '.join(c.INS_OIDS)}), "
+        refused = next((r for r in roots if r in c.INS_OIDS or r == c.INS_C), None)
+        if refused is not None:
+            raise Hl7RequestError(identifier_refusal(version, refused), where, c.NOT_ALLOWED)
+        kind = "INS-C" if version == "v1" else "INS"
+        raise Hl7RequestError(f"the patient id must have an {kind} OID ({', '.join(accepted)}), "
                               f"got {', '.join(repr(r) for r in roots)}", where, c.NOT_ALLOWED)
     oid = chosen.get("root").strip()
+    if version == "v1":
+        return _insc(chosen), oid
     ins = attribute(chosen, "extension", "the INS matricule")
     where = f"{path_of(chosen)}/@extension"
     if len(ins) == 13:
@@ -209,6 +218,15 @@ def _ins(ids: list[etree._Element], parent: etree._Element, name: str,
         raise Hl7RequestError(f"the INS {ins!r} has key {key}, but the key of {number} is "
                               f"{nir_key(number)}", where)
     return ins, oid
+
+
+def _insc(chosen: etree._Element) -> str:
+    insc = attribute(chosen, "extension", "the 22-digit INS-C")
+    if not is_valid_insc(insc):
+        raise Hl7RequestError(f"the INS-C must be 22 digits, the last two the key of the first "
+                              f"twenty (97 - body mod 97); got {insc!r}",
+                              f"{path_of(chosen)}/@extension")
+    return insc
 
 
 def _observations(patient: etree._Element) -> dict[str, bool]:

@@ -38,7 +38,7 @@ class HabilitationsService(Service):
         try:
             record = authorisations.set_authorisation(
                 call.dmp, call.vihf, child_text(call.body, "action") or "",
-                child_text(call.body, "role"), call.now)
+                child_text(call.body, "role"), call.now, ins=call.patient_ins)
         except DmpRefusal as refusal:
             return refusal_answer(tag, refusal)
         done = "granted" if record.granted else "removed"

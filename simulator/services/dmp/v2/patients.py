@@ -3,10 +3,15 @@
 Refusals are HL7 answers (reject interactions with the DMP code in
 acknowledgementDetail, DMP brief §2.2); a message that cannot be read is answered in
 HL7 when its interaction is known, with a SOAP fault otherwise.
+
+The same service answers API v1 (the context's version): the messages name the patient
+by the INS-C, the DMP is the one of the INS it resolves to (:mod:`..call`), and v1
+answers name the patient by the INS-C only.
 """
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from lxml import etree
 from spyne import Service
@@ -22,6 +27,7 @@ from simulator.services.dmp.hl7.responses import (
     can_answer_in_hl7, render_acceptance, render_query_response, render_rejection,
     render_request_error)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
+from simulator.services.dmp.records import DmpRecord
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.soap.errors import ServiceFault
 
@@ -52,7 +58,7 @@ def _message_id() -> str:
 def _read(call: DmpCall) -> PatientRequest | DmpAnswer:
     """The parsed request, or the HL7 answer to a request that cannot be read."""
     try:
-        request = parse_patient_request(call.body)
+        request = parse_patient_request(call.body, version=call.context.version)
     except Hl7RequestError as error:
         if not can_answer_in_hl7(call.body):
             raise ServiceFault(DmpFault.INVALID_REQUEST, detail=str(error)) from None
@@ -63,23 +69,34 @@ def _read(call: DmpCall) -> PatientRequest | DmpAnswer:
     return request
 
 
+def _as_seen(call: DmpCall, record: DmpRecord | None) -> DmpRecord | None:
+    """The record as the answer names it: in v1 by the INS-C only (v1 knows no INS)."""
+    if record is None or call.context.version != "v1":
+        return record
+    return replace(record, ins=call.patient_id, ins_oid=call.patient.oid, insc=None)
+
+
 def _query(call: DmpCall, request: PatientRequest) -> DmpAnswer:
     record, status, medecin_traitant = lifecycle.existence(
-        call.dmp, request.patient_ins, call.vihf.name_id, call.now)
+        call.dmp, call.patient_ins, call.vihf.name_id, call.now)
     body = render_query_response(
-        request, message_id=_message_id(), now=call.now, record=record, authorisation=status,
+        request, message_id=_message_id(), now=call.now, record=_as_seen(call, record),
+        authorisation=status,
         medecin_traitant=medecin_traitant,
         blocked_reason="access blocked by the patient" if status.name == "INTERDIT" else None)
     return _answer(body, f"{'OK' if record else 'NF'} {status.value}")
 
 
 def _change(call: DmpCall, request: PatientRequest) -> DmpAnswer:
-    dmp, ins, now = call.dmp, request.patient_ins, call.now
+    # The DMP's key (the INS; in v1 the one the INS-C resolves to), checked to be the
+    # message's patient by _read.
+    dmp, ins, now = call.dmp, call.patient_ins, call.now
+    insc = call.patient_id if call.context.version == "v1" else None
     try:
         if request.reason_code == codes.CREA_RD:
-            lifecycle.create(dmp, call.context.store, ins=ins, ins_oid=request.patient_oid,
+            lifecycle.create(dmp, call.context.store, ins=ins, ins_oid=call.patient.ins_oid,
                              traits=request.traits, observations=request.observations,
-                             now=now)
+                             now=now, insc=insc)
         elif request.reason_code == codes.REAC:
             lifecycle.reactivate(dmp, ins, now)
         elif request.reason_code == codes.MODIF_DATA:

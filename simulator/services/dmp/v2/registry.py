@@ -69,10 +69,10 @@ class _RegistryView:
 def _check_query_patient(call: DmpCall, query) -> None:
     for name in ("$XDSDocumentEntryPatientId", "$XDSSubmissionSetPatientId"):
         value = query.one(name)
-        if value is not None and (parse_patient_id(value) or ("",))[0] != call.patient_ins:
+        if value is not None and (parse_patient_id(value) or ("",))[0] != call.patient_id:
             raise XdsFailure([XdsError(
                 PATIENT_ID_DOES_NOT_MATCH, f"{name} {value} is not the patient the VIHF "
-                f"names ({call.patient_ins})", name)])
+                f"names ({call.patient_id})", name)])
 
 
 def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
@@ -80,9 +80,9 @@ def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> 
     other changes need the author or a consultation right (brief §2.5 TD3.3)."""
     errors = []
     for entry in plan.affected_entries():
-        if _ins_of(entry) != call.patient_ins:
+        if _ins_of(entry) != call.patient_id:
             errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, f"document {entry.id} is not "
-                                   f"in the DMP of {call.patient_ins}", entry.id))
+                                   f"in the DMP of {call.patient_id}", entry.id))
     deleting = {change.entry.id for change in plan.status_changes if change.action == "delete"}
     record = call.dmp.record(call.patient_ins)
     for entry in plan.affected_entries():
@@ -100,12 +100,12 @@ def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> 
 
 
 def _store_plan(registry: RegistryTransaction, plan, call: DmpCall) -> None:
-    registry.add_object(plan.submission_set, kind=SUBMISSION_SET, ins=call.patient_ins,
+    registry.add_object(plan.submission_set, kind=SUBMISSION_SET, ins=call.patient_id,
                         unique_id=plan.submission_set.external(SS_UNIQUE_ID) or "",
                         author_id=call.vihf.name_id, registered_at=call.now)
     for version in plan.versions:
         registry.set_status(version.previous.id, version.deprecated.status)
-        registry.add_object(version.new_version, kind=DOCUMENT, ins=call.patient_ins,
+        registry.add_object(version.new_version, kind=DOCUMENT, ins=call.patient_id,
                             unique_id=version.new_version.external(DE_UNIQUE_ID) or "",
                             # The document keeps its author across metadata versions.
                             author_id=registry.author_of(version.previous.id) or "",
@@ -132,7 +132,7 @@ class RegistryService(Service):
             view = call.dmp.view()
             shown = visible_to(call, view.author_of)
             result = run_query(query, _RegistryView(view), visible=lambda obj: (
-                _ins_of(obj) == call.patient_ins and shown(obj)))
+                _ins_of(obj) == call.patient_id and shown(obj)))
         except XdsFailure as failure:
             return DmpAnswer(render_query_response(None, return_type, failure.errors),
                              outcome=failure_label(failure.errors))

@@ -38,7 +38,7 @@ def check_qualified_ins(call, submission) -> Qualification:
     """The feed's INS qualification; once the calendar requires a qualified INS, a
     non-qualified one is refused, naming the rule and its date."""
     qualification = assess_feed(
-        call.context.store, call.vihf.structure_id, call.patient_ins, call.vihf.patient_oid,
+        call.context.store, call.vihf.structure_id, call.patient_id, call.vihf.patient_oid,
         [entry.slots.get("sourcePatientInfo", []) for entry in submission.documents])
     calendar = call.context.calendar
     if qualification.kind == NON_QUALIFIED and \
@@ -70,11 +70,12 @@ class RepositoryService(Service):
                 # Checked and written in one immediate transaction: two concurrent
                 # feeds of one uniqueId cannot both pass the duplicate check.
                 check_submission(submission, lookup=registry, vihf_patient=(
-                    call.vihf.patient_ins, call.vihf.patient_oid))
+                    call.vihf.patient_ins, call.vihf.patient_oid),
+                    version=call.context.version)
                 registration = plan_registration(
                     submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
                     repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)
-                store_registration(registry, registration, ins=call.patient_ins,
+                store_registration(registry, registration, ins=call.patient_id,
                                    feeder=call.vihf.name_id, now=call.now)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),
@@ -107,12 +108,12 @@ class RepositoryService(Service):
             current = _current_version(view.documents_by_unique_id(request.document_unique_id))
             shown = current is not None and current.status != DELETED and visible(current) \
                 and (parse_patient_id(current.external(DE_PATIENT_ID)) or ("",))[0] \
-                == call.patient_ins
+                == call.patient_id
             content = call.dmp.document_content(request.document_unique_id) if shown else None
             if content is None:
                 errors.append(XdsError(
                     DOCUMENT_UNIQUE_ID_ERROR, f"no document {request.document_unique_id} in "
-                    f"the DMP of {call.patient_ins} that this professional may see",
+                    f"the DMP of {call.patient_id} that this professional may see",
                     request.document_unique_id))
                 continue
             found.append((request, content[0], content[1]))

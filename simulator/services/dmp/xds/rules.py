@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Protocol
 
-from simulator.services.dmp.vihf import INS_OIDS
+from simulator.services.dmp.vihf import INS_C_OID, PATIENT_OIDS, identifier_refusal
 from simulator.services.dmp.xds.cda import parse_cda, record_target_ins
 from simulator.services.dmp.xds.errors import (
     DEPRECATED_DOCUMENT, DUPLICATE_UNIQUE_ID, NON_IDENTICAL_HASH, NON_IDENTICAL_SIZE,
@@ -23,17 +23,18 @@ from simulator.services.dmp.xds.model import (
     SS_SOURCE_ID, SS_UNIQUE_ID, RegistryObject)
 from simulator.services.dmp.xds.submission import Submission, is_signature
 
-INS_C_OID = "1.2.250.1.213.1.4.2"
 # API v2 identifies patients by the INS only; the INS-C is not recognised (DMP.md §3.1).
-V2_INS_OIDS = {oid: label for oid, label in INS_OIDS.items() if oid != INS_C_OID}
+V2_INS_OIDS = PATIENT_OIDS["v2"]
 # JDV_J58-ConfidentialityCode-DMP (DMP.md §5.2): code -> its coding scheme.
 CONFIDENTIALITY_CODES = {"N": "2.16.840.1.113883.5.25",
                          "MASQUE_PS": "1.2.250.1.213.1.1.4.13",
                          "INVISIBLE_PATIENT": "1.2.250.1.213.1.1.4.13",
                          "INVISIBLE_REPRESENTANTS_LEGAUX": "1.2.250.1.213.1.1.4.13"}
-# CX ``INS^^^&OID&ISO^NH``; further components (the kit sends CX.7) are tolerated.
-_CX = re.compile(r"^(?P<ins>[^^&]*)\^\^\^&(?P<oid>[^&^]*)&ISO\^NH(?:\^.*)?$")
+# CX ``INS^^^&OID&ISO^NH``; further components (the kit sends CX.7) are tolerated. An
+# INS-C may have CX.5 ``INS-C``, as some v1 clients wrote it (DMP.md §5.1).
+_CX = re.compile(r"^(?P<ins>[^^&]*)\^\^\^&(?P<oid>[^&^]*)&ISO\^(?P<type>NH|INS-C)(?:\^.*)?$")
 _INS = re.compile(r"^[0-9]{6}[0-9AB][0-9]{8}$")  # NIR/NIA with key; 2A/2B for Corsica
+_INS_C = re.compile(r"^[0-9]{22}$")
 _DTM = re.compile(r"^[0-9]{4}(?:[0-9]{2}){0,5}$")  # HL7 DTM, UTC, down to the second
 _OID = re.compile(r"^[0-2](?:\.(?:0|[1-9][0-9]*))+$")
 _UNIQUE_ID = re.compile(r"^[0-2](?:\.(?:0|[1-9][0-9]*))+(?:\^[^^]{1,16})?$")
@@ -61,23 +62,27 @@ class RegistryLookup(Protocol):
 
 
 def parse_patient_id(value: str | None) -> tuple[str, str] | None:
-    """(INS, OID) of a CX ``INS^^^&OID&ISO^NH``, or None when it has another shape."""
+    """(INS, OID) of a CX ``INS^^^&OID&ISO^NH`` (or ``INS-C^^^&1.2.250.1.213.1.4.2&ISO^INS-C``),
+    or None when it has another shape."""
     found = _CX.match(value or "")
-    return (found["ins"], found["oid"]) if found else None
+    if not found or (found["type"] == "INS-C" and found["oid"] != INS_C_OID):
+        return None
+    return found["ins"], found["oid"]
 
 
 def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | None,
-                     lookup: RegistryLookup) -> None:
+                     lookup: RegistryLookup, version: str = "v2") -> None:
     """Apply every TD2.1 rule; raise :class:`XdsFailure` with all the errors found.
 
     ``vihf_patient``: (INS, OID) of the VIHF resource-id, when the VIHF names one.
+    ``version``: the API (``v1`` takes the INS-C as patientId, ``v2`` the INS).
     """
     errors: list[XdsError] = []
-    patient = _check_patient_ids(submission, vihf_patient, errors)
+    patient = _check_patient_ids(submission, vihf_patient, errors, version)
     _check_submission_set(submission.submission_set, errors)
     for entry in submission.entries:
         _check_entry(entry, errors)
-        _check_content(entry, submission.contents.get(entry.id), patient, errors)
+        _check_content(entry, submission.contents.get(entry.id), patient, errors, version)
     _check_unique_ids(submission, lookup, errors)
     _check_members(submission, errors)
     _check_replacements(submission, patient, lookup, errors)
@@ -86,15 +91,15 @@ def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | 
         raise XdsFailure(errors)
 
 
-def _check_patient_ids(submission, vihf_patient, errors) -> tuple[str, str] | None:
+def _check_patient_ids(submission, vihf_patient, errors, version) -> tuple[str, str] | None:
     submission_set = submission.submission_set
-    patient = _patient_id(submission_set, SS_PATIENT_ID, errors)
+    patient = _patient_id(submission_set, SS_PATIENT_ID, errors, version)
     if patient and vihf_patient and patient != tuple(vihf_patient):
         errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
             f"the submission set patientId {_cx(patient)} is not the patient of the VIHF "
             f"(resource-id {_cx(vihf_patient)})"), submission_set.id))
     for entry in submission.entries:
-        own = _patient_id(entry, DE_PATIENT_ID, errors)
+        own = _patient_id(entry, DE_PATIENT_ID, errors, version)
         if own and patient and own != patient:
             errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
                 f"DocumentEntry patientId {_cx(own)} differs from the submission set "
@@ -102,19 +107,24 @@ def _check_patient_ids(submission, vihf_patient, errors) -> tuple[str, str] | No
     return patient
 
 
-def _patient_id(obj: RegistryObject, scheme: str, errors) -> tuple[str, str] | None:
+def _patient_id(obj: RegistryObject, scheme: str, errors, version) -> tuple[str, str] | None:
     value = obj.external(scheme)
     if value is None:
         errors.append(_missing(obj, f"patientId (ExternalIdentifier {scheme})"))
         return None
     parsed = parse_patient_id(value)
-    if parsed is not None and parsed[1] not in V2_INS_OIDS:
-        why = " (the INS-C is not accepted by the DMP API v2)" \
-            if parsed[1] == INS_C_OID else ""
-        errors.append(XdsError(REGISTRY_METADATA_ERROR, (
-            f"patientId {value!r}: {parsed[1]} is not an INS OID{why}; expected one of "
-            + ", ".join(f"{oid} ({label})" for oid, label in V2_INS_OIDS.items())), obj.id))
+    refusal = identifier_refusal(version, parsed[1]) if parsed is not None else None
+    if refusal is not None:
+        errors.append(XdsError(REGISTRY_METADATA_ERROR, f"patientId {value!r}: {refusal}",
+                               obj.id))
         return None
+    if version == "v1":
+        if parsed is None or not _INS_C.match(parsed[0]):
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"patientId {value!r} must be the INS-C as CX INS-C^^^&{INS_C_OID}&ISO^NH "
+                "(22 digits)"), obj.id))
+            return None
+        return parsed
     if parsed is None or not _INS.match(parsed[0]):
         errors.append(XdsError(REGISTRY_METADATA_ERROR, (
             f"patientId {value!r} must be the INS as CX INS^^^&OID&ISO^NH, e.g. "
@@ -215,7 +225,7 @@ def _check_confidentiality(entry: RegistryObject, errors) -> None:
         seen.add(code.code)
 
 
-def _check_content(entry, content: bytes | None, patient, errors) -> None:
+def _check_content(entry, content: bytes | None, patient, errors, version) -> None:
     if content is None:
         return
     declared_hash, declared_size = entry.slot("hash"), entry.slot("size")
@@ -238,8 +248,9 @@ def _check_content(entry, content: bytes | None, patient, errors) -> None:
     found = record_target_ins(document)
     if not found:
         errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
-            "the CDA recordTarget/patientRole/id carries no INS (root "
-            f"{', '.join(V2_INS_OIDS)}), the XDS patientId is {_cx(patient)}"), entry.id))
+            f"the CDA recordTarget/patientRole/id carries no "
+            f"{'INS-C' if version == 'v1' else 'INS'} (root {', '.join(PATIENT_OIDS[version])}),"
+            f" the XDS patientId is {_cx(patient)}"), entry.id))
     elif patient not in found:
         errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
             "the CDA recordTarget/patientRole/id INS "
