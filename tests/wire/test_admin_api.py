@@ -16,8 +16,11 @@ def search(client, *traits):
 def test_health(client):
     body = client.get("/_admin/health").json
     assert body["status"] == "ok" and body["services"] == ["/lps"] + [
+        f"/si-dmp-server/v1/services/{name}" for name in
+        ("habilitations", "patients", "registry", "repository")] + [
         f"/si-dmp-server/v2/services/{name}" for name in
-        ("habilitations", "patients", "patientsSpecific", "registry", "repository")]
+        ("habilitations", "patientCertif", "patients", "patientsSpecific", "registry",
+         "repository")]
     assert body["identities"] == 16 + 100  # CNDA persons + generated population
     assert body["clock"] == {"now": "2024-01-15T10:00:00.000+00:00", "frozen": True}
 
