@@ -121,3 +121,16 @@ def adrun_dmp(dmp):
     answer = dmp.patients(hl7.create())
     assert hl7_ack(answer.body) == ("AA", None), answer.body
     return hl7.ADRUN
+
+
+# --------------------------------------------------------------------------
+# DMP v1 (helpers in dmp_v1_live.py)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dmp_v1(live_server):
+    """zeep clients of the session server's DMP v1 services (``dmp_v1_live.DmpV1Live``),
+    built from the WSDLs served at the v1 paths."""
+    from dmp_v1_live import DmpV1Live
+    return DmpV1Live(live_server.base_url)
