@@ -215,8 +215,16 @@ def test_v1_fed_documents_carry_the_insc_and_v2_queries_by_ins_do_not_find_them(
     assert v2.feed(documents=(xds.Doc(unique_id=fed_by_ins),),
                    set_unique_id="1.2.250.1.999.1.1.8121.7.9",
                    signature_unique_id="1.2.250.1.999.1.1.8121.9.9").body.get("status") == SUCCESS
-    assert reports(v2.call("registry", registry.find_documents(), STORED_QUERY)) == {fed_by_ins}
+    by_ins = v2.call("registry", registry.find_documents(), STORED_QUERY)
+    assert reports(by_ins) == {fed_by_ins}
     assert reports(v1.find_documents()) == {REPORT}  # each sees the documents of its id
+    v2_entry = next(o.get("id") for o in by_ins.body.iter(f"{RIM}ExtrinsicObject")
+                    if fed_by_ins in external_ids_of(o, DE_UNIQUE_ID))
+    across = v1.call("registry", registry.delete(
+        v2_entry, patient=f"{v1.insc}^^^&{INS_C}&ISO^NH"), UPDATE)
+    assert across.body.get("status") == FAILURE
+    assert "XDSPatientIdDoesNotMatch" in {e.get("errorCode")
+                                          for e in across.body.iter(f"{RS}RegistryError")}
 
 
 # --- identifiers refused ------------------------------------------------------------
