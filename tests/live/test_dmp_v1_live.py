@@ -90,3 +90,22 @@ def test_a_vendor_software_through_the_v1_timeline(live_server, dmp, dmp_v1):
     feeds = {(f["month"], f["kind"], f["documents"])
              for f in live_server.simulator.store.timeline.feeds()}
     assert feeds == {("2022-12", "ins-c", 1), ("2023-04", "qualified", 1)}
+
+    # A non-qualified feed (traits contradicting the INSi identity) is refused too.
+    refused = dmp.feed((xds.Doc(unique_id=unique_oid(), patient_info=(
+        "PID-5|ADRUN^ZOE^^^^^L", "PID-7|19751230", "PID-8|F")),), DOCTOR)
+    assert refused.status.endswith("Failure")
+
+    # The reports say what was sent, over HTTP.
+    feeding = requests.get(live_server.url("/_admin/reports/feeding"),
+                           timeout=HTTP_TIMEOUT).json()
+    assert [(m["structure"], m["month"], m["qualified"], m["ins_c"], m["non_qualified"])
+            for m in feeding["months"]] == [(STRUCTURE, "2022-12", 0, 1, 0),
+                                            (STRUCTURE, "2023-04", 1, 0, 0)]
+    readiness = requests.get(live_server.url("/_admin/reports/readiness"),
+                             params={"date": "2023-04-29"}, timeout=HTTP_TIMEOUT).json()
+    ours = [r for r in readiness["software"]
+            if (r["software"], r["structure"]) == (SOFTWARE, STRUCTURE)]
+    assert len(ours) == 1 and {"dmp-v1", "dmp-v2"} <= set(ours[0]["apis"])
+    assert {b["rule"] for b in ours[0]["breaks"]} >= {"dmp-v1-closed",
+                                                     "dmp-feeding-requires-qualified-ins"}
