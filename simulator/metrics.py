@@ -20,6 +20,8 @@ FAMILIES = {  # name -> (type, help)
     "request_duration_seconds": ("histogram", "Time from request to answer, injected "
                                               "latency included"),
     "chaos_injections_total": ("counter", "Requests altered by a scenario rule"),
+    "calendar_refusals_total": ("counter", "Requests refused by a regulatory calendar rule "
+                                           "(API v1, TD0.0, qualified INS), by rule"),
     "chaos_delay_seconds_total": ("counter", "Latency injected by scenario rules"),
 }
 
@@ -43,6 +45,8 @@ class Metrics:
         items += [("request_duration_seconds_bucket", where + (("le", _le(bound)),), 1.0)
                   for bound in BUCKETS if seconds <= bound]
         items.append(("request_duration_seconds_bucket", where + (("le", "+Inf"),), 1.0))
+        if reply.rule:
+            items.append(("calendar_refusals_total", where + (("rule", reply.rule),), 1.0))
         if decision is not None:
             labels = where + (("rule", decision.rule.name),
                               ("action", decision.action.kind or "latency"))

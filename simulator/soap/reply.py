@@ -20,6 +20,7 @@ class Reply:
     content_type: str = SOAP12_CONTENT_TYPE
     outcome: str = "ok"  # e.g. "CR 00" or "fault siram_40/insi_102"
     headers: tuple = ()  # further (name, value) HTTP headers
+    rule: str | None = None  # the regulatory calendar rule that refused the request
 
 
 def status_line(status: int) -> str:

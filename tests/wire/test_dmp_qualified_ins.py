@@ -55,3 +55,25 @@ def test_an_ins_obtained_only_through_td00_is_refused_after_the_switch(make_app)
     assert answer.body.get("status") == RS_FAILURE
     assert "obtained the INS 275126322074974 only through TD0.0" in answer.body.find(
         ".//{urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0}RegistryError").get("codeContext")
+
+
+def test_calendar_refusals_are_counted_in_the_metrics(make_app):
+    dmp = dmp_at(make_app, "2023-04-29T08:00:00Z")
+    dmp.feed(documents=(xds.Doc(patient_info=WRONG_DATE),))
+    td00 = ('<p:identityCertification xmlns:p="urn:si-dmp-patients"><p:nirOD>2760763220901'
+            "</p:nirOD><p:dateNaissance>2012-05-10</p:dateNaissance><p:rangNaissance>1"
+            "</p:rangNaissance></p:identityCertification>")
+    refused = dmp.call("patientCertif", td00,
+                       "urn:si-dmp-patients:PatientCertificationEndPoint:identityCertification",
+                       patient=None)
+    assert refused.response.status_code == 500
+    metrics = dmp.http.get("/metrics").get_data(as_text=True)
+    assert ('insi_dmp_sim_calendar_refusals_total{service="dmp",operation='
+            '"ProvideAndRegisterDocumentSet-b",rule="dmp-feeding-requires-qualified-ins"} 1'
+            in metrics)
+    assert ('insi_dmp_sim_calendar_refusals_total{service="dmp",operation='
+            '"identityCertification",rule="td00-removed"} 1' in metrics)
+    assert dmp.feed().body.get("status") == RS_SUCCESS  # accepted: not a refusal
+    assert metrics.count("calendar_refusals_total{") == 2
+    assert dmp.http.get("/metrics").get_data(as_text=True).count(
+        "calendar_refusals_total{") == 2

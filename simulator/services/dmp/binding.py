@@ -82,8 +82,9 @@ class DmpBinding:
         outcome = answer.outcome + (" (deprecated)" if headers else "")
         if answer.attachments:
             content_type, body = build_related(envelope, answer.attachments, action)
-            return Reply(200, body, content_type, outcome=outcome, headers=headers)
-        return Reply(200, envelope, outcome=outcome, headers=headers)
+            return Reply(200, body, content_type, outcome=outcome, headers=headers,
+                         rule=answer.rule)
+        return Reply(200, envelope, outcome=outcome, headers=headers, rule=answer.rule)
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as a DMP SOAP fault."""
@@ -92,7 +93,8 @@ class DmpBinding:
         body = fault_envelope(code=spec.code, subcode=spec.subcode, reason=fault.text(detail),
                               message_id=_new_message_id(),
                               relates_to=request.message_id if request is not None else None)
-        return Reply(status, body, outcome=f"fault {fault.name}")
+        rule = error.details.get("rule") if isinstance(error, ServiceFault) else None
+        return Reply(status, body, outcome=f"fault {fault.name}", rule=rule)
 
     def serve_document(self, environ):
         """``GET <service>?wsdl`` and the XSDs it imports."""

@@ -31,3 +31,4 @@ class DmpAnswer:
     outcome: str = "ok"  # short label for the journal, e.g. "DMPOK" or "Failure"
     reply_action: str | None = None  # overrides the operation's (e.g. a reject message)
     attachments: list[tuple[str, bytes]] = field(default_factory=list)  # MTOM parts
+    rule: str | None = None  # the regulatory calendar rule that refused the call

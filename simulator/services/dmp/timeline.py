@@ -62,7 +62,7 @@ def check_legacy_access(context, vihf: Vihf, api: str, now: datetime) -> LegacyA
                   f"for the grace ({rule.source})")
     else:
         detail = f"{rule.name}: {rule.description} ({rule.source})"
-    raise ServiceFault(DmpFault.API_CLOSED, detail=detail)
+    raise ServiceFault(DmpFault.API_CLOSED, detail=detail, rule=rule.name)
 
 
 def deprecation_headers(access: LegacyAccess) -> list[tuple[str, str]]:

@@ -13,8 +13,8 @@ from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.qualification import NON_QUALIFIED, Qualification, assess_feed
 from simulator.services.dmp.timeline import software_of
 from simulator.services.dmp.xds.errors import (
-    DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, XdsError, XdsFailure,
-    failure_label, registry_response)
+    DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, CalendarRefusal, XdsError,
+    XdsFailure, failure_label, registry_response)
 from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB, RegistryObject
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
@@ -44,8 +44,8 @@ def check_qualified_ins(call, submission) -> Qualification:
     if qualification.kind == NON_QUALIFIED and \
             calendar.feeding_requires_qualified_ins(call.now.date()):
         rule = calendar.rule("dmp-feeding-requires-qualified-ins")
-        raise XdsFailure([XdsError(REGISTRY_ERROR, f"{rule.name}: {rule.description}; "
-                                   f"{qualification.reason}")])
+        raise CalendarRefusal([XdsError(REGISTRY_ERROR, f"{rule.name}: {rule.description}; "
+                                        f"{qualification.reason}")], rule.name)
     return qualification
 
 
@@ -79,7 +79,8 @@ class RepositoryService(Service):
                                    feeder=call.vihf.name_id, now=call.now)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),
-                             outcome=failure_label(failure.errors))
+                             outcome=failure_label(failure.errors),
+                             rule=getattr(failure, "rule", None))
         call.context.store.timeline.count_feed(call.now, call.vihf.structure_id,
                                                software_of(call.vihf), qualification.kind,
                                                len(submission.documents))

@@ -61,6 +61,14 @@ class XdsFailure(Exception):
         self.errors = list(errors)
 
 
+class CalendarRefusal(XdsFailure):
+    """A failure because a regulatory calendar rule (``rule``) refuses the request."""
+
+    def __init__(self, errors: list[XdsError], rule: str):
+        super().__init__(errors)
+        self.rule = rule
+
+
 def failure_label(errors: list[XdsError]) -> str:
     """A short journal label of a failed XDS transaction: its error codes."""
     return "Failure " + ",".join(sorted({e.code for e in errors}))
