@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.admin.access import refusal
 from simulator.admin.api import create_admin_app
 from simulator.calendar import RegulatoryCalendar
 from simulator.chaos.engine import ChaosEngine
@@ -20,6 +21,7 @@ from simulator.clock import SimClock
 from simulator.identities.registry import seed_registry
 from simulator.journal import Journal
 from simulator.metrics import Metrics
+from simulator.pseudonymise import Pseudonymiser
 from simulator.recording import Recorder
 from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.v1.services import v1_bindings
@@ -28,6 +30,7 @@ from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
 from simulator.settings import Settings
 from simulator.soap.endpoint import SoapEndpoint
+from simulator.soap.reply import status_line
 from simulator.store.sqlite import SQLiteStore, open_store
 
 LOG = logging.getLogger(__name__)
@@ -91,12 +94,19 @@ class SimulatorApp:
         if endpoint is not None:
             return endpoint(environ, start_response)
         if path.startswith("/_admin") or path in ("/", "/metrics"):
+            refused = refusal(environ, self.simulator.settings.admin_token)
+            if refused is not None:
+                return _json(start_response, refused[0], {"error": refused[1]})
             return self.admin(environ, start_response)
-        body = json.dumps({"error": f"No service at {path}",
-                           "services": sorted(self.simulator.endpoints)}).encode()
-        start_response("404 Not Found", [("Content-Type", "application/json"),
+        return _json(start_response, 404, {"error": f"No service at {path}",
+                                            "services": sorted(self.simulator.endpoints)})
+
+
+def _json(start_response, status: int, payload: dict):
+    body = json.dumps(payload).encode()
+    start_response(status_line(status), [("Content-Type", "application/json"),
                                          ("Content-Length", str(len(body)))])
-        return [body]
+    return [body]
 
 
 def create_app(settings: Settings | None = None) -> SimulatorApp:
@@ -109,7 +119,8 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     store = open_store(data_dir)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
-    journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes)
+    journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,
+                      pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None)
     metrics = Metrics(store)
     chaos = ChaosEngine(store, clock)
     recorder = Recorder(journal, metrics, clock)

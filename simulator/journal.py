@@ -12,8 +12,9 @@ class Journal:
     """Records each exchange in the store; keeps at most ``size`` entries."""
 
     def __init__(self, store, clock, size: int, body_bytes: int, flush_interval: float = 0.2,
-                 batch: int = 64):
+                 batch: int = 64, pseudonymiser=None):
         self.store = store
+        self.pseudonymiser = pseudonymiser  # None, or a callable applied to each body
         self.clock = clock
         self.size = size
         self.body_bytes = body_bytes
@@ -57,4 +58,6 @@ class Journal:
 
     def _cut(self, body: bytes) -> str:
         text = body[: self.body_bytes].decode("utf-8", errors="replace")
+        if self.pseudonymiser is not None:
+            text = self.pseudonymiser(text)
         return text + ("…[truncated]" if len(body) > self.body_bytes else "")

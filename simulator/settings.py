@@ -54,6 +54,8 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    admin_token: str | None = None  # SIM_ADMIN_TOKEN: required by /_admin and /metrics
+    journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
@@ -130,7 +132,7 @@ def _convert(name: str, raw: str):
                     "dmp_max_results"):
             return int(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
-                    "dmp_relaxed_security"):
+                    "dmp_relaxed_security", "journal_pseudonymise"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")

@@ -35,9 +35,10 @@ SHIPPED_HINT = "a shipped scenario name, or YAML text with a 'rules:' list"
 class SimulatorHandle:
     """A running simulator: its URLs and its control plane."""
 
-    def __init__(self, base_url: str, stop):
+    def __init__(self, base_url: str, stop, admin_token: str | None = None):
         self.base_url = base_url.rstrip("/")
         self._stop = stop
+        self._admin_token = admin_token
 
     @property
     def insi_url(self) -> str:
@@ -54,8 +55,11 @@ class SimulatorHandle:
         data = None
         if body is not None:
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        headers = {"Content-Type": content_type}
+        if self._admin_token:
+            headers["Authorization"] = f"Bearer {self._admin_token}"
         request = urllib.request.Request(self.base_url + "/_admin" + path, data=data,
-                                         method=method, headers={"Content-Type": content_type})
+                                         method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read() or b"null")
@@ -117,7 +121,8 @@ def _start_thread(settings: Settings) -> SimulatorHandle:
     server = make_server("127.0.0.1", 0, create_app(settings.with_changes(data_dir=data_dir)),
                          threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True, name="insi-dmp-sim").start()
-    return SimulatorHandle(f"http://127.0.0.1:{server.server_port}", server.shutdown)
+    return SimulatorHandle(f"http://127.0.0.1:{server.server_port}", server.shutdown,
+                           settings.admin_token)
 
 
 def _start_process(settings: Settings) -> SimulatorHandle:
@@ -127,6 +132,8 @@ def _start_process(settings: Settings) -> SimulatorHandle:
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-test-"))
     env = {**os.environ, "SIM_PORT": str(port), "SIM_HOST": "127.0.0.1",
            "SIM_DATA_DIR": str(data_dir), "SIM_POPULATION": str(settings.population)}
+    if settings.admin_token:
+        env["SIM_ADMIN_TOKEN"] = settings.admin_token
     process = subprocess.Popen([sys.executable, "-m", "simulator", "serve"], env=env,
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
@@ -135,7 +142,7 @@ def _start_process(settings: Settings) -> SimulatorHandle:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-    handle = SimulatorHandle(f"http://127.0.0.1:{port}", stop)
+    handle = SimulatorHandle(f"http://127.0.0.1:{port}", stop, settings.admin_token)
     deadline = time.monotonic() + 30
     while True:
         try:
