@@ -1,6 +1,7 @@
 """One SOAP 1.2 endpoint as a WSGI application.
 
-The endpoint reads the request (bounded), parses it safely, lets the service binding
+The endpoint reads the request (bounded in size, and never decompressed: a
+Content-Encoding is refused with 415), parses it safely, lets the service binding
 choose the operation, asks the chaos engine whether a rule fires, runs the operation
 through spyne, and asks the binding to render either the result or the error in the
 service's own dialect. Every exchange goes to the journal and the metrics. Nothing
@@ -103,6 +104,7 @@ class SoapEndpoint(ServerBase):
         started = self.clock.monotonic()
         request_id = uuid.uuid4().hex[:16]
         raw, request, operation, decision = b"", None, None, None
+        headers = [("X-Request-Id", request_id)]
         try:
             if environ.get("REQUEST_METHOD") == "GET":
                 document = self.binding.serve_document(environ)
@@ -112,6 +114,14 @@ class SoapEndpoint(ServerBase):
             if environ.get("REQUEST_METHOD") != "POST":
                 raise ProtocolError("method", "Only POST is accepted for SOAP requests "
                                     "(GET ?wsdl for the service description)", 405)
+            coding = _content_coding(environ)
+            if coding:
+                # RFC 9110 §8.4 and RFC 7694 §3: refuse the coding, say which one is
+                # accepted. The body is never read, so a gzip bomb is never inflated.
+                headers.append(("Accept-Encoding", "identity"))
+                raise ProtocolError("media-type", f"Content-Encoding {coding!r} is not "
+                                    "accepted: send the SOAP message uncompressed (no "
+                                    "Content-Encoding header, or identity)", 415)
             raw = _read_body(environ, self.max_request_bytes)
             request = parse_soap12(raw, environ.get("CONTENT_TYPE"))
             operation, key = self.binding.resolve_operation(request)
@@ -124,8 +134,7 @@ class SoapEndpoint(ServerBase):
                 cause = getattr(error, "cause", error)
                 LOG.error("request %s: unexpected %r", request_id, cause,
                           exc_info=(type(cause), cause, cause.__traceback__))
-            reply = self.binding.render_error(error, request)
-        headers = [("X-Request-Id", request_id)]
+            reply = self._render_error(error, request, request_id)
         self.recorder.record(request_id=request_id, service=self.binding.name,
                              operation=operation, environ=environ, reply=reply,
                              started=started, request_body=raw, decision=decision)
@@ -133,6 +142,18 @@ class SoapEndpoint(ServerBase):
             return effects.deliver(decision, reply, _headers(reply, headers), environ,
                                    start_response, self.clock)
         return _send(start_response, reply, headers)
+
+    def _render_error(self, error: BaseException, request: SoapRequest | None,
+                      request_id: str) -> Reply:
+        """The service's fault for ``error``; its technical fault when that fault cannot
+        be written (e.g. its message quotes a control character, which XML cannot carry),
+        so that no error ever leaves the endpoint as a bare HTTP 500."""
+        try:
+            return self.binding.render_error(error, request)
+        except Exception as failure:  # noqa: BLE001 - the last resort is the technical fault
+            LOG.error("request %s: the fault for %r could not be rendered: %r", request_id,
+                      error, failure, exc_info=(type(failure), failure, failure.__traceback__))
+            return self.binding.render_error(RuntimeError("unrenderable fault"), request)
 
     def _answer(self, decision, exchange: Exchange) -> Reply:
         """The service's answer, after the rule's delay, unless the rule replaces it."""
@@ -172,6 +193,12 @@ def _headers(reply: Reply, extra: list) -> list:
 def _send(start_response, reply: Reply, extra: list):
     start_response(status_line(reply.status), _headers(reply, extra))
     return [reply.body]
+
+
+def _content_coding(environ) -> str:
+    """The request's Content-Encoding when it is not ``identity`` (lower case), else ''."""
+    codings = [c.strip().lower() for c in environ.get("HTTP_CONTENT_ENCODING", "").split(",")]
+    return ", ".join(c for c in codings if c and c != "identity")
 
 
 def _read_body(environ, limit: int) -> bytes:
