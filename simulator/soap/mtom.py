@@ -24,17 +24,22 @@ def split_related(raw: bytes, params: dict) -> tuple[bytes, dict[str, bytes]]:
     boundary = params.get("boundary")
     if not boundary:
         raise _bad("the Content-Type has no boundary parameter")
-    delimiter = b"--" + boundary.encode("latin-1")
+    try:
+        delimiter = b"--" + boundary.encode("ascii")
+    except UnicodeEncodeError:  # RFC 2046 §5.1.1: a boundary is ASCII
+        raise _bad(f"the boundary {quoted(boundary)} is not ASCII") from None
     pieces = raw.split(delimiter)
     if len(pieces) < 3:
-        raise _bad(f"boundary {boundary!r} not found at least twice in the body")
+        raise _bad(f"boundary {quoted(boundary)} not found at least twice in the body")
     if not pieces[-1].startswith(b"--"):
-        raise _bad(f"the closing boundary --{boundary}-- is missing (truncated package?)")
+        raise _bad(f"the closing boundary --{quoted(boundary, quotes=False)}-- is missing "
+                   "(truncated package?)")
     parts = [_part(piece, index) for index, piece in enumerate(pieces[1:-1], start=1)]
     start = (params.get("start") or "").strip("<>")
     root = next((p for p in parts if p[0] == start), None) if start else parts[0]
     if root is None:
-        raise _bad(f"no part has the Content-ID <{start}> named by the start parameter")
+        raise _bad(f"no part has the Content-ID <{quoted(start, quotes=False)}> named by "
+                   "the start parameter")
     return root[2], {cid: body for cid, _, body in parts if cid and cid != root[0]}
 
 
@@ -43,12 +48,7 @@ def _part(piece: bytes, index: int) -> tuple[str | None, dict, bytes]:
     # that belongs to the next delimiter.
     piece = piece[2:] if piece.startswith(b"\r\n") else piece[1:] if piece.startswith(b"\n") \
         else piece
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = piece.partition(separator)
-        if found:
-            break
-    else:
-        raise _bad(f"MIME part {index} has no empty line after its headers")
+    head, body = _headers_and_body(piece, index)
     if body.endswith(b"\r\n"):
         body = body[:-2]
     elif body.endswith(b"\n"):
@@ -68,6 +68,18 @@ def _part(piece: bytes, index: int) -> tuple[str | None, dict, bytes]:
     return cid, headers, body
 
 
+def _headers_and_body(piece: bytes, index: int) -> tuple[bytes, bytes]:
+    for blank in (b"\r\n", b"\n"):
+        # RFC 2046 §5.1.1: a part without headers starts with the blank line itself.
+        if piece.startswith(blank):
+            return b"", piece[len(blank):]
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = piece.partition(separator)
+        if found:
+            return head, body
+    raise _bad(f"MIME part {index} has no empty line after its headers")
+
+
 def resolve_includes(envelope: etree._Element, attachments: dict[str, bytes]) -> None:
     """Replace every ``xop:Include`` by the base64 text of the part it references.
 
@@ -79,10 +91,12 @@ def resolve_includes(envelope: etree._Element, attachments: dict[str, bytes]) ->
         href = include.get("href") or ""
         cid = unquote(href[4:]) if href.startswith("cid:") else None
         if cid is None or cid not in attachments:
-            raise _bad(f"xop:Include references {href!r}, which no MIME part carries "
-                       f"(parts: {', '.join(sorted(attachments)) or 'none'})")
+            parts = quoted(", ".join(sorted(attachments)), quotes=False)
+            raise _bad(f"xop:Include references {quoted(href)}, which no MIME part "
+                       f"carries (parts: {parts or 'none'})")
         if cid in used:
-            raise _bad(f"the MIME part <{cid}> is referenced by more than one xop:Include")
+            raise _bad(f"the MIME part <{quoted(cid, quotes=False)}> is referenced by more "
+                       "than one xop:Include")
         used.add(cid)
         parent = include.getparent()
         parent.remove(include)
@@ -109,6 +123,17 @@ def build_related(envelope: bytes, attachments: list[tuple[str, bytes]],
     if action:
         content_type += f'; action="{action}"'
     return content_type, body
+
+
+def quoted(value: str, limit: int = 200, quotes: bool = True) -> str:
+    """``value`` as a fault message quotes it: escaped as Python does (a control
+    character, which XML cannot carry, becomes ``\\x01``), in quotes or not, and cut in
+    the middle past ``limit`` characters, so that an answer never grows with the request."""
+    text = repr(value) if quotes else repr(value)[1:-1]
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}...({len(text) - 2 * half} characters left out)...{text[-half:]}"
 
 
 def _bad(detail: str) -> ProtocolError:
