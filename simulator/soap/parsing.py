@@ -5,6 +5,7 @@ refused before any of it is interpreted.
 """
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 from lxml import etree
@@ -52,6 +53,25 @@ def safe_parser() -> etree.XMLParser:
                            dtd_validation=False, huge_tree=False, remove_pis=True)
 
 
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
+         codecs.BOM_UTF16_BE)
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """What is wrong with the body's encoding, when that explains a syntax error."""
+    if raw.startswith(_BOMS) or b"encoding=" in raw[:100]:  # it names its own encoding
+        return ""
+    advice = "send it in UTF-8, with charset=utf-8 in the Content-Type"
+    if b"\x00" in raw[:4]:  # '<' in UTF-16 or UTF-32 has zero bytes beside it
+        return f"; the body looks like UTF-16 or UTF-32 without a byte order mark: {advice}"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"; the body is not UTF-8 (byte 0x{raw[exc.start]:02X} at offset "
+                f"{exc.start}): {advice}")
+    return ""
+
+
 def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     """Parse a SOAP 1.2 request body, plain or MTOM; raise :class:`ProtocolError` on
     anything unusable."""
@@ -71,7 +91,8 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     try:
         root = etree.fromstring(raw, safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise ProtocolError("malformed", f"XML is not well-formed: {exc}") from None
+        raise ProtocolError("malformed",
+                            f"XML is not well-formed: {exc}{_encoding_hint(raw)}") from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise ProtocolError("forbidden-dtd", "DOCTYPE declarations are not allowed in SOAP messages")
