@@ -59,16 +59,14 @@ def get_patient(ins: str):
 def patch_patient(ins: str):
     """Set the patient's own choices: ``{"opposes_bris_de_glace": true, ...}``."""
     sim = current_simulator()
-    record = sim.store.dmp.record(ins)
-    if record is None:
+    if sim.store.dmp.record(ins) is None:
         return jsonify(error=f"no DMP for INS {ins}"), 404
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not body or \
             any(k not in PATIENT_OPTIONS or not isinstance(v, bool) for k, v in body.items()):
         return jsonify(error=f"expected a JSON object of booleans among "
                              f"{', '.join(PATIENT_OPTIONS)}"), 400
-    record = replace(record, **body)
-    sim.store.dmp.save_record(record)
+    record = sim.store.dmp.update_record(ins, lambda current: replace(current, **body))
     return jsonify(dmp=_record_view(record))
 
 
@@ -86,8 +84,6 @@ def put_professional(ins: str):
             not isinstance(body.get("blocked", False), bool):
         return jsonify(error='expected {"professional_id": <VIHF NameID>, "blocked": bool, '
                              '"expires_at": ISO-8601 or null}'), 400
-    current = sim.store.dmp.authorisation(ins, professional) or \
-        AuthorisationRecord(ins=ins, professional_id=professional, granted=False)
     changes = {}
     if "blocked" in body:
         changes["blocked"] = body["blocked"]
@@ -98,6 +94,8 @@ def put_professional(ins: str):
         except (SettingsError, AttributeError):
             return jsonify(error=f"expires_at: not an ISO-8601 date-time: "
                                  f"{body['expires_at']!r}"), 400
-    updated = replace(current, last_action_at=sim.clock.now(), **changes)
-    sim.store.dmp.save_authorisation(updated)
+    now = sim.clock.now()
+    updated = sim.store.dmp.update_authorisation(ins, professional, lambda current: replace(
+        current or AuthorisationRecord(ins=ins, professional_id=professional, granted=False),
+        last_action_at=now, **changes))
     return jsonify(professional=_authorisation_view(updated, sim.clock.now()))

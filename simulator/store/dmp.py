@@ -12,6 +12,7 @@ import json
 import sqlite3
 from dataclasses import asdict
 from datetime import datetime
+from typing import Callable
 
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord, PatientTraits
 from simulator.services.dmp.xds.model import Association, RegistryObject
@@ -137,6 +138,19 @@ class DmpStore:
                          (record.ins, record_to_json(record)))
             return True
 
+    def update_record(self, ins: str,
+                      change: Callable[[DmpRecord | None], DmpRecord]) -> DmpRecord:
+        """Read, change and write a DMP record in one immediate transaction, so that two
+        concurrent changes (a TD1.3b and a TD1.4, a close and a reactivation) cannot
+        undo each other. ``change`` may raise to leave the record untouched."""
+        with self.database.transaction() as conn:
+            rows = conn.execute("SELECT payload FROM dmp_records WHERE ins = ?",
+                                (ins,)).fetchall()
+            updated = change(record_from_json(rows[0][0]) if rows else None)
+            conn.execute("INSERT OR REPLACE INTO dmp_records (ins, payload) VALUES (?, ?)",
+                         (updated.ins, record_to_json(updated)))
+            return updated
+
     def records(self) -> list[DmpRecord]:
         """Every DMP, by INS."""
         return [record_from_json(row[0]) for row in
@@ -158,6 +172,24 @@ class DmpStore:
             "(ins, professional_id, structure_id, last_action_at, payload) VALUES (?, ?, ?, ?, ?)",
             (record.ins, record.professional_id, record.structure_id,
              _iso(record.last_action_at), authorisation_to_json(record)))
+
+    def update_authorisation(
+            self, ins: str, professional_id: str,
+            change: Callable[[AuthorisationRecord | None], AuthorisationRecord]
+    ) -> AuthorisationRecord:
+        """Read, change and write a professional's authorisation in one immediate
+        transaction: a TD0.3 and a concurrent block by the patient both count."""
+        with self.database.transaction() as conn:
+            rows = conn.execute(
+                "SELECT payload FROM dmp_authorisations WHERE ins = ? AND professional_id = ?",
+                (ins, professional_id)).fetchall()
+            updated = change(authorisation_from_json(rows[0][0]) if rows else None)
+            conn.execute(
+                "INSERT OR REPLACE INTO dmp_authorisations (ins, professional_id, "
+                "structure_id, last_action_at, payload) VALUES (?, ?, ?, ?, ?)",
+                (updated.ins, updated.professional_id, updated.structure_id,
+                 _iso(updated.last_action_at), authorisation_to_json(updated)))
+            return updated
 
     def authorisations_for_patient(self, ins: str) -> list[AuthorisationRecord]:
         """Every professional known on a DMP (TD1.6)."""

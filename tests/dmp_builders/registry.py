@@ -3,6 +3,8 @@
 DeleteRequest, S2 MaskMessage). Every builder returns the body element as XML text."""
 from __future__ import annotations
 
+import uuid
+
 from xml.sax.saxutils import quoteattr
 
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
@@ -273,13 +275,19 @@ HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
 UPDATE_AVAILABILITY = "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
 
 
+def fresh_set_unique_id() -> str:
+    """A submission set uniqueId no other request uses (the registry refuses reuse)."""
+    return f"1.2.250.1.999.1.2.{uuid.uuid4().int % 10 ** 15}"
+
+
 def metadata_update(lid: str, previous_version: str, *, entry_id: str = "Document01",
                     patient: str | None = None, set_patient: str | None = None,
-                    **entry_options) -> str:
+                    set_unique_id: str | None = None, **entry_options) -> str:
     """A new version of document ``lid`` (S2 MaskMessage): new submission set, the full
     new DocumentEntry, HasMember with SubmissionSetStatus=Original and PreviousVersion."""
     return submit_objects(
-        submission_set(patient=set_patient or patient),
+        submission_set(patient=set_patient or patient,
+                       unique_id=set_unique_id or fresh_set_unique_id()),
         document_entry(entry_id, lid=lid, patient=patient, **entry_options),
         association("Association01", HAS_MEMBER, "SubmissionSet01", entry_id,
                     [("SubmissionSetStatus", "Original"), ("PreviousVersion", previous_version)]))
@@ -300,10 +308,11 @@ def set_visibility(lid: str, previous_version: str, codes=("INVISIBLE_PATIENT",)
     return metadata_update(lid, previous_version, visibility=tuple(codes), **options)
 
 
-def status_update(target: str, original: str, new: str, *, patient: str | None = None) -> str:
+def status_update(target: str, original: str, new: str, *, patient: str | None = None,
+                  set_unique_id: str | None = None) -> str:
     """An UpdateAvailabilityStatus request (S1 DeleteRequest)."""
     return submit_objects(
-        submission_set(patient=patient),
+        submission_set(patient=patient, unique_id=set_unique_id or fresh_set_unique_id()),
         association("Association01", UPDATE_AVAILABILITY, "SubmissionSet01", target,
                     [("OriginalStatus", original), ("NewStatus", new)]))
 

@@ -11,11 +11,14 @@ not Deprecated (version n, so never two Deleted), unique entryUUIDs, one uniqueI
 lid, every acknowledged document there with its bytes, each history as acknowledged,
 each professional's authorisation as their last acknowledged action left it.
 
-Two known defects are marked xfail: ITI-57 reuses a submission set uniqueId, and TD0.3
-is a read then a separate write; the latter is replayed in-process, step by step, as
-two workers interleave it (the live server shows it in a few % of concurrent pairs).
+Two defects these tests found are fixed: ITI-57 reused a submission set uniqueId, and
+TD0.3 was a read then a separate write (now one transaction); the latter is replayed
+in-process, step by step, as two workers interleave it (live, a few % of concurrent
+pairs lost an update before the fix).
 """
 from __future__ import annotations
+
+import re
 
 import hashlib
 import os
@@ -105,9 +108,10 @@ class Client:
         return entry
 
     def update(self, body: str, set_unique_id: str | None = None) -> tuple[str, list[str]]:
-        """ITI-57, under a fresh submission set uniqueId unless one is given."""
-        body = body.replace("1.2.250.1.999.1.2.9001",
-                            set_unique_id or unique_oid("1.2.250.1.999.1.2"))
+        """ITI-57, under a fresh submission set uniqueId (the builders') unless one is
+        given."""
+        if set_unique_id:
+            body = re.sub(r"1\.2\.250\.1\.999\.1\.2\.\d+", set_unique_id, body)
         answer = self.call("registry", body, UPDATE)
         return answer.get("status"), error_codes(answer)
 
@@ -331,11 +335,6 @@ def test_many_clients_at_once_on_one_dmp_keep_every_invariant(base_url):
           f"{len(entries)} entries over {len(by_lid)} lids checked")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ITI-57 does not check its submission set uniqueId: simulator/services/dmp/v2/registry.py "
-    "SubmitObjectsRequest stores plan.submission_set without the XDSDuplicateUniqueIdInRegistry "
-    "check ITI-41 makes (xds/rules.check_submission), so every update reusing one submission "
-    "set uniqueId is accepted (sequential ones too) and several sets share it"))
 def test_updates_sent_at_once_under_one_submission_set_unique_id_register_it_once(base_url):
     documents = at_once([Client(base_url).feed for _ in range(RACERS)])
     clients = [Client(base_url) for _ in documents]
@@ -355,13 +354,15 @@ def paused_between_read_and_write(app, resume: threading.Event, paused: threadin
     (at most 2 s): how a worker process is descheduled at the wrong moment. An atomic
     TD0.3 holds the store's write lock there, so the other worker then waits instead."""
     store = app.simulator.store.dmp
-    write = store.save_authorisation
+    update = store.update_authorisation
 
-    def save_authorisation(record):
-        paused.set()
-        resume.wait(timeout=2)
-        write(record)
-    store.save_authorisation = save_authorisation
+    def update_authorisation(ins, professional_id, change):
+        def paused_change(current):
+            paused.set()
+            resume.wait(timeout=2)
+            return change(current)
+        return update(ins, professional_id, paused_change)
+    store.update_authorisation = update_authorisation
 
 
 def block(app, user: str) -> None:
@@ -387,13 +388,6 @@ def authorisation(app, user: str) -> tuple[str, str | None]:
     return status, role
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lost update: simulator/services/dmp/authorisations.py set_authorisation reads the "
-    "record (DmpStore.authorisation) and writes it whole (save_authorisation, INSERT OR "
-    "REPLACE) in two autocommitted statements, not one transaction: the other worker's "
-    "write in between is overwritten, so a concurrent AJOUT MEDECIN_TRAITANT loses its "
-    "role, and a patient's block (PUT /_admin/dmp/patients/<ins>/professionals) is undone "
-    "by a concurrent AJOUT answered DMPOK; live, 1-6 % of concurrent AJOUT pairs lose the role"))
 @pytest.mark.parametrize("meanwhile, expected", [
     (add_role, ("VALIDE", "true")),  # AJOUT keeps a role it does not name
     (block, ("INTERDIT", "false")),  # a blocked professional stays blocked

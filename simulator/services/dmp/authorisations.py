@@ -44,22 +44,23 @@ def set_authorisation(store: DmpStore, vihf: Vihf, action: str, role: str | None
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"role must be one of {', '.join(ROLES)}, got {role!r}")
     record = open_record(store, ins or vihf.patient_ins)
-    current = store.authorisation(record.ins, vihf.name_id) or _new(record.ins, vihf)
-    if current.blocked:
-        raise DmpRefusal(refusals.ACCESS_DENIED, "the patient has blocked this professional: "
-                         "no authorisation can be recorded")
-    if action == "AJOUT":
-        updated = replace(current, granted=True, granted_at=current.granted_at
-                          if current.granted else now, expires_at=None,
-                          medecin_traitant=current.medecin_traitant or role is not None)
-    elif role is not None:
-        updated = replace(current, medecin_traitant=False)
-    else:
-        updated = replace(current, granted=False, medecin_traitant=False)
-    updated = replace(updated, last_action_at=now, professional_name=vihf.subject_name,
-                      structure_id=vihf.structure_id)
-    store.save_authorisation(updated)
-    return updated
+
+    def change(current: AuthorisationRecord | None) -> AuthorisationRecord:
+        current = current or _new(record.ins, vihf)
+        if current.blocked:
+            raise DmpRefusal(refusals.ACCESS_DENIED, "the patient has blocked this "
+                             "professional: no authorisation can be recorded")
+        if action == "AJOUT":
+            updated = replace(current, granted=True, granted_at=current.granted_at
+                              if current.granted else now, expires_at=None,
+                              medecin_traitant=current.medecin_traitant or role is not None)
+        elif role is not None:
+            updated = replace(current, medecin_traitant=False)
+        else:
+            updated = replace(current, granted=False, medecin_traitant=False)
+        return replace(updated, last_action_at=now, professional_name=vihf.subject_name,
+                       structure_id=vihf.structure_id)
+    return store.update_authorisation(record.ins, vihf.name_id, change)
 
 
 def _new(ins: str, vihf: Vihf) -> AuthorisationRecord:

@@ -53,8 +53,7 @@ def create(store: DmpStore, identities, *, ins: str, ins_oid: str, traits: Patie
     return record
 
 
-def _existing(store: DmpStore, ins: str) -> DmpRecord:
-    record = store.record(ins)
+def _existing(record: DmpRecord | None, ins: str) -> DmpRecord:
     if record is None:
         raise DmpRefusal(refusals.NOT_FOUND, f"no DMP exists for the INS {ins}")
     return record
@@ -62,38 +61,39 @@ def _existing(store: DmpStore, ins: str) -> DmpRecord:
 
 def reactivate(store: DmpStore, ins: str, now: datetime) -> DmpRecord:
     """TD1.2: reopen a closed DMP; DMPFound when it is active."""
-    record = _existing(store, ins)
-    if record.status == ACTIVE:
-        raise DmpRefusal(refusals.FOUND, f"the DMP of {ins} is already active")
-    record = record.reactivated(now)
-    store.save_record(record)
-    return record
+    def change(record: DmpRecord | None) -> DmpRecord:
+        record = _existing(record, ins)
+        if record.status == ACTIVE:
+            raise DmpRefusal(refusals.FOUND, f"the DMP of {ins} is already active")
+        return record.reactivated(now)
+    return store.update_record(ins, change)
 
 
 def update(store: DmpStore, ins: str, traits: PatientTraits | None,
            observations: dict[str, bool], now: datetime) -> DmpRecord:
     """TD1.3b: change the administrative data and the patient's oppositions."""
-    record = _existing(store, ins)
-    if record.status == CLOSED:
-        raise DmpRefusal(refusals.CLOSED, f"the DMP of {ins} is closed: reactivate it first")
-    changes = {"updated_at": now}
-    if traits is not None:
-        changes["traits"] = traits
-    if OPPOSITION_BRIS_DE_GLACE in observations:
-        changes["opposes_bris_de_glace"] = observations[OPPOSITION_BRIS_DE_GLACE]
-    if OPPOSITION_ACCES_URGENCE in observations:
-        changes["opposes_centre_15"] = observations[OPPOSITION_ACCES_URGENCE]
-    record = replace(record, **changes)
-    store.save_record(record)
-    return record
+    def change(record: DmpRecord | None) -> DmpRecord:
+        record = _existing(record, ins)
+        if record.status == CLOSED:
+            raise DmpRefusal(refusals.CLOSED, f"the DMP of {ins} is closed: reactivate it "
+                             "first")
+        changes = {"updated_at": now}
+        if traits is not None:
+            changes["traits"] = traits
+        if OPPOSITION_BRIS_DE_GLACE in observations:
+            changes["opposes_bris_de_glace"] = observations[OPPOSITION_BRIS_DE_GLACE]
+        if OPPOSITION_ACCES_URGENCE in observations:
+            changes["opposes_centre_15"] = observations[OPPOSITION_ACCES_URGENCE]
+        return replace(record, **changes)
+    return store.update_record(ins, change)
 
 
 def close(store: DmpStore, ins: str, reason: str, text: str | None,
           now: datetime) -> DmpRecord:
     """TD1.4: close the DMP; DMPClosed when it already is."""
-    record = _existing(store, ins)
-    if record.status == CLOSED:
-        raise DmpRefusal(refusals.CLOSED, f"the DMP of {ins} is already closed")
-    record = record.closed(now, reason, text)
-    store.save_record(record)
-    return record
+    def change(record: DmpRecord | None) -> DmpRecord:
+        record = _existing(record, ins)
+        if record.status == CLOSED:
+            raise DmpRefusal(refusals.CLOSED, f"the DMP of {ins} is already closed")
+        return record.closed(now, reason, text)
+    return store.update_record(ins, change)

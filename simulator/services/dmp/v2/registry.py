@@ -13,7 +13,7 @@ from simulator.services.dmp.document_access import check_may_consult, check_may_
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.xds.errors import (
-    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
+    DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
     registry_response)
 from simulator.services.dmp.xds.model import (
     DE_PATIENT_ID, DE_UNIQUE_ID, LCM, QUERY, SS_PATIENT_ID, SS_UNIQUE_ID, RegistryObject)
@@ -99,6 +99,15 @@ def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> 
         raise XdsFailure(errors)
 
 
+def _check_new_submission_set(plan, registry: RegistryTransaction) -> None:
+    """An update's submission set needs a uniqueId of its own, as a feed's does."""
+    unique_id = plan.submission_set.external(SS_UNIQUE_ID) or ""
+    if registry.unique_id_exists(unique_id):
+        raise XdsFailure([XdsError(
+            DUPLICATE_UNIQUE_ID, f"submission set uniqueId {unique_id} is already registered: "
+            "each update needs a new one", plan.submission_set.id)])
+
+
 def _store_plan(registry: RegistryTransaction, plan, call: DmpCall) -> None:
     registry.add_object(plan.submission_set, kind=SUBMISSION_SET, ins=call.patient_id,
                         unique_id=plan.submission_set.external(SS_UNIQUE_ID) or "",
@@ -151,6 +160,7 @@ class RegistryService(Service):
                 plan = plan_update(request, lookup=registry, now=call.now,
                                    new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
                 _check_update_rights(call, plan, registry)
+                _check_new_submission_set(plan, registry)
                 _store_plan(registry, plan, call)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),
