@@ -155,8 +155,8 @@ class RegistryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             request = parse_update(call.body)
-            check_may_feed(call)
             with call.dmp.registry_transaction() as registry:
+                check_may_feed(call)  # inside: a concurrent TD1.4 lands before or after
                 plan = plan_update(request, lookup=registry, now=call.now,
                                    new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
                 _check_update_rights(call, plan, registry)

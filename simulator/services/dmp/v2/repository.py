@@ -64,11 +64,12 @@ class RepositoryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             submission = parse_provide_and_register(call.body)
-            check_may_feed(call)
             qualification = check_qualified_ins(call, submission)
             with call.dmp.registry_transaction() as registry:
                 # Checked and written in one immediate transaction: two concurrent
-                # feeds of one uniqueId cannot both pass the duplicate check.
+                # feeds of one uniqueId cannot both pass the duplicate check, and a
+                # concurrent TD1.4 or block lands wholly before or after the feed.
+                check_may_feed(call)
                 check_submission(submission, lookup=registry, vihf_patient=(
                     call.vihf.patient_ins, call.vihf.patient_oid),
                     version=call.context.version)
