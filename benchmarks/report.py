@@ -46,10 +46,10 @@ def errors_of(run: dict) -> int:
     return run["non_2xx"] + run.get("bad_body", 0) + sum(run["socket_errors"].values())
 
 
-def cpu_per_request(runs: list[dict]) -> dict[str, float]:
-    """Mean server CPU microseconds per request of each target, over its runs."""
+def cpu_per_request(runs: list[dict], kinds=("insi", "echo")) -> dict[str, float]:
+    """Mean server CPU microseconds per request of each target of ``kinds``, over its runs."""
     us = {k: [r["server_cpu_us_per_req"] for r in runs
-              if r["target"] == k and r.get("server_cpu_us_per_req")] for k in ("insi", "echo")}
+              if r["target"] == k and r.get("server_cpu_us_per_req")] for k in kinds}
     return {k: sum(v) / len(v) for k, v in us.items() if v}
 
 
@@ -95,11 +95,11 @@ def table_row(cells, widths) -> str:
                      for i, (c, w) in enumerate(zip(cells, widths)))
 
 
-def print_table(runs: list[dict]) -> None:
+def print_table(runs: list[dict], name_width: int = 8) -> None:
     """One line per wrk run: throughput, latency, errors and CPU."""
     head = ["run", "req/s", "p50 ms", "p99 ms", "non-2xx", "bad body", "sock err",
             "srv CPU s", "µs/req", "wrk CPU s", "other CPU s"]
-    widths = [8, 9, 7, 7, 7, 8, 8, 9, 7, 9, 11]
+    widths = [name_width, 9, 7, 7, 7, 8, 8, 9, 7, 9, 11]
     print(table_row(head, widths))
     print(table_row(["-" * w for w in widths], widths))
     for r in runs:

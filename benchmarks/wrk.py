@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.processes import BenchError
@@ -135,6 +136,26 @@ function done(summary, latency, requests)
 end
 """
 
+# More texts every 200 answer must contain: a 200 answer lacking one of them counts as a
+# bad body (checked before the template's own check, which then does not see it).
+LUA_EXPECT_MORE = r"""
+-- Every one of these texts is expected in a 200 answer too.
+local expect_more = { %(texts)s }
+local check_expected = response
+function response(status, headers, body)
+  if status == 200 and body ~= nil then
+    for _, text in ipairs(expect_more) do
+      if not string.find(body, text, 1, true) then
+        responses = responses + 1
+        bad_body = bad_body + 1
+        return
+      end
+    end
+  end
+  check_expected(status, headers, body)
+end
+"""
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -149,13 +170,16 @@ def lua_string(text: str) -> str:
 
 def write_script(path: Path, body: str, content_type: str, expect: str,
                  stagger: float | None = None, pause: float | None = None,
-                 count_window: tuple[float, float] | None = None) -> None:
+                 count_window: tuple[float, float] | None = None,
+                 expect_more: Sequence[str] = (), extra: str = "") -> None:
     """Write the Lua script that POSTs ``body`` and expects ``expect`` in each answer.
 
     ``stagger``: spread the first request of each connection at random over that many
     seconds. ``pause``: wait a random 0 to 2 x ``pause`` seconds before every request
     (not with ``stagger``). ``count_window``: (from, to) seconds of the run; also count the
     responses received in that window (``window_responses`` in :func:`parse_wrk`).
+    ``expect_more``: other texts every 200 answer must contain too. ``extra``: Lua
+    appended as is (e.g. a ``request()`` that builds a body per request).
     """
     if stagger is not None and pause is not None:
         raise ValueError("stagger and pause both define wrk's delay(): choose one")
@@ -170,7 +194,9 @@ def write_script(path: Path, body: str, content_type: str, expect: str,
     if count_window is not None:
         text += LUA_COUNT_WINDOW % {"from_s": float(count_window[0]),
                                     "to_s": float(count_window[1])}
-    path.write_text(text)
+    if expect_more:
+        text += LUA_EXPECT_MORE % {"texts": ", ".join(lua_string(t) for t in expect_more)}
+    path.write_text(text + extra)
 
 
 def to_ms(text: str) -> float:

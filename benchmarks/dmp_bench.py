@@ -1,0 +1,499 @@
+"""Throughput and latency of each DMP operation, next to INSi and the bare echo, one run.
+
+    .venv/bin/python benchmarks/dmp_bench.py [--duration 10] [--connections 16] [--rounds 2]
+        [--documents 10] [--targets td0.2,td0.3,td3.1,td3.2,td2.1,insi,echo]
+
+What it does, all on 127.0.0.1 and bounded in time:
+
+1. waits for a quiet machine: while the 1-minute load average is above ``--max-load``
+   (1.5), polls it every 30 s, for at most ``--load-wait`` s (600), then goes on anyway;
+   the load is recorded;
+2. per round, one fresh server per target, in the order of ``--targets``: the DMP targets
+   on ``insi-dmp-sim serve`` (2 workers) with the simulated clock frozen at ``SIM_DATE``
+   (so that fixed VIHF IssueInstants stay valid), INSi and the echo exactly as
+   benchmarks/insi_bench.py serves and measures them;
+3. on a DMP server, the state is made over HTTP with the load tests' request builders
+   (loadtests/dmp_soap.py, dmp_xds.py): TD0.2 (NF), TD1.1, TD0.3 for the hospital EAI and
+   for a physician, N TD2.1 feeds; then every measured request is sent once and its answer
+   read by the load tests' full checks (loadtests/dmp_answers.py);
+4. 2 s warm-up, then ``wrk -t2 -cC -dDs --latency`` with a Lua script that POSTs the fixed
+   body and counts non-200 answers and answers lacking any expected text: TD0.2 test
+   existence, TD0.3 setAuthorization AJOUT, TD3.1 FindDocuments (every uniqueId of the N
+   documents expected), TD3.2 retrieve (MTOM answer: the CDA's id and end expected);
+5. TD2.1 is not idempotent (uniqueIds and entry UUIDs must be new): its Lua script builds
+   each body from a template whose uniqueIds and UUIDs end in a 12-digit marker, replaced
+   per request by a counter of its own, and recomputes the CDA's SHA-1 (hash slot and lot
+   signature digest) and the signature's (hash slot) with OpenSSL's libcrypto, which wrk
+   links, through LuaJIT's ffi;
+6. prints the runs, a summary per operation (req/s, p50/p90/p99, errors, server CPU µs per
+   request, ratios to the echo of the same run) and writes everything, wrk's raw output
+   included, to benchmarks/results/dmp-<UTC timestamp>.json.
+
+Importing the load-test modules imports Locust: LOCUST_SKIP_MONKEY_PATCH keeps it from
+monkey-patching this process. wrk is required and is not installed by this script.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS_DIR = HERE / "results"
+
+os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "loadtests"))
+import dmp_answers  # noqa: E402  (loadtests/dmp_answers.py)
+import dmp_soap  # noqa: E402
+import dmp_xds  # noqa: E402
+from dmp_load import PATIENTS, PlatformClock, Session, hospital_eai, physician  # noqa: E402
+
+from benchmarks import insi_bench  # noqa: E402
+from benchmarks.processes import (  # noqa: E402
+    HEALTH_DEADLINE_S, HOST, BenchError, CpuSpan, install_time_bound, stop_all, wait_healthy)
+from benchmarks.report import (  # noqa: E402
+    cpu_per_request, errors_of, machine_facts, print_table, table_row)
+from benchmarks.wrk import run_wrk, write_script  # noqa: E402
+
+SIM_DATE = "2024-03-01T10:00:00+01:00"
+PATIENT_INS = "297022A02077878"           # ADRTROIS DOMINIQUE, the person INSi finds
+WARMUP_S = insi_bench.WARMUP_S
+DMP_TARGETS = ("td0.2", "td0.3", "td3.1", "td3.2", "td2.1")
+ALL_TARGETS = DMP_TARGETS + ("insi", "echo")
+LABELS = {"td0.2": "TD0.2 test existence (patients)",
+          "td0.3": "TD0.3 setAuthorization AJOUT (habilitations)",
+          "td3.1": "TD3.1 FindDocuments (registry)",
+          "td3.2": "TD3.2 retrieve, MTOM answer (repository)",
+          "td2.1": "TD2.1 feed, ITI-41 MTOM (repository)",
+          "insi": "INSi traits search (insi_bench's)", "echo": "bare spyne echo"}
+SUCCESS = 'ResponseStatusType:Success"'
+# Ends the uniqueIds and entry UUIDs of the TD2.1 template; the Lua script replaces it
+# per request by phase digit + thread digit + 10-digit counter (an OID arc, and hex).
+MARKER = "900000000000"
+POLL_LOAD_S = 30
+
+
+# --- load of the shared machine ---------------------------------------------------------
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages (/proc/loadavg)."""
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def wait_for_quiet(max_load: float, max_wait: float) -> dict:
+    """Poll the 1-minute load every 30 s while it is above ``max_load``, for at most
+    ``max_wait`` s; the loads seen and the time waited."""
+    started, seen = time.monotonic(), [load_average()]
+    while seen[-1][0] > max_load and time.monotonic() - started + POLL_LOAD_S <= max_wait:
+        print(f"load {seen[-1][0]:.2f} > {max_load}: waiting {POLL_LOAD_S} s ...", flush=True)
+        time.sleep(POLL_LOAD_S)
+        seen.append(load_average())
+    return {"max_load": max_load, "polls": seen, "waited_s": round(time.monotonic() - started),
+            "quiet": seen[-1][0] <= max_load, "at_start": seen[-1]}
+
+
+@contextlib.contextmanager
+def environ(**values: str):
+    """``os.environ`` with ``values`` for the duration of the block (servers started inside
+    inherit them)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# --- the DMP state, over HTTP ------------------------------------------------------------
+
+def post(port: int, request: dmp_soap.DmpRequest) -> tuple[int, str, bytes]:
+    """POST one load-test request to its DMP service; (status, Content-Type, body)."""
+    url = f"http://{HOST}:{port}{dmp_soap.BASE_PATH}/{request.service}"
+    http = urllib.request.Request(url, data=request.body, method="POST",
+                                  headers={"Content-Type": request.content_type})
+    try:
+        with urllib.request.urlopen(http, timeout=30) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def checked(port: int, name: str, request: dmp_soap.DmpRequest, check):
+    """Send ``request`` and read the answer with a loadtests/dmp_answers check; what the
+    check extracted, or BenchError naming the refusal."""
+    status, content_type, body = post(port, request)
+    if status != 200:
+        raise BenchError(f"{name}: {dmp_answers.fault_name(status, body)}")
+    try:
+        value, reason = check(*dmp_answers.unpack(content_type, body))
+    except ValueError as error:
+        value, reason = None, str(error)
+    if reason:
+        raise BenchError(f"{name}: {reason}")
+    return value
+
+
+def feed_template(session: Session, patient: dmp_soap.Patient) -> dict:
+    """A TD2.1 request whose three uniqueIds (``<root>.MARKER.1.n``) and every generated
+    ``urn:uuid`` id (last 12 digits) end in MARKER, and the 1-based byte positions the Lua
+    script needs: the CDA and signature parts, the base64 CDA digest in the signature,
+    the hex hash slots of both in the metadata."""
+    session.id_root = f"{dmp_soap.LPS_OID}.{MARKER}"
+    request = dmp_xds.feed_request(session, patient)
+    envelope, parts = dmp_answers.unpack(request.content_type, request.body)
+    cda, signature = parts["0.2"], parts["0.3"]
+    body = request.body
+    # The ids of Classifications, ExternalIdentifiers and Associations must be new in
+    # each feed (a reused Association id is refused).
+    for found in set(re.findall(rb' id="urn:uuid:([0-9a-f-]{36})"', envelope)):
+        body = body.replace(found, found[:24] + MARKER.encode())
+    cda_sha1, signature_hex = hashlib.sha1(cda), hashlib.sha1(signature).hexdigest().encode()
+    pieces = {"cda": cda, "signature": signature, "cda_hash": cda_sha1.hexdigest().encode(),
+              "signature_hash": signature_hex}
+    if any(body.count(piece) != 1 for piece in pieces.values()):
+        raise BenchError("TD2.1 template: a part or hash slot is not found exactly once")
+    at = {name: body.index(piece) for name, piece in pieces.items()}
+    digest = base64.b64encode(cda_sha1.digest())
+    if signature.count(digest) != 1 or not (
+            at["cda_hash"] < at["signature_hash"] < at["cda"] < at["signature"]):
+        raise BenchError("TD2.1 template: unexpected layout of the MTOM package")
+    positions = {"cda_from": at["cda"] + 1, "cda_to": at["cda"] + len(cda),
+                 "sig_from": at["signature"] + 1, "sig_to": at["signature"] + len(signature),
+                 "digest_at": at["signature"] + signature.index(digest) + 1,
+                 "cda_hash_at": at["cda_hash"] + 1, "sig_hash_at": at["signature_hash"] + 1}
+    return {"request": dmp_soap.DmpRequest("repository", request.content_type, body),
+            "positions": positions}
+
+
+def prepare(port: int, documents: int) -> dict[str, dict]:
+    """Create the patient's DMP, authorise the EAI and a physician, feed ``documents``;
+    check each measured request once; {target: request, expected texts}."""
+    host = f"http://{HOST}:{port}"
+    clock = PlatformClock(host)             # the simulator's frozen clock (/_admin/clock)
+    patient = next((p for p in PATIENTS if p.ins == PATIENT_INS), PATIENTS[0])
+    eai = Session(host, hospital_eai(), clock, random.Random(1))
+    doctor = Session(host, physician(random.Random(2)), clock, random.Random(2))
+    if checked(port, "TD0.2", dmp_soap.existence_request(eai, patient),
+               dmp_answers.expect_existence(patient))[0]:
+        raise BenchError("TD0.2: a fresh simulator already has this patient's DMP")
+    checked(port, "TD1.1", dmp_soap.create_request(eai, patient), dmp_answers.expect_created)
+    for session in (eai, doctor):
+        checked(port, "TD0.3", dmp_soap.authorise_request(session, patient),
+                dmp_answers.expect_status_ok)
+    for _ in range(documents):
+        checked(port, "TD2.1", dmp_xds.feed_request(eai, patient), dmp_answers.expect_registered)
+    find = dmp_xds.find_request(doctor, patient)
+    found = checked(port, "TD3.1", find, dmp_answers.expect_documents(patient))
+    if len(found) != documents:
+        raise BenchError(f"TD3.1 found {len(found)} documents, {documents} were fed")
+    first = found[0].unique_id
+    retrieve = dmp_xds.retrieve_request(doctor, patient, found[0])
+    checked(port, "TD3.2", retrieve, dmp_answers.expect_document(found[0]))
+    existence = dmp_soap.existence_request(doctor, patient)
+    checked(port, "TD0.2", existence, dmp_answers.expect_existence(patient))
+    authorise = dmp_soap.authorise_request(doctor, patient)
+    checked(port, "TD0.3", authorise, dmp_answers.expect_status_ok)
+    feed = feed_template(eai, patient)
+    checked(port, "TD2.1 template", feed["request"], dmp_answers.expect_registered)
+    return {
+        "td0.2": {"request": existence,
+                  "expect": ['typeCode="AA"', 'queryResponseCode code="OK"']},
+        "td0.3": {"request": authorise, "expect": [">DMPOK<"]},
+        "td3.1": {"request": find,
+                  "expect": [SUCCESS] + [f'value="{d.unique_id}"' for d in found]},
+        "td3.2": {"request": retrieve, "expect": [SUCCESS, f">{first}</",
+                                                  f'<id root="{first}"></id>',
+                                                  "</ClinicalDocument>"]},
+        "td2.1": {**feed, "expect": [SUCCESS]}}
+
+
+# --- TD2.1 in wrk: a new body per request --------------------------------------------------
+
+FEED_LUA = r"""
+-- TD2.1: each request is the template with MARKER replaced by a new 12-digit number
+-- (phase, thread, counter), the CDA's SHA-1 in its hash slot and the lot signature's
+-- digest, and the signature's SHA-1 in its hash slot (OpenSSL's libcrypto, linked by wrk).
+local ffi = require("ffi")
+ffi.cdef[[
+unsigned char *SHA1(const unsigned char *d, size_t n, unsigned char *md);
+int EVP_EncodeBlock(unsigned char *t, const unsigned char *f, int n);
+]]
+local feed_template = %(template)s
+local feed_marker, feed_phase = "%(marker)s", %(phase)d
+local cda_from, cda_to, sig_from, sig_to = %(cda_from)d, %(cda_to)d, %(sig_from)d, %(sig_to)d
+local digest_at, cda_hash_at, sig_hash_at = %(digest_at)d, %(cda_hash_at)d, %(sig_hash_at)d
+local md, b64 = ffi.new("unsigned char[20]"), ffi.new("unsigned char[32]")
+
+local function sha1(text)
+  ffi.C.SHA1(text, #text, md)
+end
+local function hex()
+  local out = {}
+  for i = 0, 19 do out[i + 1] = string.format("%%02x", md[i]) end
+  return table.concat(out)
+end
+local function base64()
+  return ffi.string(b64, ffi.C.EVP_EncodeBlock(b64, md, 20))
+end
+
+local feed_threads = 0
+local setup_feed = setup
+function setup(thread)
+  setup_feed(thread)
+  feed_threads = feed_threads + 1
+  thread:set("feed_thread", feed_threads)
+end
+local init_feed = init
+function init(args)
+  init_feed(args)
+  feed_count = 0
+end
+
+function request()
+  feed_count = feed_count + 1
+  local id = string.format("%%d%%d%%010d", feed_phase, feed_thread, feed_count)
+  local b = string.gsub(feed_template, feed_marker, id)
+  sha1(string.sub(b, cda_from, cda_to))
+  local cda_hex, digest = hex(), base64()
+  local sig = string.sub(b, sig_from, digest_at - 1) .. digest
+              .. string.sub(b, digest_at + #digest, sig_to)
+  sha1(sig)
+  local body = string.sub(b, 1, cda_hash_at - 1) .. cda_hex
+               .. string.sub(b, cda_hash_at + 40, sig_hash_at - 1) .. hex()
+               .. string.sub(b, sig_hash_at + 40, sig_from - 1) .. sig
+               .. string.sub(b, sig_to + 1)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def lua_bytes(data: bytes) -> str:
+    """A Lua quoted string of any bytes (long brackets would turn CR LF into LF)."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}"
+                         for b in data) + '"'
+
+
+def write_target_script(path: Path, kind: str, spec: dict, phase: int) -> None:
+    """The wrk script of one DMP target; for TD2.1, ``phase`` (1-9) keeps the ids of the
+    warm-up and of the measured run apart."""
+    request, (first, *more) = spec["request"], spec["expect"]
+    extra = ""
+    if kind == "td2.1":
+        extra = FEED_LUA % {"template": lua_bytes(request.body), "marker": MARKER,
+                            "phase": phase, **spec["positions"]}
+    write_script(path, "" if extra else request.body.decode("utf-8"), request.content_type,
+                 first, expect_more=more, extra=extra)
+
+
+# --- the runs -----------------------------------------------------------------------------
+
+def measure(server, port: int, path: str, scripts: tuple[Path, Path], args) -> dict:
+    """Warm-up (discarded), then the measured wrk run with the server's CPU."""
+    url = f"http://{HOST}:{port}{path}"
+    run_wrk(url, scripts[0], WARMUP_S, args.connections)
+    cpu = CpuSpan(server.proc.pid)
+    result, raw = run_wrk(url, scripts[1], args.duration, args.connections)
+    result.update(cpu.read())
+    if result.get("requests"):
+        result["server_cpu_us_per_req"] = round(
+            result["server_cpu_s"] / result["requests"] * 1e6, 1)
+    result["wrk_output"] = raw
+    return result
+
+
+def bench_dmp(kind: str, round_no: int, workdir: Path, args) -> dict:
+    """One fresh frozen-clock simulator: the state, its checks, one measured wrk run."""
+    tag = f"{kind}-{round_no}"
+    with environ(SIM_DATE=SIM_DATE, SIM_FROZEN="true"):
+        server, port = insi_bench.start_simulator(workdir, tag)
+    try:
+        wait_healthy(server, port)
+        spec = prepare(port, args.documents)[kind]
+        scripts = (workdir / f"{tag}-warmup.lua", workdir / f"{tag}.lua")
+        for phase, script in enumerate(scripts, start=1):
+            write_target_script(script, kind, spec, phase)
+        path = f"{dmp_soap.BASE_PATH}/{spec['request'].service}"
+        result = measure(server, port, path, scripts, args)
+        result.update(request_bytes=len(spec["request"].body), expected_texts=spec["expect"])
+        return result
+    finally:
+        server.stop()
+        shutil.rmtree(workdir / f"data-{tag}", ignore_errors=True)
+
+
+def bench(kind: str, round_no: int, workdir: Path, args) -> dict:
+    """One run of ``kind``; INSi and the echo through insi_bench's own bench_target."""
+    load = load_average()
+    if kind in DMP_TARGETS:
+        result = bench_dmp(kind, round_no, workdir, args)
+    else:
+        result = insi_bench.bench_target(kind, round_no, workdir, args)
+    result.update(target=kind, round=round_no, load_before=load)
+    return result
+
+
+def summarize(runs: list[dict], kinds: list[str], rounds: int) -> dict:
+    """Per operation: mean req/s, worst p50/p90/p99, errors, CPU per request, ratios to
+    the echo (per round and overall: the sums of req/s), CPU per request over the echo's."""
+    echo_rps = {r["round"]: r["requests_per_s"] for r in runs if r["target"] == "echo"}
+    us = cpu_per_request(runs, kinds)
+    out = {}
+    for kind in kinds:
+        mine = [r for r in runs if r["target"] == kind]
+        row = {"label": LABELS[kind],
+               "requests_per_s": round(sum(r["requests_per_s"] for r in mine) / len(mine), 1),
+               **{f"worst_{p}_ms": max(r.get(f"{p}_ms", float("nan")) for r in mine)
+                  for p in ("p50", "p90", "p99")},
+               "non_200": sum(r.get("non_200", r["non_2xx"]) for r in mine),
+               "bad_body": sum(r.get("bad_body", 0) for r in mine),
+               "errors": sum(errors_of(r) for r in mine),
+               "server_cpu_us_per_req": round(us[kind], 1) if kind in us else None}
+        if len(echo_rps) == rounds:
+            row["ratio_to_echo_by_round"] = [
+                round(r["requests_per_s"] / echo_rps[r["round"]], 3) for r in mine]
+            row["ratio_to_echo"] = round(sum(r["requests_per_s"] for r in mine)
+                                         / sum(echo_rps.values()), 3)
+            if kind in us and "echo" in us:
+                row["cpu_per_req_over_echo"] = round(us[kind] / us["echo"], 2)
+        out[kind] = row
+    return out
+
+
+def print_summary(report: dict) -> None:
+    """The machine, the load, the runs and the per-operation table."""
+    m, c, load = report["machine"], report["config"], report["load"]
+    print(f"\nmachine: {m['nproc']} CPU ({m['cpu_model']}), Python {m['python']}, "
+          f"gunicorn {m['packages']['gunicorn']}, gevent {m['packages']['gevent']}; "
+          f"wrk -t2 -c{c['connections']} -d{c['duration_s']}s on {HOST}; "
+          f"DMP clock frozen at {c['sim_date']}, {c['documents']} documents in the DMP")
+    print(f"load average at start {load['at_start']} (waited {load['waited_s']} s), "
+          f"at end {load['at_end']}\n")
+    print_table(report["runs"], name_width=8)
+    print()
+    head = ["operation", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-200", "bad body",
+            "µs/req", "x echo req/s", "x echo µs/req"]
+    widths = [8, 8, 7, 7, 7, 7, 8, 7, 12, 13]
+    print(table_row(head, widths))
+    print(table_row(["-" * w for w in widths], widths))
+    for kind, s in report["operations"].items():
+        print(table_row([kind, f"{s['requests_per_s']:.0f}", f"{s['worst_p50_ms']:.2f}",
+                         f"{s['worst_p90_ms']:.2f}", f"{s['worst_p99_ms']:.2f}",
+                         s["non_200"], s["bad_body"], s["server_cpu_us_per_req"],
+                         f"{s.get('ratio_to_echo', float('nan')):.2f}",
+                         s.get("cpu_per_req_over_echo", "-")], widths))
+    if report["noisy_runs"]:
+        print(f"\nwarning: other processes used >10% of the machine during "
+              f"{', '.join(report['noisy_runs'])} (column 'other CPU s')")
+    errors = sum(s["errors"] for s in report["operations"].values())
+    print(f"\n  [{'PASS' if errors == 0 else 'FAIL'}] no errors (non-2xx, bad bodies, "
+          "socket errors)")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options, range-checked."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over the targets")
+    parser.add_argument("--documents", type=int, default=10, help="documents in the DMP")
+    parser.add_argument("--targets", default=",".join(ALL_TARGETS),
+                        help="comma-separated, in the order of each round")
+    parser.add_argument("--max-load", type=float, default=1.5,
+                        help="wait while the 1-minute load average is above this")
+    parser.add_argument("--load-wait", type=int, default=600, help="wait at most this (s)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    args.kinds = [k.strip() for k in args.targets.split(",") if k.strip()]
+    if not 1 <= args.duration <= 300 or not 1 <= args.connections <= 1000 \
+            or not 1 <= args.rounds <= 10 or not 1 <= args.documents <= 500 \
+            or not 0 <= args.load_wait <= 3600:
+        parser.error("duration 1..300, connections 1..1000, rounds 1..10, documents "
+                     "1..500, load-wait 0..3600")
+    unknown = set(args.kinds) - set(ALL_TARGETS)
+    if unknown or not args.kinds or len(set(args.kinds)) != len(args.kinds):
+        parser.error(f"--targets: distinct names among {', '.join(ALL_TARGETS)}")
+    return args
+
+
+def code_state() -> dict:
+    """The commit measured and the files of the simulator modified in the work tree."""
+    def git(*argv):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        return ""
+    return {"commit": git("rev-parse", "HEAD"),
+            "modified": git("status", "--porcelain", "--", "simulator").splitlines()}
+
+
+def main(argv=None) -> int:
+    """Wait for a quiet machine, run the rounds, write the JSON, print the tables."""
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("dmp_bench: wrk not found on PATH: install wrk (apt-get install wrk)",
+              file=sys.stderr)
+        return 2
+    load = wait_for_quiet(args.max_load, args.load_wait)
+    install_time_bound(args.rounds * len(args.kinds)
+                       * (args.duration + WARMUP_S + HEALTH_DEADLINE_S + 60 + args.documents))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    workdir = Path(tempfile.mkdtemp(prefix="dmp-bench-"))
+    report: dict = {
+        "started_utc": stamp, "machine": machine_facts(), "code": code_state(), "load": load,
+        "config": {"duration_s": args.duration, "connections": args.connections,
+                   "wrk_threads": 2, "warmup_s": WARMUP_S, "rounds": args.rounds,
+                   "documents": args.documents, "sim_date": SIM_DATE, "sim_frozen": True,
+                   "patient_ins": PATIENT_INS, "order": args.kinds * args.rounds,
+                   "server": "gunicorn, 2 workers, gevent, keep-alive 75 s; fresh server "
+                             "and data dir per run"}}
+    runs = []
+    try:
+        for round_no in range(1, args.rounds + 1):
+            for kind in args.kinds:
+                print(f"running {kind} #{round_no}: {WARMUP_S} s warm-up + {args.duration} s "
+                      f"wrk (load {load_average()[0]:.2f}) ...", flush=True)
+                runs.append(bench(kind, round_no, workdir, args))
+    except (BenchError, KeyboardInterrupt) as exc:
+        print(f"dmp_bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.alarm(0)
+        stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    load["at_end"] = load_average()
+    noise_limit = 0.1 * (os.cpu_count() or 1) * args.duration
+    report.update(runs=runs, operations=summarize(runs, args.kinds, args.rounds),
+                  noisy_runs=[f"{r['target']}#{r['round']}" for r in runs
+                              if r.get("other_cpu_s", 0) > noise_limit])
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    out_path = args.results_dir / f"dmp-{stamp}.json"
+    out_path.write_text(json.dumps(report, indent=2) + "\n")
+    print_summary(report)
+    print(f"\nresults: {out_path}")
+    return 0 if all(s["errors"] == 0 for s in report["operations"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
