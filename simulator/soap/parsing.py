@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from simulator.soap.errors import ProtocolError
-from simulator.soap.mtom import resolve_includes, split_related
+from simulator.soap.mtom import quoted, resolve_includes, split_related
 from simulator.soap.namespaces import SOAP11_ENV, SOAP12_ENV, WSA
 
 
@@ -83,9 +83,9 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     elif media_type != "application/soap+xml":
         raise ProtocolError(
             "media-type",
-            f"Unsupported Content-Type {media_type or '(none)'!s}: this SOAP 1.2 endpoint "
-            "expects application/soap+xml; charset=utf-8, or MTOM (multipart/related; "
-            'type="application/xop+xml")', 415)
+            f"Unsupported Content-Type {quoted(media_type, quotes=False) or '(none)'}: this "
+            "SOAP 1.2 endpoint expects application/soap+xml; charset=utf-8, or MTOM "
+            '(multipart/related; type="application/xop+xml")', 415)
     if not raw.strip():
         raise ProtocolError("malformed", "Empty request body: a SOAP 1.2 Envelope is expected")
     try:

@@ -112,6 +112,37 @@ def test_a_submission_full_of_errors_gets_an_answer_no_bigger_than_itself(wire, 
         len(answer.response.data)
 
 
+NON_ASCII_BASE64 = (
+    "simulator/services/dmp/xds/submission.py _contents catches binascii.Error only, but "
+    "base64.b64decode raises a plain ValueError for non-ASCII text: an xdsb:Document "
+    "holding '\u00e9' is the technical fault (Receiver) instead of XDSRepositoryError "
+    "'not valid base64' (found by hypothesis, HOSTILE_FUZZ_FACTOR=20)")
+
+
+def _td21_with_document_text(text: str) -> str:
+    body = xds.provide_and_register().body
+    start = body.index(">", body.index("<ns4:Document ")) + 1
+    return body[:start] + text + body[start:]
+
+
+@pytest.mark.xfail(strict=True, reason=NON_ASCII_BASE64)
+def test_a_non_ascii_document_is_not_valid_base64():
+    body = etree.fromstring(_td21_with_document_text("\u00e9"), safe_parser())
+    with pytest.raises(XdsFailure) as failure:
+        parse_provide_and_register(body)
+    assert "is not valid base64" in str(failure.value)
+
+
+@pytest.mark.xfail(strict=True, reason=NON_ASCII_BASE64)
+@pytest.mark.parametrize("path", [f"{V2}/repository", f"{V1}/repository"])
+def test_a_non_ascii_document_gets_a_repository_error_on_the_wire(wire, path):
+    raw = with_body(wire.valid(path), _td21_with_document_text("\u00e9").encode())
+    raw = raw.replace(xds.RETRIEVE_ACTION.encode(), xds.PNR_ACTION.encode(), 1)
+    answer = wire.post(path, raw)
+    assert answer.response.status_code == 200, answer.response.data[-400:]
+    assert b"XDSRepositoryError" in answer.response.data
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "simulator/services/insi/service.py vitale_query checks RangNaissance with "
     "str.isdigit(), which accepts digits int() refuses (superscripts such as '\u00b2'): "
