@@ -41,3 +41,16 @@ class ServiceFault(Fault):
 
     def __repr__(self) -> str:
         return f"ServiceFault({self.entry!r}, {self.details!r})"
+
+
+MESSAGE_LIMIT = 1000
+
+
+def capped(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A fault message cut in the middle past ``limit`` characters: a fault quoting
+    what the client sent must not grow with the request."""
+    if len(message) <= limit:
+        return message
+    half = limit // 2
+    return f"{message[:half]}...({len(message) - 2 * half} characters left out)..." \
+           f"{message[-half:]}"

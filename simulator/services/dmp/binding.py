@@ -18,7 +18,7 @@ from simulator.services.dmp.vihf import LPS_NAME_ATTRIBUTE, peek_vihf
 from simulator.soap.addressing import fault_envelope, response_envelope
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
-from simulator.soap.errors import ProtocolError, ServiceFault
+from simulator.soap.errors import ProtocolError, ServiceFault, capped
 from simulator.soap.mtom import build_related
 from simulator.soap.parsing import SoapRequest
 from simulator.soap.reply import Reply
@@ -90,7 +90,8 @@ class DmpBinding:
         """Any error as a DMP SOAP fault."""
         fault, detail, status = _fault_of(error)
         spec = fault.spec
-        body = fault_envelope(code=spec.code, subcode=spec.subcode, reason=fault.text(detail),
+        body = fault_envelope(code=spec.code, subcode=spec.subcode,
+                              reason=capped(fault.text(detail)),
                               message_id=_new_message_id(),
                               relates_to=request.message_id if request is not None else None)
         rule = error.details.get("rule") if isinstance(error, ServiceFault) else None

@@ -16,7 +16,7 @@ from simulator.services.insi.usage import InsiUsage
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.reply import Reply
-from simulator.soap.errors import ProtocolError, ServiceFault
+from simulator.soap.errors import ProtocolError, ServiceFault, capped
 from simulator.soap.parsing import SoapRequest
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
 
@@ -79,7 +79,8 @@ class InsiBinding:
         entry, detail, status = _catalogue_entry(error)
         generation = self.context.calendar.insi_fault_format(self.context.clock.today())
         body = render_fault(entry.spec, generation,
-                            request.message_id if request is not None else None, detail)
+                            request.message_id if request is not None else None,
+                            capped(detail) if detail else detail)
         return Reply(status, body,
                      outcome=f"fault {entry.spec.subcode or entry.spec.code_value}/"
                              f"{entry.spec.erreur_code}")

@@ -111,7 +111,7 @@ def vitale_query(beneficiaire: Beneficiaire) -> VitaleQuery:
     if individual is None and od is None:
         raise invalid("RECVITALE needs MatriculeIndividu or MatriculeOD")
     rank = (beneficiaire.RangNaissance or "").strip()
-    if rank and not rank.isdigit():
+    if rank and not (rank.isascii() and rank.isdigit()):  # not superscripts, as int() is
         raise invalid(f"RECVITALE/RangNaissance must be a whole number, got {rank!r}")
     return VitaleQuery(birth_date, individual, od, int(rank) if rank else None)
 

@@ -82,10 +82,21 @@ def status_for(errors: list[XdsError], partial: bool = False) -> str:
     return PARTIAL_SUCCESS if partial else FAILURE
 
 
+# A request full of faulty objects gets the first errors and a count of the others: an
+# answer must not grow with the request (a 140 KB submission gave a 900 KB answer).
+MAX_LISTED_ERRORS = 50
+
+
 def add_error_list(parent: etree._Element, errors: list[XdsError]) -> None:
-    """Append ``rs:RegistryErrorList`` to ``parent`` when there are errors."""
+    """Append ``rs:RegistryErrorList`` to ``parent`` when there are errors (the first
+    :data:`MAX_LISTED_ERRORS`, then one error saying how many more there were)."""
     if not errors:
         return
+    if len(errors) > MAX_LISTED_ERRORS:
+        left_out = errors[MAX_LISTED_ERRORS:]
+        errors = errors[:MAX_LISTED_ERRORS] + [XdsError(
+            left_out[0].code, f"{len(left_out)} further errors not listed (codes: "
+            f"{', '.join(sorted({e.code for e in left_out}))})")]
     error_list = etree.SubElement(
         parent, f"{{{RS}}}RegistryErrorList",
         highestSeverity=ERROR if any(e.severity == ERROR for e in errors) else WARNING)

@@ -8,7 +8,6 @@ document); the CI-SIS / DMP rules are in :mod:`rules`.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from lxml import etree
@@ -143,10 +142,10 @@ def _submission_set(packages, errors) -> RegistryObject | None:
     return sets[0]
 
 
-def _contents(body, errors) -> tuple[dict[str, bytes], list[str]]:
+def _contents(body, errors) -> tuple[dict[str, bytes], dict[str, None]]:
     """(decoded contents by id, every id named by an xdsb:Document)."""
     contents: dict[str, bytes] = {}
-    named: list[str] = []
+    named: dict[str, None] = {}  # insertion-ordered set: membership in constant time
     for index, document in enumerate(body.findall(f"{{{XDSB}}}Document"), start=1):
         doc_id = document.get("id")
         where = doc_id or f"xdsb:Document[{index}]"
@@ -158,7 +157,7 @@ def _contents(body, errors) -> tuple[dict[str, bytes], list[str]]:
             errors.append(XdsError(REGISTRY_METADATA_ERROR,
                                    f"more than one xdsb:Document has id {doc_id}", doc_id))
             continue
-        named.append(doc_id)
+        named[doc_id] = None
         if document.find(f"{{{XOP}}}Include") is not None:
             errors.append(XdsError(REPOSITORY_ERROR, f"xdsb:Document {doc_id} holds an "
                                    "xop:Include but the request is not an MTOM package "
@@ -168,7 +167,7 @@ def _contents(body, errors) -> tuple[dict[str, bytes], list[str]]:
         try:
             contents[doc_id] = base64.b64decode("".join((document.text or "").split()),
                                                 validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII text in the element
             errors.append(XdsError(REPOSITORY_ERROR, f"xdsb:Document {doc_id} is not valid "
                                    "base64", doc_id))
     return contents, named
