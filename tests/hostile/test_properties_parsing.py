@@ -59,7 +59,7 @@ def mime_soup(draw) -> tuple[bytes, str]:
     return raw, f'multipart/related; type="application/xop+xml"; boundary="{boundary}"{start}'
 
 
-@fuzz_settings(300)
+@fuzz_settings(200)
 @given(mime_soup())
 def test_any_mime_soup_gives_a_request_or_a_protocol_error(soup):
     read_or_refuse(*soup)
@@ -104,7 +104,7 @@ def assert_read_faithfully(request, envelope, action, message_id, content_type) 
     assert request.message_id == ((message_id or "").strip() or None)
 
 
-@fuzz_settings(100)
+@fuzz_settings(40)
 @given(envelopes(), st.sampled_from(["UTF-8", "UTF-16"]), st.booleans(),
        st.sampled_from(["application/soap+xml; charset=utf-8",
                         'application/soap+xml; action=" urn:from-content-type "']))
@@ -116,7 +116,7 @@ def test_every_well_formed_envelope_is_read_faithfully(generated, encoding, decl
     assert_read_faithfully(request, envelope, action, message_id, content_type)
 
 
-@fuzz_settings(80)
+@fuzz_settings(30)
 @given(envelopes(), st.lists(st.binary(max_size=64), min_size=1, max_size=4), BOUNDARY,
        st.booleans())
 def test_every_well_formed_mtom_package_is_read_with_its_parts_inlined(

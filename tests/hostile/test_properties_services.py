@@ -68,7 +68,7 @@ def size(outcome: SearchOutcome) -> int:
     return {"01": 0, "00": 1, "02": 2}[outcome.code]
 
 
-@fuzz_settings(200)
+@fuzz_settings(100)
 @given(st.lists(identities(), max_size=6), st.builds(
     TraitsQuery, st.one_of(NAMES, XML_TEXT), st.lists(st.one_of(FIRST, XML_TEXT), max_size=3)
     .map(tuple), st.sampled_from(["M", "F", "", "X"]), st.one_of(DATES, XML_TEXT),
@@ -82,7 +82,7 @@ def test_match_traits_never_raises_and_is_order_independent(candidates, query, r
     assert (again.code, again.identity) == (outcome.code, outcome.identity)
 
 
-@fuzz_settings(200)
+@fuzz_settings(100)
 @given(st.lists(identities(), min_size=1, max_size=6), st.data())
 def test_a_candidates_own_traits_find_them(candidates, data):
     """Completeness: the traits of a candidate, as typed by an operator, never give CR 01;
@@ -103,7 +103,7 @@ def test_a_candidates_own_traits_find_them(candidates, data):
         assert narrowed.identity == wanted
 
 
-@fuzz_settings(200)
+@fuzz_settings(100)
 @given(st.lists(identities(), max_size=6), st.builds(
     VitaleQuery, st.one_of(DATES, XML_TEXT), st.none() | MATRICULES | XML_TEXT,
     st.none() | MATRICULES | XML_TEXT, st.none() | st.integers(-1, 4)))
@@ -165,7 +165,7 @@ def test_the_unmutated_vihf_is_read():
     assert isinstance(read_or_refuse(valid_vihf_header(), True, True), Vihf)
 
 
-@fuzz_settings(300)
+@fuzz_settings(100)
 @given(st.data(), st.booleans(), st.booleans(),
        st.sampled_from([{}, {"mode": "bris_de_glace"}, {"patient": None}, {"signed": False}]))
 def test_any_mutated_vihf_is_read_or_refused_with_a_vihf_error(data, require_patient,
@@ -223,7 +223,7 @@ def vihf_headers(draw) -> etree._Element:
     return header
 
 
-@fuzz_settings(150)
+@fuzz_settings(60)
 @given(vihf_headers(), st.booleans())
 def test_any_attribute_statement_is_read_or_refused_with_a_vihf_error(header, signed):
     if not signed:
@@ -258,7 +258,7 @@ def test_the_unmutated_submission_is_read():
     assert isinstance(parse_provide_and_register(VALID_TD21), Submission)
 
 
-@fuzz_settings(300)
+@fuzz_settings(100)
 @given(st.data())
 def test_any_mutated_submission_is_read_or_refused_with_an_xds_failure(data):
     body = data.draw(mutated(VALID_TD21, tags=XDS_TAGS, values=XDS_VALUES,
@@ -281,7 +281,7 @@ def test_any_mutated_submission_is_read_or_refused_with_an_xds_failure(data):
         read_classification(element)
 
 
-@fuzz_settings(100)
+@fuzz_settings(40)
 @given(elements(XDS_TAGS, depth=3, max_children=2))
 def test_any_element_is_read_as_a_registry_object(element):
     obj = read_registry_object(element)
