@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from simulator.soap.errors import ProtocolError
+from simulator.soap.errors import ProtocolError, capped
 
 XOP = "http://www.w3.org/2004/08/xop/include"
 
@@ -129,11 +129,7 @@ def quoted(value: str, limit: int = 200, quotes: bool = True) -> str:
     """``value`` as a fault message quotes it: escaped as Python does (a control
     character, which XML cannot carry, becomes ``\\x01``), in quotes or not, and cut in
     the middle past ``limit`` characters, so that an answer never grows with the request."""
-    text = repr(value) if quotes else repr(value)[1:-1]
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}...({len(text) - 2 * half} characters left out)...{text[-half:]}"
+    return capped(repr(value) if quotes else repr(value)[1:-1], limit)
 
 
 def _bad(detail: str) -> ProtocolError:
