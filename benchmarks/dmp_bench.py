@@ -3,31 +3,19 @@
     .venv/bin/python benchmarks/dmp_bench.py [--duration 10] [--connections 16] [--rounds 2]
         [--documents 10] [--targets td0.2,td0.3,td3.1,td3.2,td2.1,insi,echo]
 
-What it does, all on 127.0.0.1 and bounded in time:
-
-1. waits for a quiet machine: while the 1-minute load average is above ``--max-load``
-   (1.5), polls it every 30 s, for at most ``--load-wait`` s (600), then goes on anyway;
-   the load is recorded;
-2. per round, one fresh server per target, in the order of ``--targets``: the DMP targets
-   on ``insi-dmp-sim serve`` (2 workers) with the simulated clock frozen at ``SIM_DATE``
-   (so that fixed VIHF IssueInstants stay valid), INSi and the echo exactly as
-   benchmarks/insi_bench.py serves and measures them;
-3. on a DMP server, the state is made over HTTP with the load tests' request builders
-   (loadtests/dmp_soap.py, dmp_xds.py): TD0.2 (NF), TD1.1, TD0.3 for the hospital EAI and
-   for a physician, N TD2.1 feeds; then every measured request is sent once and its answer
-   read by the load tests' full checks (loadtests/dmp_answers.py);
-4. 2 s warm-up, then ``wrk -t2 -cC -dDs --latency`` with a Lua script that POSTs the fixed
-   body and counts non-200 answers and answers lacking any expected text: TD0.2 test
-   existence, TD0.3 setAuthorization AJOUT, TD3.1 FindDocuments (every uniqueId of the N
-   documents expected), TD3.2 retrieve (MTOM answer: the CDA's id and end expected);
-5. TD2.1 is not idempotent (uniqueIds and entry UUIDs must be new): its Lua script builds
-   each body from a template whose uniqueIds and UUIDs end in a 12-digit marker, replaced
-   per request by a counter of its own, and recomputes the CDA's SHA-1 (hash slot and lot
-   signature digest) and the signature's (hash slot) with OpenSSL's libcrypto, which wrk
-   links, through LuaJIT's ffi;
-6. prints the runs, a summary per operation (req/s, p50/p90/p99, errors, server CPU µs per
-   request, ratios to the echo of the same run) and writes everything, wrk's raw output
-   included, to benchmarks/results/dmp-<UTC timestamp>.json.
+Waits (up to ``--load-wait`` s) for the 1-minute load average to fall to ``--max-load``;
+then, per round, one fresh server per target in the order of ``--targets``: the DMP
+targets on ``insi-dmp-sim serve`` (2 workers) with the clock frozen at SIM_DATE (fixed
+VIHF IssueInstants stay valid), INSi and the echo through insi_bench's own bench_target.
+On a DMP server the state is made over HTTP with the load tests' request builders
+(loadtests/dmp_soap.py, dmp_xds.py: TD0.2, TD1.1, TD0.3 for the EAI and a physician, N
+TD2.1 feeds), and each measured request is sent once and read by the load tests' checks
+(dmp_answers.py). Then a 2 s warm-up and ``wrk -t2 -cC -dDs --latency``, whose Lua script
+counts non-200 answers and answers lacking an expected text. TD2.1 is not idempotent: its
+script builds each body from a template whose uniqueIds and entry UUIDs end in a marker
+replaced per request, and recomputes the SHA-1s (hash slots, lot signature digest) with
+the libcrypto that wrk links. Results, wrk's raw output included, go to
+benchmarks/results/dmp-<UTC timestamp>.json; benchmarks/README.md ("DMP") explains more.
 
 Importing the load-test modules imports Locust: LOCUST_SKIP_MONKEY_PATCH keeps it from
 monkey-patching this process. wrk is required and is not installed by this script.
@@ -50,6 +38,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from unittest import mock
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,12 +66,6 @@ PATIENT_INS = "297022A02077878"           # ADRTROIS DOMINIQUE, the person INSi 
 WARMUP_S = insi_bench.WARMUP_S
 DMP_TARGETS = ("td0.2", "td0.3", "td3.1", "td3.2", "td2.1")
 ALL_TARGETS = DMP_TARGETS + ("insi", "echo")
-LABELS = {"td0.2": "TD0.2 test existence (patients)",
-          "td0.3": "TD0.3 setAuthorization AJOUT (habilitations)",
-          "td3.1": "TD3.1 FindDocuments (registry)",
-          "td3.2": "TD3.2 retrieve, MTOM answer (repository)",
-          "td2.1": "TD2.1 feed, ITI-41 MTOM (repository)",
-          "insi": "INSi traits search (insi_bench's)", "echo": "bare spyne echo"}
 SUCCESS = 'ResponseStatusType:Success"'
 # Ends the uniqueIds and entry UUIDs of the TD2.1 template; the Lua script replaces it
 # per request by phase digit + thread digit + 10-digit counter (an OID arc, and hex).
@@ -107,22 +90,6 @@ def wait_for_quiet(max_load: float, max_wait: float) -> dict:
         seen.append(load_average())
     return {"max_load": max_load, "polls": seen, "waited_s": round(time.monotonic() - started),
             "quiet": seen[-1][0] <= max_load, "at_start": seen[-1]}
-
-
-@contextlib.contextmanager
-def environ(**values: str):
-    """``os.environ`` with ``values`` for the duration of the block (servers started inside
-    inherit them)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # --- the DMP state, over HTTP ------------------------------------------------------------
@@ -155,7 +122,7 @@ def checked(port: int, name: str, request: dmp_soap.DmpRequest, check):
 
 
 def feed_template(session: Session, patient: dmp_soap.Patient) -> dict:
-    """A TD2.1 request whose three uniqueIds (``<root>.MARKER.1.n``) and every generated
+    """A TD2.1 request whose three uniqueIds (``<root>.MARKER.<k>.n``) and every generated
     ``urn:uuid`` id (last 12 digits) end in MARKER, and the 1-based byte positions the Lua
     script needs: the CDA and signature parts, the base64 CDA digest in the signature,
     the hex hash slots of both in the metadata."""
@@ -187,8 +154,9 @@ def feed_template(session: Session, patient: dmp_soap.Patient) -> dict:
 
 
 def prepare(port: int, documents: int) -> dict[str, dict]:
-    """Create the patient's DMP, authorise the EAI and a physician, feed ``documents``;
-    check each measured request once; {target: request, expected texts}."""
+    """Create the patient's DMP, authorise the EAI and a physician, feed ``documents``
+    (the last one is the TD2.1 template); check each measured request once;
+    {target: request, expected texts}."""
     host = f"http://{HOST}:{port}"
     clock = PlatformClock(host)             # the simulator's frozen clock (/_admin/clock)
     patient = next((p for p in PATIENTS if p.ins == PATIENT_INS), PATIENTS[0])
@@ -201,8 +169,10 @@ def prepare(port: int, documents: int) -> dict[str, dict]:
     for session in (eai, doctor):
         checked(port, "TD0.3", dmp_soap.authorise_request(session, patient),
                 dmp_answers.expect_status_ok)
-    for _ in range(documents):
+    for _ in range(documents - 1):
         checked(port, "TD2.1", dmp_xds.feed_request(eai, patient), dmp_answers.expect_registered)
+    feed = feed_template(eai, patient)
+    checked(port, "TD2.1 template", feed["request"], dmp_answers.expect_registered)
     find = dmp_xds.find_request(doctor, patient)
     found = checked(port, "TD3.1", find, dmp_answers.expect_documents(patient))
     if len(found) != documents:
@@ -214,8 +184,6 @@ def prepare(port: int, documents: int) -> dict[str, dict]:
     checked(port, "TD0.2", existence, dmp_answers.expect_existence(patient))
     authorise = dmp_soap.authorise_request(doctor, patient)
     checked(port, "TD0.3", authorise, dmp_answers.expect_status_ok)
-    feed = feed_template(eai, patient)
-    checked(port, "TD2.1 template", feed["request"], dmp_answers.expect_registered)
     return {
         "td0.2": {"request": existence,
                   "expect": ['typeCode="AA"', 'queryResponseCode code="OK"']},
@@ -244,19 +212,13 @@ local feed_marker, feed_phase = "%(marker)s", %(phase)d
 local cda_from, cda_to, sig_from, sig_to = %(cda_from)d, %(cda_to)d, %(sig_from)d, %(sig_to)d
 local digest_at, cda_hash_at, sig_hash_at = %(digest_at)d, %(cda_hash_at)d, %(sig_hash_at)d
 local md, b64 = ffi.new("unsigned char[20]"), ffi.new("unsigned char[32]")
-
-local function sha1(text)
-  ffi.C.SHA1(text, #text, md)
-end
+local function sha1(text) ffi.C.SHA1(text, #text, md) end
+local function base64() return ffi.string(b64, ffi.C.EVP_EncodeBlock(b64, md, 20)) end
 local function hex()
   local out = {}
   for i = 0, 19 do out[i + 1] = string.format("%%02x", md[i]) end
   return table.concat(out)
 end
-local function base64()
-  return ffi.string(b64, ffi.C.EVP_EncodeBlock(b64, md, 20))
-end
-
 local feed_threads = 0
 local setup_feed = setup
 function setup(thread)
@@ -269,7 +231,6 @@ function init(args)
   init_feed(args)
   feed_count = 0
 end
-
 function request()
   feed_count = feed_count + 1
   local id = string.format("%%d%%d%%010d", feed_phase, feed_thread, feed_count)
@@ -325,7 +286,7 @@ def measure(server, port: int, path: str, scripts: tuple[Path, Path], args) -> d
 def bench_dmp(kind: str, round_no: int, workdir: Path, args) -> dict:
     """One fresh frozen-clock simulator: the state, its checks, one measured wrk run."""
     tag = f"{kind}-{round_no}"
-    with environ(SIM_DATE=SIM_DATE, SIM_FROZEN="true"):
+    with mock.patch.dict(os.environ, SIM_DATE=SIM_DATE, SIM_FROZEN="true"):
         server, port = insi_bench.start_simulator(workdir, tag)
     try:
         wait_healthy(server, port)
@@ -361,8 +322,7 @@ def summarize(runs: list[dict], kinds: list[str], rounds: int) -> dict:
     out = {}
     for kind in kinds:
         mine = [r for r in runs if r["target"] == kind]
-        row = {"label": LABELS[kind],
-               "requests_per_s": round(sum(r["requests_per_s"] for r in mine) / len(mine), 1),
+        row = {"requests_per_s": round(sum(r["requests_per_s"] for r in mine) / len(mine), 1),
                **{f"worst_{p}_ms": max(r.get(f"{p}_ms", float("nan")) for r in mine)
                   for p in ("p50", "p90", "p99")},
                "non_200": sum(r.get("non_200", r["non_2xx"]) for r in mine),
@@ -402,6 +362,9 @@ def print_summary(report: dict) -> None:
                          s["non_200"], s["bad_body"], s["server_cpu_us_per_req"],
                          f"{s.get('ratio_to_echo', float('nan')):.2f}",
                          s.get("cpu_per_req_over_echo", "-")], widths))
+    print("\nreq/s: mean over the rounds; p50/p90/p99: the worst round; x echo req/s: the "
+          "operation's req/s summed over the rounds / the echo's;\nµs/req: server CPU per "
+          "request, mean over the rounds; x echo µs/req: that / the echo's")
     if report["noisy_runs"]:
         print(f"\nwarning: other processes used >10% of the machine during "
               f"{', '.join(report['noisy_runs'])} (column 'other CPU s')")
@@ -491,6 +454,8 @@ def main(argv=None) -> int:
     out_path = args.results_dir / f"dmp-{stamp}.json"
     out_path.write_text(json.dumps(report, indent=2) + "\n")
     print_summary(report)
+    with contextlib.suppress(ValueError):
+        out_path = out_path.resolve().relative_to(REPO)
     print(f"\nresults: {out_path}")
     return 0 if all(s["errors"] == 0 for s in report["operations"].values()) else 1
 
