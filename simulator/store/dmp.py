@@ -331,6 +331,11 @@ class RegistryTransaction:
                           (status, json.dumps(found.evolve(status=status).to_dict()),
                            entry_uuid))
 
+    def association_exists(self, association_id: str) -> bool:
+        """Whether an association already has this id."""
+        return bool(self._rows("SELECT 1 FROM xds_associations WHERE id = ?",
+                               (association_id,)))
+
     def add_association(self, association: Association) -> None:
         """Store an association."""
         self.conn.execute(

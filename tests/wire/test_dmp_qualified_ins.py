@@ -77,3 +77,4 @@ def test_calendar_refusals_are_counted_in_the_metrics(make_app):
     assert metrics.count("calendar_refusals_total{") == 2
     assert dmp.http.get("/metrics").get_data(as_text=True).count(
         "calendar_refusals_total{") == 2
+

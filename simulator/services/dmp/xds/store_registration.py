@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID
 from simulator.services.dmp.xds.registration import Registration
 from simulator.store.dmp import DOCUMENT, SUBMISSION_SET
@@ -22,6 +23,11 @@ def store_registration(registry, registration: Registration, *, ins: str, feeder
         registry.add_object(entry, kind=DOCUMENT, ins=ins, unique_id=unique_id,
                             author_id=feeder, registered_at=now)
         registry.add_content(unique_id, entry.mime_type, registration.documents[entry.id])
+    reused = [a.id for a in registration.associations if registry.association_exists(a.id)]
+    if reused:  # client-chosen urn:uuid ids are kept, so they must be new
+        raise XdsFailure([XdsError(REGISTRY_METADATA_ERROR, f"Association id {a_id} is "
+                                   "already registered: use a new urn:uuid", a_id)
+                          for a_id in reused])
     for association in registration.associations:
         registry.add_association(association)
     for entry_uuid in registration.deprecate:
