@@ -6,31 +6,21 @@ authorisation is also set here, to reach the EXPIRE status of TD0.2.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 from flask import Blueprint, jsonify, request
 
 from simulator.admin import current_simulator
 from simulator.services.dmp.records import AuthorisationRecord
 from simulator.settings import SettingsError, parse_datetime
+from simulator.store.dmp import authorisation_to_dict, record_to_dict
 
 dmp_admin = Blueprint("dmp_admin", __name__, url_prefix="/_admin/dmp")
 PATIENT_OPTIONS = ("opposes_bris_de_glace", "opposes_centre_15", "linked_to_mes")
 
 
-def _record_view(record) -> dict:
-    data = asdict(record)
-    for name in ("created_at", "updated_at", "closed_at"):
-        data[name] = data[name].isoformat() if data[name] else None
-    return data
-
-
 def _authorisation_view(record: AuthorisationRecord, now) -> dict:
-    data = asdict(record)
-    for name in ("granted_at", "last_action_at", "expires_at"):
-        data[name] = data[name].isoformat() if data[name] else None
-    data["status"] = record.status(now).value
-    return data
+    return {**authorisation_to_dict(record), "status": record.status(now).value}
 
 
 @dmp_admin.get("/patients")
@@ -51,7 +41,7 @@ def get_patient(ins: str):
         return jsonify(error=f"no DMP for INS {ins}"), 404
     now = sim.clock.now()
     documents = sim.store.dmp.view().documents_for_patient(ins)
-    return jsonify(dmp=_record_view(record), documents=len(documents), professionals=[
+    return jsonify(dmp=record_to_dict(record), documents=len(documents), professionals=[
         _authorisation_view(a, now) for a in sim.store.dmp.authorisations_for_patient(ins)])
 
 
@@ -67,7 +57,7 @@ def patch_patient(ins: str):
         return jsonify(error=f"expected a JSON object of booleans among "
                              f"{', '.join(PATIENT_OPTIONS)}"), 400
     record = sim.store.dmp.update_record(ins, lambda current: replace(current, **body))
-    return jsonify(dmp=_record_view(record))
+    return jsonify(dmp=record_to_dict(record))
 
 
 @dmp_admin.put("/patients/<ins>/professionals")

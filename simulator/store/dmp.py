@@ -73,12 +73,30 @@ def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+_RECORD_MOMENTS = ("created_at", "updated_at", "closed_at")
+_AUTHORISATION_MOMENTS = ("granted_at", "last_action_at", "expires_at")
+
+
+def _json_ready(record, moments: tuple[str, ...]) -> dict:
+    data = asdict(record)
+    for name in moments:
+        data[name] = _iso(getattr(record, name))
+    return data
+
+
+def record_to_dict(record: DmpRecord) -> dict:
+    """A DMP record as a JSON-ready dict (instants in ISO-8601)."""
+    return _json_ready(record, _RECORD_MOMENTS)
+
+
+def authorisation_to_dict(record: AuthorisationRecord) -> dict:
+    """An authorisation as a JSON-ready dict (instants in ISO-8601)."""
+    return _json_ready(record, _AUTHORISATION_MOMENTS)
+
+
 def record_to_json(record: DmpRecord) -> str:
     """JSON of a DMP record."""
-    data = asdict(record)
-    for name in ("created_at", "updated_at", "closed_at"):
-        data[name] = _iso(getattr(record, name))
-    return json.dumps(data, ensure_ascii=False)
+    return json.dumps(record_to_dict(record), ensure_ascii=False)
 
 
 def record_from_json(text: str) -> DmpRecord:
@@ -87,23 +105,20 @@ def record_from_json(text: str) -> DmpRecord:
     traits = data.pop("traits")
     traits["telecoms"] = tuple(traits["telecoms"])
     traits["address"] = tuple(traits["address"])
-    for name in ("created_at", "updated_at", "closed_at"):
+    for name in _RECORD_MOMENTS:
         data[name] = _moment(data[name])
     return DmpRecord(traits=PatientTraits(**traits), **data)
 
 
 def authorisation_to_json(record: AuthorisationRecord) -> str:
     """JSON of an authorisation."""
-    data = asdict(record)
-    for name in ("granted_at", "last_action_at", "expires_at"):
-        data[name] = _iso(getattr(record, name))
-    return json.dumps(data, ensure_ascii=False)
+    return json.dumps(authorisation_to_dict(record), ensure_ascii=False)
 
 
 def authorisation_from_json(text: str) -> AuthorisationRecord:
     """Inverse of :func:`authorisation_to_json`."""
     data = json.loads(text)
-    for name in ("granted_at", "last_action_at", "expires_at"):
+    for name in _AUTHORISATION_MOMENTS:
         data[name] = _moment(data[name])
     return AuthorisationRecord(**data)
 
