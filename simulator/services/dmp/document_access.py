@@ -14,7 +14,9 @@ from simulator.services.dmp.records import NO_DMP, authorisation_status
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.xds.errors import (
     REGISTRY_ERROR, UNKNOWN_PATIENT_ID, XdsError, XdsFailure)
-from simulator.services.dmp.xds.model import DE_CONFIDENTIALITY, RegistryObject
+from simulator.services.dmp.xds.model import (
+    DE_CONFIDENTIALITY, DE_PATIENT_ID, SS_PATIENT_ID, RegistryObject)
+from simulator.services.dmp.xds.rules import parse_patient_id
 
 MASQUE_PS = "MASQUE_PS"
 
@@ -46,6 +48,13 @@ def check_may_consult(call: DmpCall) -> None:
     """TD3.1/TD3.2: refuse with an XdsFailure when the caller may not consult."""
     _raise_if_refused(call, _decide(
         call, lambda state, status: may_consult(state, status, call.vihf.access_mode)))
+
+
+def patient_of(obj: RegistryObject) -> str | None:
+    """The patient identifier (INS or INS-C) in an entry's or a submission set's
+    patientId, or None."""
+    patient = parse_patient_id(obj.external(DE_PATIENT_ID) or obj.external(SS_PATIENT_ID))
+    return patient[0] if patient else None
 
 
 def is_masked(entry: RegistryObject) -> bool:

@@ -9,14 +9,14 @@ from spyne import Service
 from simulator.services.dmp.access import may_delete
 from simulator.services.dmp.binding import dmp_rpc
 from simulator.services.dmp.call import DmpCall, begin_call
-from simulator.services.dmp.document_access import check_may_consult, check_may_feed, visible_to
+from simulator.services.dmp.document_access import (
+    check_may_consult, check_may_feed, patient_of, visible_to)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.xds.errors import (
     DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
     registry_response)
-from simulator.services.dmp.xds.model import (
-    DE_PATIENT_ID, DE_UNIQUE_ID, LCM, QUERY, SS_PATIENT_ID, SS_UNIQUE_ID, RegistryObject)
+from simulator.services.dmp.xds.model import DE_UNIQUE_ID, LCM, QUERY, SS_UNIQUE_ID, RegistryObject
 from simulator.services.dmp.xds.query_engine import run_query
 from simulator.services.dmp.xds.query_response import render_query_response
 from simulator.services.dmp.xds.rules import parse_patient_id
@@ -35,11 +35,6 @@ UPDATE = DmpOperation(
     "urn:ihe:iti:2010:UpdateDocumentSetResponse")
 OPERATIONS = [STORED_QUERY, UPDATE]
 _BY_NAME = {op.name: op for op in OPERATIONS}
-
-
-def _ins_of(obj: RegistryObject) -> str | None:
-    patient = parse_patient_id(obj.external(DE_PATIENT_ID) or obj.external(SS_PATIENT_ID))
-    return patient[0] if patient else None
 
 
 class _RegistryView:
@@ -80,7 +75,7 @@ def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> 
     other changes need the author or a consultation right (brief §2.5 TD3.3)."""
     errors = []
     for entry in plan.affected_entries():
-        if _ins_of(entry) != call.patient_id:
+        if patient_of(entry) != call.patient_id:
             errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, f"document {entry.id} is not "
                                    f"in the DMP of {call.patient_id}", entry.id))
     deleting = {change.entry.id for change in plan.status_changes if change.action == "delete"}
@@ -141,7 +136,7 @@ class RegistryService(Service):
             view = call.dmp.view()
             shown = visible_to(call, view.author_of)
             result = run_query(query, _RegistryView(view), visible=lambda obj: (
-                _ins_of(obj) == call.patient_id and shown(obj)))
+                patient_of(obj) == call.patient_id and shown(obj)))
         except XdsFailure as failure:
             return DmpAnswer(render_query_response(None, return_type, failure.errors),
                              outcome=failure_label(failure.errors))

@@ -8,17 +8,18 @@ from spyne import Service
 
 from simulator.services.dmp.binding import dmp_rpc
 from simulator.services.dmp.call import begin_call
-from simulator.services.dmp.document_access import check_may_consult, check_may_feed, visible_to
+from simulator.services.dmp.document_access import (
+    check_may_consult, check_may_feed, patient_of, visible_to)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.qualification import NON_QUALIFIED, Qualification, assess_feed
 from simulator.services.dmp.timeline import software_of
 from simulator.services.dmp.xds.errors import (
     DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, CalendarRefusal, XdsError,
     XdsFailure, failure_label, registry_response)
-from simulator.services.dmp.xds.model import DE_PATIENT_ID, DELETED, XDSB, RegistryObject
+from simulator.services.dmp.xds.model import DELETED, XDSB, RegistryObject
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
-from simulator.services.dmp.xds.rules import check_submission, parse_patient_id
+from simulator.services.dmp.xds.rules import check_submission
 from simulator.services.dmp.xds.store_registration import store_registration
 from simulator.services.dmp.xds.submission import parse_provide_and_register
 
@@ -109,8 +110,7 @@ class RepositoryService(Service):
                 continue
             current = _current_version(view.documents_by_unique_id(request.document_unique_id))
             shown = current is not None and current.status != DELETED and visible(current) \
-                and (parse_patient_id(current.external(DE_PATIENT_ID)) or ("",))[0] \
-                == call.patient_id
+                and patient_of(current) == call.patient_id
             content = call.dmp.document_content(request.document_unique_id) if shown else None
             if content is None:
                 errors.append(XdsError(
