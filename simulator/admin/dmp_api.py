@@ -40,8 +40,8 @@ def get_patient(ins: str):
     if record is None:
         return jsonify(error=f"no DMP for INS {ins}"), 404
     now = sim.clock.now()
-    documents = sim.store.dmp.view().documents_for_patient(ins)
-    return jsonify(dmp=record_to_dict(record), documents=len(documents), professionals=[
+    documents = sim.store.dmp.view().count_documents_for_patient(ins)
+    return jsonify(dmp=record_to_dict(record), documents=documents, professionals=[
         _authorisation_view(a, now) for a in sim.store.dmp.authorisations_for_patient(ins)])
 
 

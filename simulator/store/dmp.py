@@ -1,22 +1,21 @@
 """Persistence of the DMP: patient records, authorisations, XDS objects and document bytes.
 
-The tables live in the state database (they must survive a restart). XDS objects are
-stored as JSON of the generic ebRIM model with the columns queries and rules need.
-A submission is checked and written inside one immediate transaction
+The tables live in the state database (they must survive a restart); the XDS tables
+and their reads and writes are in :mod:`simulator.store.xds_registry`. A submission is checked and written inside one immediate transaction
 (:meth:`DmpStore.registry_transaction`), so that two concurrent feeds of the same
 uniqueId cannot both pass the duplicate check, and a feed is stored whole or not at all.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict
 from datetime import datetime
 from typing import Callable
 
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord, PatientTraits
-from simulator.services.dmp.xds.model import Association, RegistryObject
 from simulator.store.database import Database
+from simulator.store.xds_registry import (
+    DOCUMENT, RegistryTransaction, create_registry_tables, registry_transaction, registry_view)
 
 DMP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS dmp_records (
@@ -31,38 +30,7 @@ CREATE TABLE IF NOT EXISTS dmp_authorisations (
     payload TEXT NOT NULL,
     PRIMARY KEY (ins, professional_id)
 );
-CREATE TABLE IF NOT EXISTS xds_objects (
-    entry_uuid TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,             -- document | submission-set
-    ins TEXT NOT NULL,
-    unique_id TEXT NOT NULL,
-    lid TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    author_id TEXT NOT NULL,
-    registered_at TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    UNIQUE (lid, version)
-);
-CREATE INDEX IF NOT EXISTS xds_objects_ins ON xds_objects (ins, kind);
-CREATE INDEX IF NOT EXISTS xds_objects_unique ON xds_objects (unique_id);
-CREATE TABLE IF NOT EXISTS xds_associations (
-    id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    target TEXT NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS xds_associations_source ON xds_associations (source);
-CREATE INDEX IF NOT EXISTS xds_associations_target ON xds_associations (target);
-CREATE TABLE IF NOT EXISTS xds_documents (
-    unique_id TEXT PRIMARY KEY,     -- one content per document uniqueId
-    mime_type TEXT NOT NULL,
-    content BLOB NOT NULL
-);
 """
-
-DOCUMENT = "document"
-SUBMISSION_SET = "submission-set"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -130,6 +98,7 @@ class DmpStore:
         self.database = database
         with database.lock:
             database.connection().executescript(DMP_SCHEMA)
+        create_registry_tables(database)
 
     # --- patient records -------------------------------------------------------------
 
@@ -227,11 +196,11 @@ class DmpStore:
     def registry_transaction(self) -> RegistryTransaction:
         """Context manager giving a :class:`RegistryTransaction` inside one immediate
         transaction: reads see, and writes are, all or nothing."""
-        return _RegistryTransactionContext(self.database)
+        return registry_transaction(self.database)
 
     def view(self) -> RegistryTransaction:
         """Read access to the registry outside a write transaction."""
-        return RegistryTransaction(_Autocommit(self.database))
+        return registry_view(self.database)
 
     def document_content(self, unique_id: str) -> tuple[str, bytes] | None:
         """(mime type, bytes) of a stored document, or None."""
@@ -259,118 +228,3 @@ class DmpStore:
                 conn.execute(f"DELETE FROM {table}")
 
 
-class _Autocommit:
-    """A connection-like object running each statement on its own, under the lock."""
-
-    def __init__(self, database: Database):
-        self.database = database
-
-    def execute(self, sql: str, params=()):
-        """Run one statement and return its rows."""
-        return self.database.execute(sql, params)
-
-
-class RegistryTransaction:
-    """Registry reads and writes on one connection (inside a transaction or not)."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def _rows(self, sql: str, params=()) -> list:
-        result = self.conn.execute(sql, params)
-        return result if isinstance(result, list) else result.fetchall()
-
-    def _objects(self, where: str, params=()) -> list[RegistryObject]:
-        return [RegistryObject.from_dict(json.loads(row[0])) for row in self._rows(
-            f"SELECT payload FROM xds_objects {where} ORDER BY registered_at, entry_uuid",
-            params)]
-
-    def entry(self, entry_uuid: str) -> RegistryObject | None:
-        """The object with this entryUUID, or None."""
-        found = self._objects("WHERE entry_uuid = ?", (entry_uuid,))
-        return found[0] if found else None
-
-    def unique_id_exists(self, unique_id: str) -> bool:
-        """Whether an object already has this uniqueId."""
-        return bool(self._rows("SELECT 1 FROM xds_objects WHERE unique_id = ? LIMIT 1",
-                               (unique_id,)))
-
-    def documents_by_unique_id(self, unique_id: str) -> list[RegistryObject]:
-        """Every version of the document entry with this uniqueId."""
-        return self._objects("WHERE kind = ? AND unique_id = ?", (DOCUMENT, unique_id))
-
-    def current_version(self, lid: str) -> RegistryObject | None:
-        """The latest version of a logical document."""
-        found = self._objects("WHERE lid = ? AND version = (SELECT MAX(version) FROM "
-                              "xds_objects WHERE lid = ?)", (lid, lid))
-        return found[0] if found else None
-
-    def documents_for_patient(self, ins: str) -> list[RegistryObject]:
-        """Every document entry (all versions and statuses) of a patient."""
-        return self._objects("WHERE kind = ? AND ins = ?", (DOCUMENT, ins))
-
-    def submission_sets_for_patient(self, ins: str) -> list[RegistryObject]:
-        """Every submission set of a patient."""
-        return self._objects("WHERE kind = ? AND ins = ?", (SUBMISSION_SET, ins))
-
-    def author_of(self, entry_uuid: str) -> str | None:
-        """The author id recorded for an object."""
-        rows = self._rows("SELECT author_id FROM xds_objects WHERE entry_uuid = ?",
-                          (entry_uuid,))
-        return rows[0][0] if rows else None
-
-    def associations_for(self, uuids: list[str]) -> list[Association]:
-        """Associations whose source or target is one of ``uuids``."""
-        if not uuids:
-            return []
-        marks = ",".join("?" * len(uuids))
-        return [Association.from_dict(json.loads(row[0])) for row in self._rows(
-            f"SELECT payload FROM xds_associations WHERE source IN ({marks}) "
-            f"OR target IN ({marks}) ORDER BY rowid", (*uuids, *uuids))]
-
-    def add_object(self, obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
-                   author_id: str, registered_at: datetime) -> None:
-        """Store a new registry object (document entry or submission set)."""
-        self.conn.execute(
-            "INSERT INTO xds_objects (entry_uuid, kind, ins, unique_id, lid, version, status, "
-            "author_id, registered_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (obj.id, kind, ins, unique_id, obj.lid or obj.id, int(obj.version or 1),
-             obj.status, author_id, registered_at.isoformat(), json.dumps(obj.to_dict())))
-
-    def set_status(self, entry_uuid: str, status: str) -> None:
-        """Change the availability status of a stored object."""
-        found = self.entry(entry_uuid)
-        if found is None:
-            raise KeyError(entry_uuid)
-        self.conn.execute("UPDATE xds_objects SET status = ?, payload = ? WHERE entry_uuid = ?",
-                          (status, json.dumps(found.evolve(status=status).to_dict()),
-                           entry_uuid))
-
-    def association_exists(self, association_id: str) -> bool:
-        """Whether an association already has this id."""
-        return bool(self._rows("SELECT 1 FROM xds_associations WHERE id = ?",
-                               (association_id,)))
-
-    def add_association(self, association: Association) -> None:
-        """Store an association."""
-        self.conn.execute(
-            "INSERT INTO xds_associations (id, source, target, payload) VALUES (?, ?, ?, ?)",
-            (association.id, association.source, association.target,
-             json.dumps(association.to_dict())))
-
-    def add_content(self, unique_id: str, mime_type: str, content: bytes) -> None:
-        """Store the bytes of a document (the repository side)."""
-        self.conn.execute(
-            "INSERT INTO xds_documents (unique_id, mime_type, content) VALUES (?, ?, ?)",
-            (unique_id, mime_type, sqlite3.Binary(content)))
-
-
-class _RegistryTransactionContext:
-    def __init__(self, database: Database):
-        self._transaction = database.transaction()
-
-    def __enter__(self) -> RegistryTransaction:
-        return RegistryTransaction(self._transaction.__enter__())
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self._transaction.__exit__(exc_type, exc, tb)

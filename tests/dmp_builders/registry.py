@@ -343,10 +343,10 @@ class MemoryRegistry:
     def __init__(self, objects, associations=()):
         self.objects, self.associations = list(objects), list(associations)
 
-    def documents_for_patient(self, patient_id):
+    def documents_for_patient(self, patient_id, narrowing=None):
         return [o for o in self.objects if o.kind == "ExtrinsicObject"]
 
-    def submission_sets_for_patient(self, patient_id):
+    def submission_sets_for_patient(self, patient_id, narrowing=None):
         return [o for o in self.objects if o.kind == "RegistryPackage"]
 
     def object_by_uuid(self, uuid):

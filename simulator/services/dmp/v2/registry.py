@@ -17,12 +17,12 @@ from simulator.services.dmp.xds.errors import (
     DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
     registry_response)
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, LCM, QUERY, SS_UNIQUE_ID, RegistryObject
-from simulator.services.dmp.xds.query_engine import run_query
+from simulator.services.dmp.xds.query_engine import Narrowing, run_query
 from simulator.services.dmp.xds.query_response import render_query_response
 from simulator.services.dmp.xds.rules import parse_patient_id
 from simulator.services.dmp.xds.stored_queries import LEAF_CLASS, parse_adhoc_query
 from simulator.services.dmp.xds.updates import parse_update, plan_update
-from simulator.store.dmp import DOCUMENT, SUBMISSION_SET, RegistryTransaction
+from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET, RegistryTransaction
 
 STORED_QUERY = DmpOperation(
     "RegistryStoredQuery", f"{{{QUERY}}}AdhocQueryRequest",
@@ -43,13 +43,16 @@ class _RegistryView:
     def __init__(self, registry: RegistryTransaction):
         self.registry = registry
 
-    def documents_for_patient(self, patient_id: str) -> list[RegistryObject]:
+    def documents_for_patient(self, patient_id: str,
+                              narrowing: Narrowing) -> list[RegistryObject]:
         patient = parse_patient_id(patient_id)
-        return self.registry.documents_for_patient(patient[0]) if patient else []
+        return self.registry.documents_for_patient(patient[0], narrowing) if patient else []
 
-    def submission_sets_for_patient(self, patient_id: str) -> list[RegistryObject]:
+    def submission_sets_for_patient(self, patient_id: str,
+                                    narrowing: Narrowing) -> list[RegistryObject]:
         patient = parse_patient_id(patient_id)
-        return self.registry.submission_sets_for_patient(patient[0]) if patient else []
+        return (self.registry.submission_sets_for_patient(patient[0], narrowing)
+                if patient else [])
 
     def object_by_uuid(self, entry_uuid: str) -> RegistryObject | None:
         return self.registry.entry(entry_uuid)

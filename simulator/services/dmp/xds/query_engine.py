@@ -40,16 +40,35 @@ from simulator.services.dmp.xds.model import (
 REFERENCE_ID_LIST = "urn:ihe:iti:xds:2013:referenceIdList"
 
 
+@dataclass(frozen=True)
+class Narrowing:
+    """What a Find query lets the registry rule out before the engine sees an object:
+    availability statuses, classCode codes (any coding scheme) and a [from, to) range on
+    the object's query time (creationTime of a document entry, submissionTime of a
+    submission set), compared as :func:`in_range` does. Empty or None: no condition.
+
+    A registry may ignore it; the engine checks every rule on what it receives, so the
+    narrowing only saves reading objects that cannot match."""
+
+    statuses: frozenset[str] = frozenset()
+    class_codes: frozenset[str] = frozenset()
+    time_from: str | None = None
+    time_to: str | None = None
+
+
 class RegistryView(Protocol):
     """What the engine reads from the registry (documents are ExtrinsicObjects,
     submission sets RegistryPackages; every version of a document is a separate object)."""
 
-    def documents_for_patient(self, patient_id: str) -> list[RegistryObject]:
-        """Every document entry of the patient (``patient_id`` as the query gives it: a CX
-        ``<id>^^^&<oid>&ISO^NH``), every status and version."""
+    def documents_for_patient(self, patient_id: str,
+                              narrowing: Narrowing) -> list[RegistryObject]:
+        """The document entries of the patient (``patient_id`` as the query gives it: a CX
+        ``<id>^^^&<oid>&ISO^NH``), every status and version, less any ``narrowing``
+        rules out."""
 
-    def submission_sets_for_patient(self, patient_id: str) -> list[RegistryObject]:
-        """Every submission set of the patient."""
+    def submission_sets_for_patient(self, patient_id: str,
+                                    narrowing: Narrowing) -> list[RegistryObject]:
+        """The submission sets of the patient, less any ``narrowing`` rules out."""
 
     def object_by_uuid(self, uuid: str) -> RegistryObject | None:
         """The document entry or submission set with this entryUUID, or None."""
@@ -155,10 +174,20 @@ def _same_patient(obj: RegistryObject, scheme: str, patient_id: str) -> bool:
     return patient_key(obj.external(scheme)) == patient_key(patient_id)
 
 
+def _document_narrowing(query: sq.StoredQuery) -> Narrowing:
+    de = "$XDSDocumentEntry"
+    class_groups = query.and_groups(f"{de}ClassCode")
+    return Narrowing(
+        statuses=frozenset(query.values(f"{de}Status")),
+        class_codes=frozenset(value.partition("^^")[0] for value in class_groups[0])
+        if len(class_groups) == 1 else frozenset(),
+        time_from=query.one(f"{de}CreationTimeFrom"), time_to=query.one(f"{de}CreationTimeTo"))
+
+
 def _find_documents(query: sq.StoredQuery, registry: RegistryView, visible: Visible) -> QueryResult:
     patient_id = query.one("$XDSDocumentEntryPatientId")
     checks = _document_filters(query)
-    found = [o for o in registry.documents_for_patient(patient_id)
+    found = [o for o in registry.documents_for_patient(patient_id, _document_narrowing(query))
              if _same_patient(o, DE_PATIENT_ID, patient_id)
              and all(check(o) for check in checks) and visible(o)]
     return QueryResult(found)
@@ -171,7 +200,8 @@ def _find_submission_sets(query: sq.StoredQuery, registry: RegistryView,
     statuses, sources = set(query.values(f"{ss}Status")), set(query.values(f"{ss}SourceId"))
     start, end = query.one(f"{ss}SubmissionTimeFrom"), query.one(f"{ss}SubmissionTimeTo")
     author, content = query.one(f"{ss}AuthorPerson"), query.values(f"{ss}ContentType")
-    found = [o for o in registry.submission_sets_for_patient(patient_id)
+    narrowing = Narrowing(statuses=frozenset(statuses), time_from=start, time_to=end)
+    found = [o for o in registry.submission_sets_for_patient(patient_id, narrowing)
              if _same_patient(o, SS_PATIENT_ID, patient_id) and o.status in statuses
              and (not sources or o.external(SS_SOURCE_ID) in sources)
              and in_range(o.slot("submissionTime"), start, end)

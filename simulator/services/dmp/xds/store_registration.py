@@ -6,7 +6,7 @@ from datetime import datetime
 from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID
 from simulator.services.dmp.xds.registration import Registration
-from simulator.store.dmp import DOCUMENT, SUBMISSION_SET
+from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET
 
 
 def store_registration(registry, registration: Registration, *, ins: str, feeder: str,
