@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS chaos_counters (
 );
 """
 
+_JOURNAL_COLUMNS_WITHOUT_BODIES = ("id, request_id, at, service, operation, http_method, path, "
+                                   "status, outcome, chaos, duration_ms, client")
+
 
 class SQLiteStore:
     """The simulator's state: one SQLite file for state, one for diagnostics.
@@ -263,12 +266,11 @@ class SQLiteStore:
             where.append("id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?")
             params.append(keep)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        rows = self.diagnostics.query(f"SELECT * FROM journal {clause} ORDER BY id DESC LIMIT ?",
-                                  (*params, limit))
-        if not with_bodies:
-            for row in rows:
-                row.pop("request_body"), row.pop("response_body")
-        return rows
+        # Without bodies, leave them in SQLite: 1,000 entries can hold 32 MB of bodies,
+        # and reading them only to drop them grew each worker's heap (the soak, issue 7).
+        columns = "*" if with_bodies else _JOURNAL_COLUMNS_WITHOUT_BODIES
+        return self.diagnostics.query(
+            f"SELECT {columns} FROM journal {clause} ORDER BY id DESC LIMIT ?", (*params, limit))
 
     def add_metrics(self, increments: list[tuple[str, tuple, float]]) -> None:
         """Add ``(name, labels, value)`` increments to the metric counters."""

@@ -41,3 +41,13 @@ def test_clear_drops_queued_entries(tmp_path):
     record(journal, 1)
     journal.clear()
     assert journal.entries() == []
+
+
+def test_entries_without_bodies_have_every_other_field(tmp_path):
+    store = open_store(tmp_path)
+    journal = Journal(store, SimClock(store), size=100, body_bytes=100, flush_interval=60)
+    record(journal, 1)
+    full, = journal.entries(10)
+    bare, = journal.entries(10, with_bodies=False)
+    assert (full["request_body"], full["response_body"]) == ("<in/>", "<out/>")
+    assert bare == {k: v for k, v in full.items() if k not in ("request_body", "response_body")}
