@@ -281,6 +281,7 @@ def run(args, duration: int, warmup: float, workdir: Path) -> dict:
           f"{load_before[0]:.2f}; Locust for {duration} s, {args.users} users", flush=True)
     locust_result = workdir / "locust-final.json"
     locust_env = clean_env(SOAK_LOCUST_RESULT=str(locust_result),
+                           DMP_SEARCH_WINDOW=str(args.search_window),
                            **({"LOADTEST_WAIT": args.wait} if args.wait else {}))
     started = time.monotonic()
     sampler = Sampler(port, server.proc.pid, started, data_dir)
@@ -342,6 +343,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-from", type=Path, help="start from a copy of the state file of "
                                                   "this data directory (e.g. a kept run's)")
     p.add_argument("--wait", help="LOADTEST_WAIT for the users (default theirs: 0.5,2 s)")
+    p.add_argument("--search-window", type=float, default=60.0,
+                   help="DMP_SEARCH_WINDOW of the consulting users, in seconds (default 60): "
+                        "TD3.1 finds the documents created that recently, so its answers keep "
+                        "one size while the run fills the DMPs")
     p.add_argument("--warmup", type=float, help="seconds before the memory baseline "
                                                 "(default min(60, 20 %% of the run))")
     p.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples")
