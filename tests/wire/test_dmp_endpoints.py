@@ -216,6 +216,13 @@ def assert_soap12_fault(root: etree._Element) -> etree._Element:
     return fault
 
 
+def _repeated_action(raw: bytes) -> bytes:
+    root = etree.fromstring(raw)
+    action = root.find(f"{{{SOAP}}}Header/{{{WSA}}}Action")
+    action.addnext(copy.deepcopy(action))
+    return etree.tostring(root)
+
+
 def _without_action(raw: bytes) -> bytes:
     root = etree.fromstring(raw)
     action = root.find(f"{{{SOAP}}}Header/{{{WSA}}}Action")
@@ -234,6 +241,10 @@ FAULTS = [
      lambda: envelope(f'<h:deleteAuthorization xmlns:h="{HAB}"/>', action=SET_AUTHORIZATION,
                       service="habilitations", issue_instant=NOW,
                       message_id="urn:uuid:" + "3" * 32)),
+    ("fault-invalid-addressing-header.xml",
+     lambda: _repeated_action(envelope(set_authorization(), action=SET_AUTHORIZATION,
+                                       service="habilitations", issue_instant=NOW,
+                                       message_id="urn:uuid:" + "7" * 32))),
     ("fault-invalid-security.xml",
      lambda: envelope(set_authorization(), action=SET_AUTHORIZATION, service="habilitations",
                       issue_instant=NOW, message_id="urn:uuid:" + "4" * 32, patient=None)),
@@ -250,6 +261,15 @@ def test_refused_envelopes_get_the_golden_soap12_fault(dmp, name, request_bytes)
     fault = assert_soap12_fault(answer.envelope)
     assert_reply_addressing(answer, FAULT_ACTION)
     assert c14n(fault) == c14n(golden(name))
+
+
+def test_a_soap11_envelope_gets_the_golden_version_mismatch_fault(dmp):
+    raw = (b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
+           + set_authorization().encode("utf-8") + b"</e:Body></e:Envelope>")
+    answer = dmp.send("habilitations", raw, None)
+    assert answer.response.status_code == 500
+    assert answer.response.headers["Content-Type"].split(";")[0] == "application/soap+xml"
+    assert c14n(assert_soap12_fault(answer.envelope)) == c14n(golden("fault-version-mismatch.xml"))
 
 
 def test_a_fault_relates_to_the_request_and_has_a_fresh_message_id(dmp):

@@ -10,7 +10,7 @@ from lxml import etree
 
 from dmp_builders import hl7, registry, xds
 from dmp_builders.client import (
-    CREATE, HAB, SET_AUTHORIZATION, SOAP, Answer, Dmp, set_authorization)
+    CREATE, HAB, SET_AUTHORIZATION, SOAP, Answer, Dmp, c14n, golden, set_authorization)
 from dmp_builders.soap import ADRUN, RESOURCE_ID, SOAP_CT, TEST_OID, envelope
 from simulator.identities.insc import insc_of
 from simulator.settings import parse_datetime
@@ -343,5 +343,6 @@ def test_from_2023_04_29_v1_is_refused_for_everyone(make_app):
         assert reason.startswith("This DMP interface is closed to this software: "
                                  "dmp-v1-closed: DMP API v1 refused for everyone since "
                                  "2023-04-29"), reason
+    assert c14n(v1.query().body) == c14n(golden("fault-v1-closed.xml"))
     v2.create_dmp_and_authorise()
     assert v2.feed().body.get("status") == SUCCESS  # a qualified INS on v2 still feeds
