@@ -112,7 +112,7 @@ class RegulatoryCalendar:
 
 
 OPEN, GRACE, CLOSED = "open", "grace", "closed"
-_QA = "regional Q&A of 2022-12-08 (issue 5; DMP brief §3)"
+_QA = "regional Q&A of 2022-12-08"
 
 
 def _dmp_rules(v1_close: date, grace_end: date) -> tuple[DatedRule, ...]:

@@ -37,7 +37,7 @@ REGIONAL_MIGRATION_LIST = (
     "LIFEN DMP-1.0",
 )
 REGIONAL_LIST_SOURCE = ("regional Q&A of 2022-12-08, list of components needing "
-                        "migration (examples quoted in issue 5)")
+                        "migration (five examples only, not the full list)")
 
 
 def regional_list_entry(software: str,
