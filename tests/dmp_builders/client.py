@@ -9,7 +9,7 @@ from pathlib import Path
 from lxml import etree
 from werkzeug.test import Client
 
-from dmp_builders import hl7, xds
+from dmp_builders import hl7, registry, xds
 from dmp_builders.soap import SOAP_CT, envelope
 from simulator.soap.mtom import split_related
 from simulator.soap.parsing import content_type_parts, safe_parser
@@ -25,6 +25,34 @@ SET_AUTHORIZATION = f"{HAB}:HabilitationsEndPoint:setAuthorization"
 CREATE = "urn:hl7-org:v3:PRPA_IN201311UV02"
 GOLDEN = Path(__file__).resolve().parents[1] / "wire" / "golden" / "dmp"
 UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+# A request each DMP v2 endpoint (TD0.0 included) answers in-band (HTTP 200) on an empty
+# store, for ADRUN Zoé: {service: (body, action, reply action, envelope options)}
+# (patientsSpecific and TD0.0 name no patient in the VIHF).
+IN_BAND_REQUESTS = {
+    "patients": (hl7.query().decode(), "urn:hl7-org:v3:PRPA_IN201307UV02",
+                 "urn:hl7-org:v3:PRPA_IN201308UV02", {}),
+    "habilitations": (
+        f'<h:listAuthorizationByPatient xmlns:h="{HAB}"><h:mode>TOUTE</h:mode>'
+        "</h:listAuthorizationByPatient>",
+        f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatient",
+        f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatientResponse", {}),
+    "patientsSpecific": (
+        f'<p:patientList xmlns:p="{PAT}"><p:date>2022-01-01</p:date>'
+        "<p:dateType>LASTAUTORIZATION</p:dateType></p:patientList>",
+        f"{PAT}:PatientSpecificEndPoint:patientList",
+        f"{PAT}:PatientSpecificEndPoint:patientListResponse", {"patient": None}),
+    "registry": (registry.find_documents(), "urn:ihe:iti:2007:RegistryStoredQuery",
+                 "urn:ihe:iti:2007:RegistryStoredQueryResponse", {}),
+    "repository": (xds.retrieve_body((xds.REPOSITORY, xds.Doc().unique_id)),
+                   xds.RETRIEVE_ACTION, "urn:ihe:iti:2007:RetrieveDocumentSetResponse", {}),
+    "patientCertif": (
+        f'<p:identityCertification xmlns:p="{PAT}"><p:nirOD>2760763220901</p:nirOD>'
+        "<p:dateNaissance>2012-05-10</p:dateNaissance><p:rangNaissance>1</p:rangNaissance>"
+        "</p:identityCertification>",
+        f"{PAT}:PatientCertificationEndPoint:identityCertification",
+        f"{PAT}:PatientCertificationEndPoint:identityCertificationResponse", {"patient": None}),
+}
 
 
 class Answer:

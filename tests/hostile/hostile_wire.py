@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from lxml import etree
 from werkzeug.test import Client
 
-from dmp_builders import hl7, registry, xds
+from dmp_builders import hl7, registry
+from dmp_builders.client import IN_BAND_REQUESTS
 from dmp_builders.soap import ADRUN, SOAP_CT, envelope
 from envelopes import traits_request
 from simulator.identities.insc import insc_of
@@ -28,8 +29,6 @@ WSA = "http://www.w3.org/2005/08/addressing"
 SIRAM = "urn:siram"
 XOP = "http://www.w3.org/2004/08/xop/include"
 INS_C_OID = "1.2.250.1.213.1.4.2"
-HAB = "urn:si-dmp-habilitations"
-PAT = "urn:si-dmp-patients"
 INSI = "/lps"
 V2 = "/si-dmp-server/v2/services"
 V1 = "/si-dmp-server/v1/services"
@@ -39,33 +38,6 @@ ENDPOINTS = [INSI] + [f"{V2}/{s}" for s in ("patients", "habilitations", "patien
 # Generous bounds for every answer to a hostile request (typical: under 1 KB, a few ms).
 MAX_ANSWER_BYTES = 16 * 1024
 MAX_SECONDS = 2.0
-
-# body, action, reply action, VIHF options (patientsSpecific and TD0.0 name no patient).
-_DMP_CALLS = {
-    "patients": (None, "urn:hl7-org:v3:PRPA_IN201307UV02", "urn:hl7-org:v3:PRPA_IN201308UV02",
-                 {}),
-    "habilitations": (
-        f'<h:listAuthorizationByPatient xmlns:h="{HAB}"><h:mode>TOUTE</h:mode>'
-        "</h:listAuthorizationByPatient>",
-        f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatient",
-        f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatientResponse", {}),
-    "patientsSpecific": (
-        f'<p:patientList xmlns:p="{PAT}"><p:date>2022-01-01</p:date>'
-        "<p:dateType>LASTAUTORIZATION</p:dateType></p:patientList>",
-        f"{PAT}:PatientSpecificEndPoint:patientList",
-        f"{PAT}:PatientSpecificEndPoint:patientListResponse", {"patient": None}),
-    "registry": (None, "urn:ihe:iti:2007:RegistryStoredQuery",
-                 "urn:ihe:iti:2007:RegistryStoredQueryResponse", {}),
-    "repository": (xds.retrieve_body((xds.REPOSITORY, xds.Doc().unique_id)),
-                   xds.RETRIEVE_ACTION, "urn:ihe:iti:2007:RetrieveDocumentSetResponse", {}),
-    "patientCertif": (
-        f'<p:identityCertification xmlns:p="{PAT}"><p:nirOD>2760763220901</p:nirOD>'
-        "<p:dateNaissance>2012-05-10</p:dateNaissance><p:rangNaissance>1</p:rangNaissance>"
-        "</p:identityCertification>",
-        f"{PAT}:PatientCertificationEndPoint:identityCertification",
-        f"{PAT}:PatientCertificationEndPoint:identityCertificationResponse", {"patient": None}),
-}
-
 
 @dataclass
 class Timed:
@@ -89,7 +61,7 @@ class Wire:
         if path == INSI:
             return traits_request("ADRUN", "ZOE", "F", "1975-12-31")
         version, service = path.split("/")[2], path.rsplit("/", 1)[1]
-        body, action, _, options = _DMP_CALLS[service]
+        body, action, _, options = IN_BAND_REQUESTS[service]
         patient, oid = (self.insc, INS_C_OID) if version == "v1" else (ADRUN, None)
         if service == "patients":
             body = (hl7.query(ins=patient, ins_oid=oid) if oid else hl7.query()).decode()
@@ -116,7 +88,7 @@ class Wire:
         if path == INSI:
             assert root.findtext(".//{http://www.cnamts.fr/INSiResultat}CodeCR") == "00"
         else:
-            reply_action = _DMP_CALLS[path.rsplit("/", 1)[1]][2]
+            reply_action = IN_BAND_REQUESTS[path.rsplit("/", 1)[1]][2]
             assert root.findtext(f"{{{SOAP}}}Header/{{{WSA}}}Action") == reply_action
 
 

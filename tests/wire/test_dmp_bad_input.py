@@ -13,7 +13,8 @@ from lxml import etree
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
-from dmp_builders import hl7, registry, xds
+from dmp_builders import xds
+from dmp_builders.client import IN_BAND_REQUESTS
 from dmp_builders.soap import SOAP_CT, envelope
 from simulator.app import create_app
 from simulator.settings import Settings, parse_datetime
@@ -26,35 +27,10 @@ WSA = "http://www.w3.org/2005/08/addressing"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
 XOP = "http://www.w3.org/2004/08/xop/include"
-HAB = "urn:si-dmp-habilitations"
-PAT = "urn:si-dmp-patients"
 SERVICES = ("patients", "habilitations", "patientsSpecific", "registry", "repository")
 
-# A request each endpoint answers in-band (HTTP 200) on an empty DMP store:
-# (body, action, reply action, envelope options).
-VALID = {
-    "patients": (hl7.query().decode(), "urn:hl7-org:v3:PRPA_IN201307UV02",
-                 "urn:hl7-org:v3:PRPA_IN201308UV02", {}),
-    "habilitations": (
-        f'<h:listAuthorizationByPatient xmlns:h="{HAB}"><h:mode>TOUTE</h:mode>'
-        "</h:listAuthorizationByPatient>",
-        f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatient",
-        f"{HAB}:HabilitationsEndPoint:listAuthorizationByPatientResponse", {}),
-    "patientsSpecific": (
-        f'<p:patientList xmlns:p="{PAT}"><p:date>2024-01-01</p:date>'
-        "<p:dateType>LASTAUTORIZATION</p:dateType></p:patientList>",
-        f"{PAT}:PatientSpecificEndPoint:patientList",
-        f"{PAT}:PatientSpecificEndPoint:patientListResponse", {"patient": None}),
-    "registry": (registry.find_documents(), "urn:ihe:iti:2007:RegistryStoredQuery",
-                 "urn:ihe:iti:2007:RegistryStoredQueryResponse", {}),
-    "repository": (xds.retrieve_body((xds.REPOSITORY, xds.Doc().unique_id)),
-                   "urn:ihe:iti:2007:RetrieveDocumentSet",
-                   "urn:ihe:iti:2007:RetrieveDocumentSetResponse", {}),
-}
-
-
 def valid_request(service: str, **changes) -> bytes:
-    body, action, _, options = VALID[service]
+    body, action, _, options = IN_BAND_REQUESTS[service]
     return envelope(body, action=action, service=service, issue_instant=NOW,
                     **{**options, **changes})
 
@@ -104,7 +80,7 @@ def dmp_fault(response, status: int = 500) -> dict:
 
 
 def assert_still_serving(client: Client, service: str) -> None:
-    reply_action = VALID[service][2]
+    reply_action = IN_BAND_REQUESTS[service][2]
     response = client.post(f"{BASE}/{service}", data=valid_request(service),
                            content_type=SOAP_CT)
     assert response.status_code == 200, response.data[:600]
@@ -129,7 +105,7 @@ def _billion_laughs(service: str) -> bytes:
 
 def _soap11(service: str) -> bytes:
     return (b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>'
-            + VALID[service][0].encode("utf-8") + b"</e:Body></e:Envelope>")
+            + IN_BAND_REQUESTS[service][0].encode("utf-8") + b"</e:Body></e:Envelope>")
 
 
 def _without_message_id(service: str) -> bytes:
@@ -153,12 +129,12 @@ def _mtom_missing_part(service: str) -> tuple[str, bytes]:
         delimiter = f"--{xds.BOUNDARY}".encode()
         pieces = raw.split(delimiter)
         return content_type, delimiter.join(pieces[:-2] + pieces[-1:])
-    return xds.mtom_package(_mtom_root(service), [], action=VALID[service][1])
+    return xds.mtom_package(_mtom_root(service), [], action=IN_BAND_REQUESTS[service][1])
 
 
 def _mtom_unclosed(service: str) -> tuple[str, bytes]:
     content_type, raw = xds.mtom_package(_mtom_root(service), [("0.2", b"%PDF-1.4 part")],
-                                         action=VALID[service][1])
+                                         action=IN_BAND_REQUESTS[service][1])
     return content_type, raw[: raw.rindex(f"--{xds.BOUNDARY}--".encode())]
 
 
@@ -168,7 +144,7 @@ def _soap(build):
 
 HOSTILE = [
     ("malformed", _soap(lambda s: valid_request(s)[:-40]), 500, "XML is not well-formed"),
-    ("not-an-envelope", _soap(lambda s: VALID[s][0].encode()), 500,
+    ("not-an-envelope", _soap(lambda s: IN_BAND_REQUESTS[s][0].encode()), 500,
      "is not a SOAP 1.2 Envelope"),
     ("no-body", _soap(lambda s: f'<soap:Envelope xmlns:soap="{SOAP}"/>'.encode()), 500,
      "has no Body"),
