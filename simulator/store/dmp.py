@@ -1,7 +1,8 @@
 """Persistence of the DMP: patient records, authorisations, XDS objects and document bytes.
 
 The tables live in the state database (they must survive a restart); the XDS tables
-and their reads and writes are in :mod:`simulator.store.xds_registry`. A submission is checked and written inside one immediate transaction
+and their reads and writes are in :mod:`simulator.store.xds_registry`. A submission is
+checked and written inside one immediate transaction
 (:meth:`DmpStore.registry_transaction`), so that two concurrent feeds of the same
 uniqueId cannot both pass the duplicate check, and a feed is stored whole or not at all.
 """
