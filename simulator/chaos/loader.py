@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,10 +16,10 @@ import yaml
 
 from simulator.chaos import latency as models
 from simulator.chaos.scenario import ACTION_KINDS, Action, Match, Rule, Scenario
+from simulator.resources import data_folder
 from simulator.chaos.windows import DAY_NAMES, Daily, Period
 from simulator.services.catalog import SERVICES
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -28,9 +29,10 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; the message says where and why."""
 
 
-def shipped_scenarios() -> dict[str, Path]:
+def shipped_scenarios() -> dict[str, Traversable]:
     """Name -> file of the scenarios shipped in ``scenarios/``."""
-    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.yaml"))}
+    files = (p for p in data_folder("scenarios").iterdir() if p.name.endswith(".yaml"))
+    return {p.name.removesuffix(".yaml"): p for p in sorted(files, key=lambda p: p.name)}
 
 
 def load_scenario(name_or_path: str) -> Scenario:

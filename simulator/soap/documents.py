@@ -1,4 +1,4 @@
-"""Serving a service's WSDL and the XSDs it imports, from the project's ``wsdl/`` folder.
+"""Serving a service's WSDL and the XSDs it imports, from the shipped ``wsdl/`` folder.
 
 The files on disk use relative ``schemaLocation="xsd/NAME.xsd"`` (so they load from a
 checkout); when served, those become ``<endpoint>?xsd=NAME.xsd`` and the
@@ -8,7 +8,7 @@ checkout); when served, those become ``<endpoint>?xsd=NAME.xsd`` and the
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from urllib.parse import parse_qs
 
 _SCHEMA_LOCATION = re.compile(r'schemaLocation="xsd/([A-Za-z0-9_.-]+\.xsd)"')
@@ -19,10 +19,11 @@ XML_TYPE = "text/xml; charset=utf-8"
 class WsdlDocuments:
     """The WSDL of one endpoint and its XSDs, read once."""
 
-    def __init__(self, directory: Path, main_file: str):
+    def __init__(self, directory: Traversable, main_file: str):
         self.wsdl = (directory / main_file).read_text(encoding="utf-8")
         self.xsds = {p.name: p.read_text(encoding="utf-8")
-                     for p in sorted((directory / "xsd").glob("*.xsd"))}
+                     for p in sorted((directory / "xsd").iterdir(), key=lambda p: p.name)
+                     if p.name.endswith(".xsd")}
 
     def serve(self, environ) -> tuple[int, str, bytes] | None:
         """Answer ``?wsdl`` or ``?xsd=NAME``; None when the query asks for neither."""

@@ -4,7 +4,6 @@ documents), and the one place where errors become DMP SOAP faults."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from lxml import etree
 from spyne import AnyXml, rpc
@@ -16,6 +15,7 @@ from simulator.services.dmp.faults import DmpFault
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.vihf import LPS_NAME_ATTRIBUTE, peek_vihf
 from simulator.soap.addressing import fault_envelope, response_envelope
+from simulator.resources import data_folder
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.errors import ProtocolError, ServiceFault, capped
@@ -24,7 +24,7 @@ from simulator.soap.parsing import SoapRequest
 from simulator.soap.reply import Reply
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
 
-WSDL_DIR = Path(__file__).resolve().parents[3] / "wsdl" / "dmp"
+WSDL_DIR = data_folder("wsdl") / "dmp"
 
 # spyne knows a DMP method by its body element; the body reaches the handler already
 # parsed (``ctx.udc.request.body_element``), so spyne's own typing of it is unused.

@@ -1,7 +1,6 @@
 """The INSi endpoint's binding: dispatch, rendering of results and of every error."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from spyne.model.fault import Fault
 
@@ -13,6 +12,7 @@ from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
 from simulator.services.insi.service import InsiContext, InsiService
 from simulator.services.insi.usage import InsiUsage
+from simulator.resources import data_folder
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.reply import Reply
@@ -20,7 +20,7 @@ from simulator.soap.errors import ProtocolError, ServiceFault, capped
 from simulator.soap.parsing import SoapRequest
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
 
-WSDL_DIR = Path(__file__).resolve().parents[3] / "wsdl" / "insi"
+WSDL_DIR = data_folder("wsdl") / "insi"
 
 
 class InsiBinding:
