@@ -2,12 +2,46 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
+import shutil
+import socket
+import ssl
 import sys
+import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from simulator import __version__
-from simulator.settings import Settings, SettingsError
+from simulator.settings import Settings, SettingsError, flag_name, setting_help
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`Settings` field (``--data-dir`` for ``data_dir``), built from
+    the dataclass, so a new setting gets its flag with no change here. Values are text,
+    converted like the ``SIM_*`` variables; yes/no settings take ``--x`` / ``--no-x``."""
+    helps = setting_help()
+    group = parser.add_argument_group("settings (each also a SIM_* variable; the flag wins)")
+    for field in dataclasses.fields(Settings):
+        variable = "SIM_" + field.name.upper()
+        default = field.default
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        text = helps.get(field.name, "")
+        text = f"{text} ({variable}" + (f", default {shown})" if shown not in (None, "", ()) else ")")
+        flag = "--" + flag_name(field.name)
+        if field.type in ("bool", bool):
+            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
+                               default=None, help=text)
+        else:
+            group.add_argument(flag, dest=field.name, default=None, metavar=field.name.upper(),
+                               help=text)
+
+
+def setting_overrides(args) -> dict:
+    """The settings given as flags (None: not given)."""
+    return {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,25 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the simulator (all services, one port)")
-    serve.add_argument("--host", help="interface to bind (SIM_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (SIM_PORT, default 8080)")
-    serve.add_argument("--data-dir", help="state directory (SIM_DATA_DIR, default: temporary)")
-    serve.add_argument("--seed", type=int, help="seed of the generated data (SIM_SEED)")
-    serve.add_argument("--scenario", help="fault scenario name or path (SIM_SCENARIO)")
-    serve.add_argument("--date", help="simulated date-time at start, ISO-8601 (SIM_DATE)")
-    serve.add_argument("--workers", type=int, help="worker processes (SIM_WORKERS, default 2)")
-    serve.add_argument("--identities-file", help="extra persons, CSV or YAML "
-                                                 "(SIM_IDENTITIES_FILE)")
-    serve.add_argument("--tls", action="store_const", const=True,
-                       help="serve https (SIM_TLS); without --tls-cert, a test PKI is "
-                            "generated in <data-dir>/pki")
-    serve.add_argument("--tls-cert", help="server certificate, PEM (SIM_TLS_CERT)")
-    serve.add_argument("--tls-key", help="server private key, PEM (SIM_TLS_KEY)")
-    serve.add_argument("--tls-client-ca", help="CA certificate(s) verifying client "
-                                               "certificates, PEM (SIM_TLS_CLIENT_CA)")
-    serve.add_argument("--tls-require-client-cert", action="store_const", const=True,
-                       help="refuse TLS clients without a valid certificate "
-                            "(SIM_TLS_REQUIRE_CLIENT_CERT)")
+    add_setting_flags(serve)
+    health = commands.add_parser("health", help="exit 0 when the simulator these settings "
+                                                "describe answers /_admin/health (for "
+                                                "container health checks)")
+    health.add_argument("--client-cert", help="client certificate (PEM with its key) when "
+                                              "TLS requires one; default: the generated "
+                                              "<data-dir>/pki/client-insi-auto.pem")
+    add_setting_flags(health)
     certs = commands.add_parser("certs", help="write a test PKI: CA, server, INSI-AUTO, "
                                               "INSI-MANU and CPS-like client certificates")
     certs.add_argument("--out", default="insi-dmp-sim-pki",
@@ -86,37 +109,111 @@ def certs_command(args) -> int:
     return 0
 
 
+def fail(message) -> int:
+    """One line on stderr; the exit status of a command refused for bad input."""
+    print(f"insi-dmp-sim: {message}", file=sys.stderr)
+    return 2
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail at once when the port is taken (gunicorn would retry for seconds)."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SettingsError(f"SIM_HOST (--host): cannot resolve {host!r} ({exc.strerror})") \
+            from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise SettingsError(f"cannot listen on {host}:{port} (SIM_HOST, SIM_PORT): "
+                                f"{exc.strerror}") from None
+
+
+def serve_command(args) -> int:
+    """``serve``: check every setting and file, then run until SIGINT or SIGTERM. A data
+    directory created here is removed at exit."""
+    from simulator.chaos.loader import ScenarioError, load_scenario
+    from simulator.identities.loader import IdentityFileError
+    from simulator.logs import configure_logging
+    from simulator.server import resolve_tls, serve
+    try:
+        settings = Settings.from_env(**setting_overrides(args))
+    except SettingsError as exc:
+        return fail(exc)
+    configure_logging(settings)
+    created, owner = None, os.getpid()
+    try:
+        if settings.data_dir is None:
+            created = Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
+            settings = settings.with_changes(data_dir=created)
+        settings = resolve_tls(settings)
+        if settings.scenario:
+            load_scenario(settings.scenario)
+        check_port(settings.host, settings.port)
+        serve(settings)
+    except (SettingsError, ScenarioError, IdentityFileError) as exc:
+        return fail(exc)
+    except OSError as exc:
+        return fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as leaving:
+        if os.getpid() != owner:
+            # A gunicorn worker (a fork of this process) leaving: end it here. The
+            # interpreter's teardown would collect logging handlers after gevent's
+            # patched locks are gone, printing "Exception ignored" tracebacks.
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(leaving.code if isinstance(leaving.code, int) else 1)
+        raise
+    finally:
+        # gunicorn's workers are forks of this process and leave through here too.
+        if created is not None and os.getpid() == owner:
+            shutil.rmtree(created, ignore_errors=True)
+    return 0
+
+
+def health_command(args) -> int:
+    """``health``: GET /_admin/health of the simulator the settings describe."""
+    try:
+        settings = Settings.from_env(**setting_overrides(args))
+    except SettingsError as exc:
+        return fail(exc)
+    from simulator.server import service_urls
+    url = service_urls(settings, settings.port)["dashboard"] + "health"
+    context = None
+    if settings.tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # liveness only
+        cert = args.client_cert or (settings.data_dir and
+                                    Path(settings.data_dir) / "pki" / "client-insi-auto.pem")
+        if cert and Path(cert).is_file():
+            context.load_cert_chain(str(cert))
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as answer:
+            answer.read()
+    except (OSError, urllib.error.URLError) as exc:
+        print(f"insi-dmp-sim: {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "scenarios":
         return scenarios_command(args)
     if args.command == "certs":
         return certs_command(args)
-    if args.command == "serve":
-        try:
-            settings = Settings.from_env(
-                host=args.host, port=args.port, data_dir=args.data_dir, seed=args.seed,
-                scenario=args.scenario, date=args.date, workers=args.workers,
-                identities_file=args.identities_file, tls=args.tls, tls_cert=args.tls_cert,
-                tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
-                tls_require_client_cert=args.tls_require_client_cert)
-            from simulator.server import resolve_tls
-            settings = resolve_tls(settings)
-        except SettingsError as exc:
-            print(f"insi-dmp-sim: {exc}", file=sys.stderr)
-            return 2
-        from simulator.chaos.loader import ScenarioError, load_scenario
-        if settings.scenario:
-            try:
-                load_scenario(settings.scenario)
-            except ScenarioError as exc:
-                print(f"insi-dmp-sim: {exc}", file=sys.stderr)
-                return 2
-        from simulator.server import serve
-        serve(settings)
-    return 0
+    if args.command == "health":
+        return health_command(args)
+    return serve_command(args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
+from simulator.logs import ACCESS_FORMAT, SimulatorLogger
 from simulator.settings import Settings, SettingsError
 
 LOG = logging.getLogger(__name__)
@@ -60,7 +61,10 @@ class SimulatorServer(BaseApplication):
             "timeout": 120,
             "graceful_timeout": 5,
             "loglevel": s.log_level,
-            "accesslog": None,
+            "logger_class": type("Logger", (SimulatorLogger,), {"SETTINGS": s}),
+            "accesslog": "-" if s.access_log else None,
+            "access_log_format": ACCESS_FORMAT,
+            "when_ready": log_ready,
             # gunicorn's runtime control socket lives in $HOME: several simulators (CI,
             # tests) would share it, and a read-only home would break the start.
             "control_socket_disable": True,
@@ -82,6 +86,26 @@ class SimulatorServer(BaseApplication):
         gc.collect()
         gc.freeze()
         return take_turns(app)
+
+
+def service_urls(settings: Settings, port: int) -> dict[str, str]:
+    """The URLs a client uses: the services, the INSi WSDL and the dashboard. A wildcard
+    host is shown as loopback (where a client on this machine reaches it)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(
+        settings.host, f"[{settings.host}]" if ":" in settings.host else settings.host)
+    base = f"{'https' if settings.tls else 'http'}://{host}:{port}"
+    return {"insi": f"{base}/lps", "wsdl": f"{base}/lps?wsdl",
+            "dmp": f"{base}/si-dmp-server/v2/services/",
+            "dashboard": f"{base}/_admin/"}
+
+
+def log_ready(arbiter) -> None:
+    """gunicorn's ``when_ready``: the port is bound (its real number when 0 was asked)."""
+    port = arbiter.LISTENERS[0].sock.getsockname()[1]
+    urls = service_urls(arbiter.app.settings, port)
+    LOG.info("Ready on port %s: INSi %s (WSDL %s), DMP %s, dashboard %s", port,
+             urls["insi"], urls["wsdl"], urls["dmp"], urls["dashboard"],
+             extra={"port": port, "urls": urls})
 
 
 def tls_options(settings: Settings) -> dict:

@@ -6,13 +6,18 @@ Tests build ``Settings(...)`` directly and pass it to ``create_app``.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
+import re
+import typing
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 
 
 # Module constants: inside the class body the field ``date`` shadows the type.
@@ -32,19 +37,19 @@ class SettingsError(ValueError):
 class Settings:
     """Simulator configuration. Field comments give the environment variable."""
 
-    host: str = "127.0.0.1"  # SIM_HOST
-    port: int = 8080  # SIM_PORT
-    data_dir: Path | None = None  # SIM_DATA_DIR; None = a fresh temporary directory
+    host: str = "127.0.0.1"  # SIM_HOST: interface to bind (0.0.0.0 in a container)
+    port: int = 8080  # SIM_PORT: port of every service and /_admin (0: any free port)
+    data_dir: Path | None = None  # SIM_DATA_DIR: state directory; none = a temporary one, removed at exit
     seed: int = 1  # SIM_SEED: generated population and, later, scenarios
-    scenario: str | None = None  # SIM_SCENARIO: name or path (chaos engine, issue 3)
+    scenario: str | None = None  # SIM_SCENARIO: fault scenario, a shipped name or a YAML path
     date: datetime | None = None  # SIM_DATE: simulated "now" at start (ISO-8601)
     frozen: bool = False  # SIM_FROZEN: keep the simulated clock still
     workers: int = 2  # SIM_WORKERS: server worker processes
     population: int = 2000  # SIM_POPULATION: generated identities besides the CNDA ones
     identities_file: Path | None = None  # SIM_IDENTITIES_FILE: vendor persons (CSV/YAML)
     insi_idams: tuple[str, ...] = ()  # SIM_INSI_IDAMS: authorised IDAMs; empty = any well-formed
-    insi_response_format: str = "auto"  # SIM_INSI_RESPONSE_FORMAT
-    insi_fault_format: str = "auto"  # SIM_INSI_FAULT_FORMAT
+    insi_response_format: str = "auto"  # SIM_INSI_RESPONSE_FORMAT: auto, legacy-2022 or current
+    insi_fault_format: str = "auto"  # SIM_INSI_FAULT_FORMAT: auto, legacy or current
     insi_response_format_switch: date = DEFAULT_RESPONSE_FORMAT_SWITCH  # SIM_INSI_RESPONSE_FORMAT_SWITCH
     insi_fault_format_switch: date = DEFAULT_FAULT_FORMAT_SWITCH  # SIM_INSI_FAULT_FORMAT_SWITCH
     insi_qualif_quirks: bool = False  # SIM_INSI_QUALIF_QUIRKS: insi_102 where qualif gave it
@@ -58,13 +63,15 @@ class Settings:
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
-    max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
-    log_level: str = "info"  # SIM_LOG_LEVEL
+    max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES: larger ones get HTTP 413
+    log_level: str = "info"  # SIM_LOG_LEVEL: debug, info, warning, error or critical
+    log_format: str = "text"  # SIM_LOG_FORMAT: text, or json (one JSON object per line)
+    access_log: bool = False  # SIM_ACCESS_LOG: log every request (with its X-Request-Id)
     tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
     tls_cert: Path | None = None  # SIM_TLS_CERT: server certificate (PEM, may hold the key)
     tls_key: Path | None = None  # SIM_TLS_KEY: server private key (PEM)
     tls_client_ca: Path | None = None  # SIM_TLS_CLIENT_CA: CA(s) verifying client certificates
-    tls_require_client_cert: bool = False  # SIM_TLS_REQUIRE_CLIENT_CERT
+    tls_require_client_cert: bool = False  # SIM_TLS_REQUIRE_CLIENT_CERT: refuse TLS clients without one
 
     def __post_init__(self) -> None:
         if self.insi_response_format not in INSI_RESPONSE_FORMATS:
@@ -92,7 +99,16 @@ class Settings:
                                 "that verifies the client certificates")
         for name in ("port", "workers", "journal_size", "max_request_bytes"):
             if getattr(self, name) < (0 if name == "port" else 1):
-                raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
+                raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}) must be "
+                                    f"positive, got {getattr(self, name)}")
+        if self.port > 65535:
+            raise SettingsError(f"SIM_PORT (--port) must be 0 to 65535, got {self.port}")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise SettingsError(f"SIM_LOG_LEVEL (--log-level) must be one of "
+                                f"{', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"SIM_LOG_FORMAT (--log-format) must be one of "
+                                f"{', '.join(LOG_FORMATS)}, got {self.log_format!r}")
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
@@ -124,28 +140,67 @@ def parse_datetime(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _field_types() -> dict[str, type]:
+    """Field name -> the type its text converts to (``X | None`` -> ``X``)."""
+    hints = typing.get_type_hints(Settings)
+    types = {}
+    for name, hint in hints.items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint) is tuple:
+            types[name] = tuple
+        else:
+            types[name] = args[0] if args and typing.get_origin(hint) is not None else hint
+    return types
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _convert(name: str, raw: str):
-    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    """The value of field ``name`` written as ``raw`` (a variable's or a flag's text);
+    the conversion follows the field's type, so a new field needs no code here."""
+    kind = _field_types()[name]
     try:
-        if name in ("port", "seed", "workers", "population", "journal_size",
-                    "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
-                    "dmp_max_results"):
-            return int(raw)
-        if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
-                    "dmp_relaxed_security", "journal_pseudonymise"):
-            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        if kind is bool:
+            if raw.lower() not in TRUE_WORDS + FALSE_WORDS:
                 raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes", "on")
-        if name in ("data_dir", "identities_file", "tls_cert", "tls_key", "tls_client_ca"):
+            return raw.lower() in TRUE_WORDS
+        if kind is int:
+            return int(raw)
+        if kind is Path:
             return Path(raw)
-        if name == "date":
+        if kind is datetime:
             return parse_datetime(raw)
-        if name.endswith("_switch"):
+        if kind is date:
             return date.fromisoformat(raw)
-        if name in ("insi_idams", "dmp_grace_software"):
+        if kind is tuple:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:
         raise
     except ValueError as exc:
-        raise SettingsError(f"SIM_{name.upper()}: cannot use {raw!r} as {kind}") from exc
+        raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}): cannot use {raw!r} "
+                            f"as {kind.__name__}") from exc
     return raw
+
+
+def flag_name(field_name: str) -> str:
+    """The command-line flag of a setting, without its dashes: ``data_dir`` -> ``data-dir``."""
+    return field_name.replace("_", "-")
+
+
+def setting_help() -> dict[str, str]:
+    """Field name -> its help text: the comment after the field in :class:`Settings`
+    (read from this module's source, so a field documents its flag where it is declared)."""
+    try:
+        source = inspect.getsource(Settings)
+    except (OSError, TypeError):  # no source shipped: flags keep the variable name only
+        return {}
+    helps = {}
+    for match in _FIELD_COMMENT.finditer(source):
+        helps[match["name"]] = match["help"].strip(" :;")
+    return helps
+
+
+_FIELD_COMMENT = re.compile(r"^    (?P<name>[a-z_0-9]+): [^\n#]*#\s*SIM_[A-Z_0-9]+(?P<help>[^\n]*)$",
+                            re.MULTILINE)

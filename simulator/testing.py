@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -113,15 +114,29 @@ def start_simulator(mode: str = "thread", settings: Settings | None = None):
         handle.stop()
 
 
+def _data_dir(settings: Settings) -> tuple[Path, Path | None]:
+    """The data directory to use, and the one created here (removed at stop), if any."""
+    if settings.data_dir is not None:
+        return Path(settings.data_dir), None
+    created = Path(tempfile.mkdtemp(prefix="insi-dmp-sim-test-"))
+    return created, created
+
+
 def _start_thread(settings: Settings) -> SimulatorHandle:
     from werkzeug.serving import make_server
 
     from simulator.app import create_app
-    data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-test-"))
+    data_dir, created = _data_dir(settings)
     server = make_server("127.0.0.1", 0, create_app(settings.with_changes(data_dir=data_dir)),
                          threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True, name="insi-dmp-sim").start()
-    return SimulatorHandle(f"http://127.0.0.1:{server.server_port}", server.shutdown,
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+    return SimulatorHandle(f"http://127.0.0.1:{server.server_port}", stop,
                            settings.admin_token)
 
 
@@ -129,19 +144,24 @@ def _start_process(settings: Settings) -> SimulatorHandle:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-test-"))
+    data_dir, created = _data_dir(settings)
     env = {**os.environ, "SIM_PORT": str(port), "SIM_HOST": "127.0.0.1",
            "SIM_DATA_DIR": str(data_dir), "SIM_POPULATION": str(settings.population)}
     if settings.admin_token:
         env["SIM_ADMIN_TOKEN"] = settings.admin_token
+    # The server's output goes to a file, quoted when it does not start.
+    log = tempfile.TemporaryFile(prefix="insi-dmp-sim-serve-")
     process = subprocess.Popen([sys.executable, "-m", "simulator", "serve"], env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                               stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop():
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+        log.close()
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
     handle = SimulatorHandle(f"http://127.0.0.1:{port}", stop, settings.admin_token)
     deadline = time.monotonic() + 30
     while True:
@@ -150,6 +170,9 @@ def _start_process(settings: Settings) -> SimulatorHandle:
             return handle
         except (OSError, RuntimeError):
             if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                output = log.read().decode(errors="replace").strip()[-3000:]
                 stop()
-                raise RuntimeError("insi-dmp-sim serve did not become healthy") from None
+                raise RuntimeError("insi-dmp-sim serve did not become healthy; its output:\n"
+                                   + (output or "(none)")) from None
             time.sleep(0.05)

@@ -17,6 +17,7 @@ import yaml
 from simulator.chaos import latency as models
 from simulator.chaos.scenario import ACTION_KINDS, Action, Match, Rule, Scenario
 from simulator.resources import data_folder
+from simulator.yaml_errors import describe as describe_yaml_error
 from simulator.chaos.windows import DAY_NAMES, Daily, Period
 from simulator.services.catalog import SERVICES
 
@@ -50,7 +51,7 @@ def parse_scenario(text: str, origin: str = "scenario") -> Scenario:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{origin}: not valid YAML ({exc})") from None
+        raise ScenarioError(f"{origin}: not valid YAML ({describe_yaml_error(exc)})") from None
     return _Reader(origin).scenario(data, text)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from simulator.yaml_errors import describe as describe_yaml_error
+
 from .model import OID_INS_NIA, OID_INS_NIR, OID_INS_NIR_DEMO, OID_INS_NIR_TEST, Identity, Matricule
 from .nir import COG_PATTERN, DATE_PATTERN, KEY_PATTERN, NAME_PATTERN, NIR_PATTERN, nir_key
 
@@ -112,7 +114,8 @@ def _yaml_records(path: Path):
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StringLoader)
     except yaml.YAMLError as error:
-        raise IdentityFileError(f"{path.name}: expected valid YAML ({error})") from error
+        raise IdentityFileError(f"{path.name}: expected valid YAML "
+                                f"({describe_yaml_error(error)})") from error
     if isinstance(data, dict) and "identities" in data:
         data = data["identities"]
     if data is None:
