@@ -7,11 +7,8 @@ import logging
 import os
 import shutil
 import socket
-import ssl
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from simulator import __version__
@@ -180,28 +177,13 @@ def serve_command(args) -> int:
 
 
 def health_command(args) -> int:
-    """``health``: GET /_admin/health of the simulator the settings describe."""
+    """``health``: exit 0 when the simulator the settings describe is healthy."""
+    from simulator import healthcheck
     try:
         settings = Settings.from_env(**setting_overrides(args))
     except SettingsError as exc:
         return fail(exc)
-    from simulator.server import service_urls
-    url = service_urls(settings, settings.port)["dashboard"] + "health"
-    context = None
-    if settings.tls:
-        context = ssl.create_default_context()
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # liveness only
-        cert = args.client_cert or (settings.data_dir and
-                                    Path(settings.data_dir) / "pki" / "client-insi-auto.pem")
-        if cert and Path(cert).is_file():
-            context.load_cert_chain(str(cert))
-    try:
-        with urllib.request.urlopen(url, timeout=2, context=context) as answer:
-            answer.read()
-    except (OSError, urllib.error.URLError) as exc:
-        print(f"insi-dmp-sim: {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
-        return 1
-    return 0
+    return healthcheck.main(settings, args.client_cert)
 
 
 def main(argv=None) -> int:

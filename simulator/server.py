@@ -15,6 +15,7 @@ from typing import Callable
 
 from gunicorn.app.base import BaseApplication
 
+from simulator.healthcheck import health_url
 from simulator.logs import ACCESS_FORMAT, SimulatorLogger
 from simulator.settings import Settings, SettingsError
 
@@ -91,9 +92,7 @@ class SimulatorServer(BaseApplication):
 def service_urls(settings: Settings, port: int) -> dict[str, str]:
     """The URLs a client uses: the services, the INSi WSDL and the dashboard. A wildcard
     host is shown as loopback (where a client on this machine reaches it)."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(
-        settings.host, f"[{settings.host}]" if ":" in settings.host else settings.host)
-    base = f"{'https' if settings.tls else 'http'}://{host}:{port}"
+    base = health_url(settings.with_changes(port=port)).removesuffix("/_admin/health")
     return {"insi": f"{base}/lps", "wsdl": f"{base}/lps?wsdl",
             "dmp": f"{base}/si-dmp-server/v2/services/",
             "dashboard": f"{base}/_admin/"}
