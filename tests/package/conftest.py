@@ -1,0 +1,71 @@
+"""The wheel and container checks (``pytest -m package``; ``.ci/run`` runs them after the
+ordinary suite). Every test here is marked ``package``: the default run leaves them out.
+
+Inputs, all optional, set by ``.ci/run``:
+- ``INSI_DMP_SIM_DIST``: a folder with the sdist and wheel already built (else built here);
+- ``INSI_DMP_SIM_BASE_IMAGE``: the image the Dockerfile builds on (else its default);
+- ``INSI_DMP_SIM_WHEELS``: a folder of dependency wheels for builds without an index;
+- ``INSI_DMP_SIM_REQUIRE_CONTAINERS=1``: fail, instead of skipping, without podman.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))  # envelopes.py
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark everything in this folder ``package``."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.package)
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip when ``condition`` fails, or fail when CI requires the container checks."""
+    if not condition:
+        if os.environ.get("INSI_DMP_SIM_REQUIRE_CONTAINERS") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory) -> Path:
+    """A folder with the project's sdist and wheel, built by ``python -m build``."""
+    given = os.environ.get("INSI_DMP_SIM_DIST")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def wheel(dist) -> Path:
+    """The built wheel."""
+    (found,) = dist.glob("insi_dmp_simulator-*-py3-none-any.whl")
+    return found
+
+
+def project_copy(destination: Path) -> Path:
+    """The project's files without the ``simulator`` package (nor venvs, builds, git):
+    tests run from there import the simulator that is installed, not the source."""
+    skip = {".git", ".venv", "dist", "build", "wheels", "simulator", ".pytest_cache"}
+    shutil.copytree(ROOT, destination, ignore=lambda folder, names: [
+        n for n in names if (Path(folder) == ROOT and n in skip) or n == "__pycache__"
+        or n.endswith(".egg-info")])
+    return destination
+
+
+def podman_ready() -> bool:
+    return shutil.which("podman") is not None and subprocess.run(
+        ["podman", "info"], capture_output=True).returncode == 0
