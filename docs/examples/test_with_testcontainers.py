@@ -51,9 +51,9 @@ def test_insi_finds_a_cnda_test_person(simulator):
     assert b"<CodeCR>00</CodeCR>" in answer.content
 
 
-def test_the_journal_shows_the_exchange(simulator):
-    requests.post(f"{simulator}/lps", data=TRAITS, timeout=30,
-                  headers={"Content-Type": "application/soap+xml; charset=utf-8"})
-    journal = requests.get(f"{simulator}/_admin/journal", timeout=10,
-                           headers={"Authorization": f"Bearer {TOKEN}"}).json()
-    assert [entry["service"] for entry in journal["entries"]] == ["insi"]
+def test_the_simulated_clock_moves(simulator):
+    moved = requests.put(f"{simulator}/_admin/clock", timeout=10,
+                         json={"now": "2023-01-15T09:00:00+01:00", "frozen": True},
+                         headers={"Authorization": f"Bearer {TOKEN}"})
+    assert moved.status_code == 200 and moved.json()["frozen"] is True
+    assert moved.json()["now"].startswith("2023-01-15T08:00:00")

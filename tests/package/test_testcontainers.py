@@ -35,8 +35,11 @@ def docker_api(tmp_path):
 
 
 def test_testcontainers_recipe_passes(image, docker_api, tmp_path):  # noqa: F811
+    # These machines are themselves containers: Testcontainers would then look for the
+    # container's gateway; the ports podman publishes are on this host's loopback.
     env = {**os.environ, "DOCKER_HOST": docker_api, "TESTCONTAINERS_RYUK_DISABLED": "true",
-           "INSI_DMP_SIM_IMAGE": image}
+           "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
+           "TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1", "INSI_DMP_SIM_IMAGE": image}
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "-p", "no:randomly", "-q", "--rootdir", str(tmp_path), str(RECIPE)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
