@@ -12,23 +12,32 @@ import tempfile
 from pathlib import Path
 
 from simulator import __version__
-from simulator.settings import Settings, SettingsError, flag_name, setting_help
+from simulator.settings import (
+    Settings, SettingsError, field_types, flag_name, setting_help)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (not the usage block)."""
+
+    def error(self, message):
+        """Print ``prog: message`` and exit 2."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per :class:`Settings` field (``--data-dir`` for ``data_dir``), built from
     the dataclass, so a new setting gets its flag with no change here. Values are text,
     converted like the ``SIM_*`` variables; yes/no settings take ``--x`` / ``--no-x``."""
-    helps = setting_help()
+    helps, types = setting_help(), field_types()
     group = parser.add_argument_group("settings (each also a SIM_* variable; the flag wins)")
     for field in dataclasses.fields(Settings):
-        variable = "SIM_" + field.name.upper()
         default = field.default
         shown = ",".join(default) if isinstance(default, tuple) else default
-        text = helps.get(field.name, "")
-        text = f"{text} ({variable}" + (f", default {shown})" if shown not in (None, "", ()) else ")")
+        where = f"SIM_{field.name.upper()}" + (
+            f", default {shown}" if shown not in (None, "", ()) else "")
+        text = f"{helps.get(field.name, '')} ({where})".replace("%", "%%")
         flag = "--" + flag_name(field.name)
-        if field.type in ("bool", bool):
+        if types[field.name] is bool:
             group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
                                default=None, help=text)
         else:
@@ -43,8 +52,7 @@ def setting_overrides(args) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (options mirror the SIM_* variables)."""
-    parser = argparse.ArgumentParser(prog="insi-dmp-sim",
-                                     description="Simulator of the INSi and DMP services.")
+    parser = Parser(prog="insi-dmp-sim", description="Simulator of the INSi and DMP services.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the simulator (all services, one port)")
@@ -101,7 +109,10 @@ def scenarios_command(args) -> int:
 def certs_command(args) -> int:
     """``certs``: write the test PKI and say what each file is."""
     from simulator.pki import describe, generate_pki
-    pki = generate_pki(Path(args.out).resolve(), structure=args.structure, host=args.host)
+    try:
+        pki = generate_pki(Path(args.out).resolve(), structure=args.structure, host=args.host)
+    except OSError as exc:
+        return fail(f"cannot write the PKI: {exc.strerror}: {exc.filename}")
     print(describe(pki, args.structure, args.host))
     return 0
 

@@ -140,7 +140,7 @@ def parse_datetime(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _field_types() -> dict[str, type]:
+def field_types() -> dict[str, type]:
     """Field name -> the type its text converts to (``X | None`` -> ``X``)."""
     hints = typing.get_type_hints(Settings)
     types = {}
@@ -160,7 +160,7 @@ FALSE_WORDS = ("0", "false", "no", "off")
 def _convert(name: str, raw: str):
     """The value of field ``name`` written as ``raw`` (a variable's or a flag's text);
     the conversion follows the field's type, so a new field needs no code here."""
-    kind = _field_types()[name]
+    kind = field_types()[name]
     try:
         if kind is bool:
             if raw.lower() not in TRUE_WORDS + FALSE_WORDS:

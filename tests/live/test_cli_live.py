@@ -51,6 +51,8 @@ def test_bad_inputs_are_one_line_and_a_non_zero_exit(tmp_path):
         "port not a number": (["--port", "http"], "--port"),
         "log level unknown": (["--log-level", "loud"], "--log-level"),
         "date not ISO": (["--date", "15/01/2023"], "ISO-8601"),
+        "unknown flag": (["--bogus"], "unrecognized arguments: --bogus"),
+        "scenario unknown": (["--scenario", "no-such-scenario"], "no-such-scenario"),
     }
     for name, (argv, expected) in cases.items():
         done = run_cli("serve", "--port", port, *argv)

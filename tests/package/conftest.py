@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,33 @@ def project_copy(destination: Path) -> Path:
 def podman_ready() -> bool:
     return shutil.which("podman") is not None and subprocess.run(
         ["podman", "info"], capture_output=True).returncode == 0
+
+
+def podman(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
+    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)}: {done.returncode}\n"
+                             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def image(wheel, tmp_path_factory) -> str:
+    """The image built from the Dockerfile and the wheel under test."""
+    require(podman_ready(), "podman is not installed or cannot run here")
+    context = project_copy(tmp_path_factory.mktemp("context") / "context")
+    (context / "dist").mkdir()
+    shutil.copy(wheel, context / "dist")
+    build_args = ["--build-arg", f"PACKAGE=dist/{wheel.name}"]
+    if os.environ.get("INSI_DMP_SIM_BASE_IMAGE"):
+        build_args += ["--build-arg", f"BASE={os.environ['INSI_DMP_SIM_BASE_IMAGE']}"]
+    if os.environ.get("INSI_DMP_SIM_WHEELS"):
+        shutil.copytree(os.environ["INSI_DMP_SIM_WHEELS"], context / "wheels")
+        build_args += ["--build-arg", "PIP_ARGS=--no-index --find-links wheels"]
+    tag = f"localhost/insi-dmp-sim-test:{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    podman("build", "--format", "docker", "--network", "host", *build_args, "-t", tag,
+           str(context))
+    print(f"image built in {time.monotonic() - started:.1f} s")
+    yield tag
+    podman("rmi", "-f", tag, check=False)

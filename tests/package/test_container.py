@@ -8,19 +8,16 @@ package source when set (``PIP_ARGS``).
 """
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 from lxml import etree
 
-from conftest import ROOT, podman_ready, project_copy, require
+from conftest import ROOT, podman
 from envelopes import SOAP_CT, traits_request
 
 EXAMPLES = ROOT / "docs" / "examples" / "dmp"
@@ -31,36 +28,6 @@ SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 ENTRY = "urn:uuid:7c0e6d36-3b0a-4f5e-9a51-5d0b7c1f2a01"
 MASKED = "urn:uuid:7c0e6d36-3b0a-4f5e-9a51-5d0b7c1f2a02"
 TOKEN = "container-test-token"
-
-
-def podman(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
-    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)}: {done.returncode}\n"
-                             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return done
-
-
-@pytest.fixture(scope="session")
-def image(wheel, tmp_path_factory) -> str:
-    """The image built from the Dockerfile and the wheel under test."""
-    require(podman_ready(), "podman is not installed or cannot run here")
-    context = project_copy(tmp_path_factory.mktemp("context") / "context")
-    (context / "dist").mkdir()
-    shutil.copy(wheel, context / "dist")
-    build_args = ["--build-arg", f"PACKAGE=dist/{wheel.name}"]
-    if os.environ.get("INSI_DMP_SIM_BASE_IMAGE"):
-        build_args += ["--build-arg", f"BASE={os.environ['INSI_DMP_SIM_BASE_IMAGE']}"]
-    if os.environ.get("INSI_DMP_SIM_WHEELS"):
-        shutil.copytree(os.environ["INSI_DMP_SIM_WHEELS"], context / "wheels")
-        build_args += ["--build-arg", "PIP_ARGS=--no-index --find-links wheels"]
-    tag = f"localhost/insi-dmp-sim-test:{uuid.uuid4().hex[:8]}"
-    started = time.monotonic()
-    podman("build", "--format", "docker", "--network", "host", *build_args, "-t", tag,
-           str(context))
-    print(f"image built in {time.monotonic() - started:.1f} s")
-    yield tag
-    podman("rmi", "-f", tag, check=False)
 
 
 def free_port() -> int:

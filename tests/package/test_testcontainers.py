@@ -13,7 +13,6 @@ import time
 import pytest
 
 from conftest import ROOT
-from test_container import image  # noqa: F401 - the session fixture, shared
 
 RECIPE = ROOT / "docs" / "examples" / "test_with_testcontainers.py"
 
@@ -34,14 +33,14 @@ def docker_api(tmp_path):
     service.wait(timeout=30)
 
 
-def test_testcontainers_recipe_passes(image, docker_api, tmp_path):  # noqa: F811
+def test_testcontainers_recipe_passes(image, docker_api, tmp_path):
     # These machines are themselves containers: Testcontainers would then look for the
     # container's gateway; the ports podman publishes are on this host's loopback.
     env = {**os.environ, "DOCKER_HOST": docker_api, "TESTCONTAINERS_RYUK_DISABLED": "true",
            "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
            "TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1", "INSI_DMP_SIM_IMAGE": image}
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", "-q", "--rootdir", str(tmp_path), str(RECIPE)],
+                           "-p", "no:randomly", "--rootdir", str(tmp_path), str(RECIPE)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     print(done.stdout[-3000:])
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
