@@ -160,6 +160,7 @@ def test_image_runs_answers_and_keeps_its_state_across_a_restart(image, volume):
         second.remove()
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_health_check_follows_sim_tls(image, volume):
     # A required client certificate: the check presents the generated one.
     container = Container(image, volume, {"SIM_TLS": "true",
