@@ -1,5 +1,6 @@
 """The wheel and container checks (``pytest -m package``; ``.ci/run`` runs them after the
-ordinary suite). Every test here is marked ``package``: the default run leaves them out.
+ordinary suite). Every test module here is marked ``package`` (``pytestmark``): the
+default run leaves them out.
 
 Inputs, all optional, set by ``.ci/run``:
 - ``INSI_DMP_SIM_DIST``: a folder with the sdist and wheel already built (else built here);
@@ -19,24 +20,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from package_support import ROOT, podman, podman_ready, project_copy, require
+
 sys.path.insert(0, str(ROOT / "tests"))  # envelopes.py
-
-
-def pytest_collection_modifyitems(config, items):
-    """Mark everything in this folder ``package``."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.package)
-
-
-def require(condition: bool, why: str) -> None:
-    """Skip when ``condition`` fails, or fail when CI requires the container checks."""
-    if not condition:
-        if os.environ.get("INSI_DMP_SIM_REQUIRE_CONTAINERS") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
@@ -56,29 +42,6 @@ def wheel(dist) -> Path:
     """The built wheel."""
     (found,) = dist.glob("insi_dmp_simulator-*-py3-none-any.whl")
     return found
-
-
-def project_copy(destination: Path) -> Path:
-    """The project's files without the ``simulator`` package (nor venvs, builds, git):
-    tests run from there import the simulator that is installed, not the source."""
-    skip = {".git", ".venv", "dist", "build", "wheels", "simulator", ".pytest_cache"}
-    shutil.copytree(ROOT, destination, ignore=lambda folder, names: [
-        n for n in names if (Path(folder) == ROOT and n in skip) or n == "__pycache__"
-        or n.endswith(".egg-info")])
-    return destination
-
-
-def podman_ready() -> bool:
-    return shutil.which("podman") is not None and subprocess.run(
-        ["podman", "info"], capture_output=True).returncode == 0
-
-
-def podman(*args, check=True, timeout=600) -> subprocess.CompletedProcess:
-    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
-    if check and done.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)}: {done.returncode}\n"
-                             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return done
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,10 @@ import pytest
 import requests
 from lxml import etree
 
-from conftest import ROOT, podman
+from package_support import ROOT, podman
 from envelopes import SOAP_CT, traits_request
+
+pytestmark = pytest.mark.package
 
 EXAMPLES = ROOT / "docs" / "examples" / "dmp"
 DMP = "/si-dmp-server/v2/services"

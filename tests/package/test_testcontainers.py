@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from package_support import ROOT
+
+pytestmark = pytest.mark.package
 
 RECIPE = ROOT / "docs" / "examples" / "test_with_testcontainers.py"
 

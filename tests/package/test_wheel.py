@@ -3,6 +3,8 @@
 source tree on the path, and the live tests run against that install."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -14,7 +16,9 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 
 import simulator
-from conftest import ROOT, project_copy
+from package_support import ROOT, project_copy
+
+pytestmark = pytest.mark.package
 
 # The live tests run against the install: serve and its command line, every endpoint
 # (INSi, DMP v2 and v1, TD0.0, control plane), scenarios, TLS, durability, the dashboard
