@@ -52,9 +52,12 @@ NORMAL = (("N", "2.16.840.1.113883.5.25"),)
 
 
 def cda_document(ins: str = ADRUN, oid: str = TEST_OID,
-                 unique_id: str = "1.2.250.1.999.1.1.8121.21.1") -> bytes:
-    """A CDA R2 report (N1: PDF body) whose recordTarget holds the INS and an IPP; with
-    an XML declaration and a comment, so that its canonical form differs from its bytes."""
+                 unique_id: str = "1.2.250.1.999.1.1.8121.21.1",
+                 title: str = "CR d'imagerie médicale") -> bytes:
+    """A CDA R2 report with the CI-SIS header (N1: PDF body) whose recordTarget holds the
+    INS and an IPP; with an XML declaration and a comment, so that its canonical form
+    differs from its bytes. Its header is what the DocumentEntry of :class:`Doc` says
+    (DMP.md §5.3: uniqueId, creationTime, typeCode, title, confidentialityCode)."""
     pdf = base64.b64encode(b"%PDF-1.4\n% simulated report\n%%EOF\n").decode()
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -64,7 +67,7 @@ def cda_document(ins: str = ADRUN, oid: str = TEST_OID,
   <templateId root="1.2.250.1.213.1.1.1.1"/>
   <id root="{unique_id}"/>
   <code code="18748-4" codeSystem="2.16.840.1.113883.6.1" displayName="CR d'imagerie médicale"/>
-  <title>Compte rendu d'imagerie médicale</title>
+  <title>{escape(title)}</title>
   <effectiveTime value="20240301093000+0100"/>
   <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <languageCode code="fr-FR"/>
@@ -103,7 +106,7 @@ class Doc:
     def bytes(self) -> bytes:
         """The document content."""
         return self.content if self.content is not None else cda_document(
-            unique_id=self.unique_id)
+            unique_id=self.unique_id, title=self.title)
 
 
 def signature_document(set_unique_id: str, documents: list[tuple[str, bytes, bool]],
@@ -295,7 +298,8 @@ def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids) -> str
              ("sourcePatientInfo", list(doc.patient_info))]
     if doc.hash_and_size:
         slots += [("hash", [hashlib.sha1(content).hexdigest()]), ("size", [str(len(content))])]
-    codes = [("class", "10", "Compte rendu", "1.2.250.1.213.1.1.4.1"),
+    # classCode 31 is what ASS_X04/ASS_X16 give typeCode 18748-4 (DMP.md §5.2).
+    codes = [("class", "31", "Imagerie médicale", "1.2.250.1.213.1.1.4.1"),
              ("type", "18748-4", "CR d'imagerie médicale", "2.16.840.1.113883.6.1")]
     codes += [("confidentiality", code, code, coding) for code, coding in doc.confidentiality]
     codes += [("format", "urn:ihe:iti:xds-sd:pdf:2008", "Document à corps non structuré en "
