@@ -79,6 +79,8 @@ def _class_matches_type(entry: RegistryObject, terminology: Terminology) -> list
     classes, types = entry.codes(DE_CLASS_CODE), entry.codes(DE_TYPE_CODE)
     if len(classes) != 1 or len(types) != 1:
         return []  # reported as a cardinality error
+    if classes[0].code not in terminology.for_slot("classCode").codes:
+        return []  # reported as outside JDV_J57
     table = terminology.type_to_class
     expected = table.pairs.get(types[0].code)
     if expected is None or expected == classes[0].code:

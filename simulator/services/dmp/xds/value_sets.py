@@ -39,6 +39,12 @@ class TerminologyError(ValueError):
     """A value-set file cannot be used; the message names the file."""
 
 
+def _label(name: str, version: str | None, date: str | None) -> str:
+    if not (version or date):
+        return name
+    return f"{name} (version {version or 'unnumbered'} of {date or 'no date'})"
+
+
 @dataclass(frozen=True)
 class ValueSet:
     """One JDV: code -> (codingScheme or None when unknown, display)."""
@@ -51,7 +57,7 @@ class ValueSet:
     @property
     def label(self) -> str:
         """``JDV_J57-ClassCode-DMP (version 1.1.0 of 2023-09-22)``."""
-        return f"{self.id} (version {self.version or '?'} of {self.date or '?'})"
+        return _label(self.id, self.version, self.date)
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,8 @@ class Association:
 
     @property
     def label(self) -> str:
-        """``ASS_X16-... (version ... of ...)``."""
-        return f"{self.id} (version {self.version or '?'} of {self.date or '?'})"
+        """``ASS_X16-... (version ... of ...)``, or the id alone for an undated draft."""
+        return _label(self.id, self.version, self.date)
 
 
 @dataclass(frozen=True)
