@@ -3,6 +3,8 @@
 :func:`check_submission` reports every problem at once (a vendor fixes them in one
 round), each with the IHE error code, the id of the object concerned as location, and
 a message naming the metadata item and what was expected (DMP.md §2.5, §5.1, §5.2).
+The value-set checks are in :mod:`coded_metadata`, the document content checks in
+:mod:`cda_checks`; both follow a :class:`ContentPolicy` (settings and value sets).
 """
 from __future__ import annotations
 
