@@ -5,6 +5,7 @@ still passes, the relaxing settings and a newer value-set release (SIM_DMP_VALUE
 read by a real ``insi-dmp-sim serve`` process) take effect."""
 from __future__ import annotations
 
+import base64
 import json
 
 from dmp_builders import hl7, xds
@@ -15,6 +16,8 @@ from simulator.testing import start_simulator
 BAD_CODES = (("class", "999", "Inconnue", "1.2.250.1.213.1.1.4.1"),
              ("format", "urn:foo:bar", "Foo", "1.3.6.1.4.1.19376.1.2.3"),
              ("facility", "ZZ99", "Inconnu", "1.2.250.1.71.4.2.4"))
+
+PDF_B64 = base64.b64encode(b"%PDF-1.4\n% simulated report\n%%EOF\n")
 
 
 def doc(**options) -> xds.Doc:
@@ -39,6 +42,23 @@ def test_the_issues_feeds_are_refused_and_a_correct_one_passes(dmp, adrun_dmp):
 
     assert dmp.feed((doc(),)).status == SUCCESS
     assert hl7_ack(dmp.patients(hl7.query()).body)[0] == "AA"  # still serving
+
+
+def test_a_bad_cda_and_a_bad_pairing_are_refused_with_every_reason(dmp, adrun_dmp):
+    unique_id = unique_oid()
+    cda = (xds.cda_document(unique_id=unique_id)
+           .replace(b'extension="POCD_HD000040"', b'extension="POCD_MT000040"')
+           .replace(b"20240301093000+0100", b"20240301103000+0100")
+           .replace(PDF_B64, base64.b64encode(b"GIF89a: not a PDF")))
+    refused = dmp.feed((xds.Doc(unique_id=unique_id, content=cda, codes=(
+        ("class", "10", "Compte rendu", "1.2.250.1.213.1.1.4.1"),)),),
+        content_type=("ZZ", "Inconnu", "1.2.250.1.213.2.2"))
+    assert refused.status == FAILURE
+    contexts = error_contexts(refused.response)
+    assert len(contexts) == 5 and set(refused.error_codes) == {"XDSRegistryMetadataError"}
+    for words in (("contentTypeCode 'ZZ'", "JDV_J59"), ("classCode '10'", "ASS_X16", "'31'"),
+                  ("POCD_MT000040",), ("creationTime", "effectiveTime"), ("'GIF89a",)):
+        assert any(all(w in c for w in words) for c in contexts), (words, contexts)
 
 
 def test_a_relaxed_server_takes_them(live_server_factory):

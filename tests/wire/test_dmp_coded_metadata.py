@@ -5,6 +5,7 @@ RegistryResponse of the hand-written goldens, every error at once, nothing regis
 the settings relax them; a newer value-set release is read from SIM_DMP_VALUE_SETS_DIR."""
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -19,6 +20,17 @@ RIM = "{urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0}"
 BAD_CODES = (("class", "999", "Inconnue", "1.2.250.1.213.1.1.4.1"),
              ("format", "urn:foo:bar", "Foo", "1.3.6.1.4.1.19376.1.2.3"),
              ("facility", "ZZ99", "Inconnu", "1.2.250.1.71.4.2.4"))
+
+PDF_B64 = base64.b64encode(b"%PDF-1.4\n% simulated report\n%%EOF\n")
+# A CDA that is not R2 (typeId), not French (realmCode), dated an hour after its
+# creationTime, with a GIF as PDF body; classCode 10 for an imaging report (ASS_X16: 31)
+# and the facility code under the practice-setting codingScheme.
+BAD_CDA = (xds.cda_document().replace(b'extension="POCD_HD000040"', b'extension="POCD_MT000040"')
+           .replace(b'<realmCode code="FR"/>', b'<realmCode code="US"/>')
+           .replace(b"20240301093000+0100", b"20240301103000+0100")
+           .replace(PDF_B64, base64.b64encode(b"GIF89a: not a PDF")))
+BAD_PAIRING = (("class", "10", "Compte rendu", "1.2.250.1.213.1.1.4.1"),
+               ("facility", "SA01", "Etablissement public de santé", "1.2.250.1.213.1.1.4.9"))
 
 
 def ready(make_app, **settings) -> Dmp:
@@ -42,6 +54,14 @@ def test_a_feed_with_bad_codes_or_no_cda_gets_the_golden_refusal(make_app, doc, 
     answer = dmp.feed(documents=(doc,))
     assert answer.response.status_code == 200
     assert c14n(answer.body) == c14n(golden(name))
+    assert registered(dmp) == 0
+
+
+def test_a_bad_cda_and_pairing_get_the_golden_refusal(make_app):
+    dmp = ready(make_app)
+    answer = dmp.feed(documents=(xds.Doc(content=BAD_CDA, codes=BAD_PAIRING),),
+                      content_type=("ZZ", "Inconnu", "1.2.250.1.213.2.2"))
+    assert c14n(answer.body) == c14n(golden("iti41-cda-and-pairing-refused.xml"))
     assert registered(dmp) == 0
 
 

@@ -112,7 +112,8 @@ def _agreement_errors(entry, document) -> list[XdsError]:
 
     def differ(item: str, cda_path: str, cda_value, xds_value) -> None:
         errors.append(_error(entry, f"{item} {xds_value!r} is not the CDA {cda_path} "
-                                    f"{cda_value!r} (DMP.md §5.3: {item} <- {cda_path})"))
+                                    f"{cda_value!r}: the CI-SIS metadata of a CDA document "
+                                    "are those of its header"))
 
     cda_id = document.find(_h("id"))
     if cda_id is not None:
@@ -216,9 +217,13 @@ def _magic_errors(entry, media: str, data: bytes, what: str) -> list[XdsError]:
     magic = _MAGIC.get(media)
     if magic and not data.startswith(magic):
         return [_error(entry, (
-            f"{what} is not {media}: it starts with {data[:8]!r}, a {media} file starts "
-            f"with {' or '.join(map(repr, magic))}"))]
+            f"{what} is not {media}: it starts with {_shown(data[:8])}, where {media} "
+            f"starts with {' or '.join(_shown(m) for m in magic)}"))]
     return []
+
+
+def _shown(data: bytes) -> str:
+    return repr(data.decode("latin-1"))
 
 
 def _patient_errors(entry, document, patient, version) -> list[XdsError]:

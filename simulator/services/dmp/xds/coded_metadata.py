@@ -70,8 +70,8 @@ def _membership(obj, name: str, code: Code, policy: ContentPolicy) -> list[XdsEr
     if policy.coded == "strict" and scheme is not None and code.scheme \
             and code.scheme != scheme:
         return [XdsError(REGISTRY_METADATA_ERROR, (
-            f"{name} {code.code!r} ({display}) must have codingScheme {scheme}, got "
-            f"{code.scheme!r} ({value_set.label})"), obj.id)]
+            f"{name} {code.code!r} ({display}) has codingScheme {scheme} in "
+            f"{value_set.label}, got {code.scheme!r}"), obj.id)]
     return []
 
 
