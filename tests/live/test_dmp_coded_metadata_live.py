@@ -6,10 +6,13 @@ read by a real ``insi-dmp-sim serve`` process) take effect."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 from dmp_builders import hl7, xds
-from dmp_live import FAILURE, SUCCESS, DmpLive, error_codes, error_contexts, hl7_ack, unique_oid
+from dmp_builders import registry as reg
+from dmp_live import (
+    FAILURE, SUCCESS, DmpLive, entry_for, error_codes, error_contexts, hl7_ack, unique_oid)
 from simulator.settings import Settings
 from simulator.testing import start_simulator
 
@@ -59,6 +62,22 @@ def test_a_bad_cda_and_a_bad_pairing_are_refused_with_every_reason(dmp, adrun_dm
     for words in (("contentTypeCode 'ZZ'", "JDV_J59"), ("classCode '10'", "ASS_X16", "'31'"),
                   ("POCD_MT000040",), ("creationTime", "effectiveTime"), ("'GIF89a",)):
         assert any(all(w in c for w in words) for c in contexts), (words, contexts)
+
+
+def test_a_metadata_update_outside_the_value_sets_is_refused(dmp, adrun_dmp):
+    fed = doc()
+    assert dmp.feed((fed,)).status == SUCCESS
+    dmp.set_authorization()  # TD3.1 needs the patient's authorisation
+    content = fed.bytes()
+    same = dict(unique_id=fed.unique_id, hash_=hashlib.sha1(content).hexdigest(),
+                size=str(len(content)))
+    lid = entry_for(dmp.registry(reg.find_documents()).body, fed.unique_id).get("lid")
+    refused = dmp.registry(reg.mask(lid, "1", practice_code=("NOWHERE", "1.2.250.1.213.1.1.4.9",
+                                                             "?"), **same))
+    assert refused.body.get("status") == FAILURE
+    assert error_codes(refused.body) == ["XDSRegistryMetadataError"]
+    assert "JDV_J62-PracticeSettingCode-DMP" in error_contexts(refused.body)[0]
+    assert dmp.registry(reg.mask(lid, "1", **same)).body.get("status") == SUCCESS
 
 
 def test_a_relaxed_server_takes_them(live_server_factory):

@@ -14,13 +14,15 @@ from lxml import etree
 
 from dmp_builders.soap import ADRUN, TEST_OID
 from dmp_builders.xds import Doc, provide_and_register
-from simulator.services.dmp.xds.coded_metadata import ContentPolicy
+from dmp_builders import registry as reg
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy, update_coded_errors
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.model import (
     DE_CLASS_CODE, DE_FACILITY_TYPE, DE_FORMAT_CODE, DE_PRACTICE_SETTING, DE_TYPE_CODE,
     SS_CONTENT_TYPE)
 from simulator.services.dmp.xds.rules import check_submission
 from simulator.services.dmp.xds.submission import parse_provide_and_register
+from simulator.services.dmp.xds.updates import parse_update
 from simulator.services.dmp.xds.value_sets import (
     SLOT_VALUE_SETS, TerminologyError, load_terminology)
 from simulator.settings import Settings, SettingsError
@@ -190,3 +192,16 @@ def test_the_extraction_tool_converts_a_fhir_release(tmp_path):
                                    "display": "Compte rendu"}]
     assert load_terminology(out).for_slot("classCode").codes == {
         "10": ("1.2.250.1.213.1.1.4.1", "Compte rendu")}
+
+
+def test_a_metadata_update_carries_the_same_value_sets():
+    lid = "urn:uuid:0b1c6b9e-49a4-4c43-9d0b-0e7c3c0f6a11"
+    good = parse_update(etree.fromstring(reg.mask(lid, "1")))
+    assert update_coded_errors(good, ContentPolicy.default()) == []
+    bad = parse_update(etree.fromstring(reg.mask(
+        lid, "1", type_code=("18748-4", "2.16.840.1.113883.6.1", "CR d'imagerie"),
+        facility_code=("ZZ99", "1.2.250.1.71.4.2.4", "?"))))
+    messages = [e.message for e in update_coded_errors(bad, ContentPolicy.default())]
+    assert len(messages) == 2, messages
+    assert "'ZZ99'" in messages[0] and "ASS_X16" in messages[1]
+    assert update_coded_errors(bad, ContentPolicy(load_terminology(), coded="off")) == []

@@ -6,6 +6,7 @@ the settings relax them; a newer value-set release is read from SIM_DMP_VALUE_SE
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 import pytest
@@ -63,6 +64,25 @@ def test_a_bad_cda_and_pairing_get_the_golden_refusal(make_app):
                       content_type=("ZZ", "Inconnu", "1.2.250.1.213.2.2"))
     assert c14n(answer.body) == c14n(golden("iti41-cda-and-pairing-refused.xml"))
     assert registered(dmp) == 0
+
+
+def test_a_metadata_update_with_a_code_outside_its_value_set_gets_the_golden_refusal(make_app):
+    dmp = ready(make_app)
+    fed = xds.Doc()
+    assert dmp.feed(documents=(fed,)).body.get("status") == SUCCESS
+    found = dmp.call("registry", registry.find_documents(), "urn:ihe:iti:2007:RegistryStoredQuery")
+    lid = next(e.get("lid") for e in found.body.iter(f"{RIM}ExtrinsicObject")
+               if any(x.get("value") == fed.unique_id for x in e.iter(f"{RIM}ExternalIdentifier")))
+    content = fed.bytes()
+    same = dict(unique_id=fed.unique_id, hash_=hashlib.sha1(content).hexdigest(),
+                size=str(len(content)))
+    update = registry.mask(lid, "1", class_code=("999", "1.2.250.1.213.1.1.4.1", "Inconnue"),
+                           **same)
+    answer = dmp.call("registry", update, "urn:ihe:iti:2010:UpdateDocumentSet")
+    assert c14n(answer.body) == c14n(golden("iti57-coded-metadata-refused.xml"))
+    accepted = dmp.call("registry", registry.mask(lid, "1", **same),
+                        "urn:ihe:iti:2010:UpdateDocumentSet")
+    assert accepted.body.get("status") == SUCCESS
 
 
 def test_the_builders_feed_passes_and_is_registered(make_app):

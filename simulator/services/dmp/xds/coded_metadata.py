@@ -59,6 +59,13 @@ def coded_metadata_errors(obj: RegistryObject, policy: ContentPolicy) -> list[Xd
     return errors
 
 
+def update_coded_errors(request, policy: ContentPolicy) -> list[XdsError]:
+    """The coded-metadata errors of an ITI-57 request (TD3.3): its submission set and
+    each new version of a DocumentEntry carry the same value sets as in TD2.1."""
+    objects = [request.submission_set, *(u.entry for u in request.metadata_updates)]
+    return [error for obj in objects for error in coded_metadata_errors(obj, policy)]
+
+
 def _membership(obj, name: str, code: Code, policy: ContentPolicy) -> list[XdsError]:
     value_set = policy.terminology.for_slot(name)
     known = value_set.codes.get(code.code)
