@@ -49,8 +49,8 @@ def cda_errors(entry: RegistryObject, content: bytes, patient, version: str,
                policy) -> list[XdsError]:
     """Every content error of a (non-signature) document entry's bytes."""
     formats = [c.code for c in entry.codes(DE_FORMAT_CODE)]
-    if KOS_FORMAT in formats:
-        return []
+    if KOS_FORMAT in formats or not entry.mime_type:
+        return []  # a DICOM object; or no mimeType, reported as missing
     if policy.cda == "patient":
         return _patient_only(entry, content, patient, version)
     if entry.mime_type != "text/xml":
