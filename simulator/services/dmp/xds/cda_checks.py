@@ -17,13 +17,12 @@ from datetime import datetime, timedelta, timezone
 from lxml import etree
 
 from simulator.services.dmp.vihf import PATIENT_OIDS
-from simulator.services.dmp.xds.cda import HL7, CLINICAL_DOCUMENT, record_target_ins
+from simulator.services.dmp.xds.cda import HL7, parse_cda, record_target_ins
 from simulator.services.dmp.xds.errors import (
     PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, XdsError)
 from simulator.services.dmp.xds.model import (
     DE_CONFIDENTIALITY, DE_FACILITY_TYPE, DE_FORMAT_CODE, DE_PRACTICE_SETTING, DE_TYPE_CODE,
     DE_UNIQUE_ID, RegistryObject)
-from simulator.soap.parsing import safe_parser
 
 CDA_TYPE_ID = ("2.16.840.1.113883.1.3", "POCD_HD000040")  # HL7 CDA R2
 CISIS_TEMPLATE = "1.2.250.1.213.1.1.1.1"  # CI-SIS common structure of CDA documents
@@ -55,7 +54,7 @@ def cda_errors(entry: RegistryObject, content: bytes, patient, version: str,
         return _patient_only(entry, content, patient, version)
     if entry.mime_type != "text/xml":
         return _raw_document_errors(entry, content, formats, policy.terminology)
-    document, problem = _parse(content)
+    document, problem = parse_cda(content)
     if document is None:
         return [_error(entry, f"the document is not a CDA R2: {problem}")]
     errors = _header_errors(entry, document)
@@ -70,19 +69,8 @@ def _patient_only(entry, content, patient, version) -> list[XdsError]:
     # The check made before the CDA rules: a text/xml ClinicalDocument names the patient.
     if entry.mime_type != "text/xml" or patient is None:
         return []
-    document, _ = _parse(content)
+    document, _ = parse_cda(content)
     return [] if document is None else _patient_errors(entry, document, patient, version)
-
-
-def _parse(content: bytes) -> tuple[etree._Element | None, str]:
-    try:
-        root = etree.fromstring(content, safe_parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        return None, f"not well-formed XML ({exc})"
-    if root.tag != CLINICAL_DOCUMENT:
-        return None, (f"the root element is {root.tag}, not ClinicalDocument in the HL7 v3 "
-                      f"namespace {HL7}")
-    return root, ""
 
 
 def _header_errors(entry, document) -> list[XdsError]:
