@@ -58,6 +58,9 @@ class Settings:
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
+    # SIM_JOURNAL_READ_TIMEOUT: seconds a journal read waits for the other workers'
+    # queued entries before answering 503 rather than an incomplete list
+    journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
     log_level: str = "info"  # SIM_LOG_LEVEL
     tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
@@ -131,6 +134,8 @@ def _convert(name: str, raw: str):
                     "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
                     "dmp_max_results"):
             return int(raw)
+        if name == "journal_read_timeout":
+            return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
                     "dmp_relaxed_security", "journal_pseudonymise"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):

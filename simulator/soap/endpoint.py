@@ -103,7 +103,7 @@ class SoapEndpoint(ServerBase):
     def __call__(self, environ, start_response):
         started = self.clock.monotonic()
         request_id = uuid.uuid4().hex[:16]
-        raw, request, operation, decision = b"", None, None, None
+        raw, request, operation, decision, facts = b"", None, None, None, None
         headers = [("X-Request-Id", request_id)]
         try:
             if environ.get("REQUEST_METHOD") == "GET":
@@ -125,7 +125,9 @@ class SoapEndpoint(ServerBase):
             raw = _read_body(environ, self.max_request_bytes)
             request = parse_soap12(raw, environ.get("CONTENT_TYPE"))
             operation, key = self.binding.resolve_operation(request)
-            decision = self.chaos.decide(lambda: self.binding.request_facts(request, operation))
+            # Extracted once: chaos rules match on them, the journal is queried by them.
+            facts = self.binding.request_facts(request, operation)
+            decision = self.chaos.decide(lambda: facts)
             reply = self._answer(decision, Exchange(request_id, request, operation, key,
                                                     environ, self.binding.context))
         except Exception as error:  # noqa: BLE001 - every error becomes the service's fault
@@ -137,7 +139,8 @@ class SoapEndpoint(ServerBase):
             reply = self._render_error(error, request, request_id)
         self.recorder.record(request_id=request_id, service=self.binding.name,
                              operation=operation, environ=environ, reply=reply,
-                             started=started, request_body=raw, decision=decision)
+                             started=started, request_body=raw, decision=decision,
+                             facts=facts)
         if decision is not None and decision.action.kind in effects.TRANSPORT_ACTIONS:
             return effects.deliver(decision, reply, _headers(reply, headers), environ,
                                    start_response, self.clock)
