@@ -14,6 +14,7 @@ from simulator.admin.chaos_api import chaos_admin
 from simulator.admin.dashboard import dashboard
 from simulator.admin.dmp_api import dmp_admin
 from simulator.admin.journal_api import journal_admin
+from simulator.admin.openapi import openapi_document
 from simulator.admin.reports_api import reports_admin
 from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
@@ -173,6 +174,12 @@ def add_identity():
     except KeyError:
         return jsonify(error=f"An identity with INS {identity.active.ins} exists already"), 409
     return jsonify(_identity_view(identity)), 201
+
+
+@admin.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of the control plane."""
+    return jsonify(openapi_document())
 
 
 @admin.get("/calendar")
