@@ -12,6 +12,7 @@ control plane answers every refusal (401 without the admin token, 403 off loopba
 from __future__ import annotations
 
 from simulator import __version__
+from simulator.admin.chaos_api import YAML_TYPES
 from simulator.admin.dmp_api import PATIENT_OPTIONS
 from simulator.admin.journal_api import FILTERS
 from simulator.admin.reports_api import GRACE_APIS
@@ -198,7 +199,9 @@ def _paths() -> dict:
                 "400": _error("BadRequest")},
                 body={"required": True, "content": {
                     _JSON: {"schema": _object({"name": {"type": "string"}})},
-                    "application/yaml": {"schema": {"type": "string"}}}},
+                    **{kind: {"schema": {"description": "a scenario file (YAML text, see "
+                                                        "docs/scenarios.md)"}}
+                       for kind in YAML_TYPES}}},
                 tag="scenarios"),
             "delete": _operation("No scenario", {
                 "200": _answer("cleared", _object({"active": {"const": False}}))},
