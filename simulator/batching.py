@@ -10,10 +10,13 @@ process asks, so that a read can be complete across worker processes.
 """
 from __future__ import annotations
 
+import logging
 import os
 import select
 import threading
 from typing import Callable
+
+LOG = logging.getLogger(__name__)
 
 
 class ProcessBatcher:
@@ -96,8 +99,8 @@ class _Buffer:
                 return
             try:
                 owner.flush()
-            except Exception:  # noqa: BLE001 - the store may be gone at shutdown
-                return
+            except Exception:  # noqa: BLE001 - keep flushing: readers wait for this queue
+                LOG.warning("batch flush failed; the items are dropped", exc_info=True)
 
     def _wait(self, interval: float) -> None:
         """Wait ``interval`` seconds, or less when a reader wakes this process's slot
