@@ -15,6 +15,7 @@ from simulator.admin.dashboard import dashboard
 from simulator.admin.dmp_api import dmp_admin
 from simulator.admin.journal_api import journal_admin
 from simulator.admin.openapi import openapi_document
+from simulator.journal import JournalIncomplete
 from simulator.admin.reports_api import reports_admin
 from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
@@ -39,6 +40,7 @@ def create_admin_app(simulator) -> Flask:
         simulator.metrics.render(), 200,
         {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}))
     app.register_error_handler(404, lambda e: (jsonify(error=f"Not found: {request.path}"), 404))
+    app.register_error_handler(JournalIncomplete, lambda e: (jsonify(error=str(e)), 503))
     app.register_error_handler(405, lambda e: (jsonify(error=f"{request.method} is not "
                                                           f"allowed on {request.path}"), 405))
     return app

@@ -1,7 +1,9 @@
 """The journal under ``/_admin/journal``: queries, a count, one exchange's bodies.
 
 Every read is complete when it returns (see :mod:`simulator.journal`): a test can ask
-"did my software send X?" right after its call, without sleeping or retrying.
+"did my software send X?" right after its call, without sleeping or retrying. A worker
+that cannot write its queue in time makes the read answer 503 (the app's handler of
+:class:`simulator.journal.JournalIncomplete`).
 """
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import re
 from flask import Blueprint, jsonify, request
 
 from simulator.admin import current_simulator
-from simulator.journal import JournalIncomplete
 from simulator.journal_query import JournalQuery
 from simulator.settings import SettingsError, parse_datetime
 
@@ -38,8 +39,6 @@ def journal():
     except KeyError:
         return jsonify(error=f"since: no exchange with request id {query.since} in the "
                              "journal (it keeps the newest SIM_JOURNAL_SIZE entries)"), 400
-    except JournalIncomplete as error:
-        return jsonify(error=str(error)), 503
     return jsonify(entries=entries, count=count, capacity=sim.journal.size)
 
 
@@ -47,10 +46,7 @@ def journal():
 def journal_entry(request_id: str):
     """One exchange, with its request and response bodies, by its request id (the
     ``X-Request-Id`` header of the answer)."""
-    try:
-        entry = current_simulator().journal.entry(request_id)
-    except JournalIncomplete as error:
-        return jsonify(error=str(error)), 503
+    entry = current_simulator().journal.entry(request_id)
     if entry is None:
         return jsonify(error=f"no exchange with request id {request_id} in the journal "
                              "(it keeps the newest SIM_JOURNAL_SIZE entries)"), 404

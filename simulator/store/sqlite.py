@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS journal (
     response_body TEXT
 );
 CREATE INDEX IF NOT EXISTS journal_request_id ON journal (request_id);
+CREATE INDEX IF NOT EXISTS journal_real_at ON journal (real_at, id);
 CREATE TABLE IF NOT EXISTS metrics (
     name TEXT NOT NULL,
     labels TEXT NOT NULL,

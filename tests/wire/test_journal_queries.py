@@ -8,6 +8,7 @@ from dmp_builders import hl7
 from dmp_builders.client import CREATE, NOW, Dmp
 from dmp_builders.soap import ADRUN
 from envelopes import SOAP_CT, traits_request, vitale_request
+from simulator.journal import JournalIncomplete
 from simulator.settings import parse_datetime
 
 
@@ -129,3 +130,13 @@ def test_patient_filter_is_refused_when_the_journal_is_pseudonymised(make_app):
     assert journal(dmp)["entries"][0]["patient"] is None
     response = dmp.http.get("/_admin/journal", query_string={"patient": ADRUN})
     assert response.status_code == 400 and "SIM_JOURNAL_PSEUDONYMISE" in response.json["error"]
+
+
+def test_a_read_that_cannot_be_complete_answers_503_not_a_partial_list(app, client,
+                                                                        monkeypatch):
+    def stuck():
+        raise JournalIncomplete("a worker did not write its journal entries within 10 s")
+    monkeypatch.setattr(app.simulator.journal, "flush", stuck)
+    for path in ("/_admin/journal", "/_admin/journal/0123456789abcdef"):
+        response = client.get(path)
+        assert response.status_code == 503 and "did not write" in response.json["error"]
