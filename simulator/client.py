@@ -190,6 +190,17 @@ class SimulatorClient:
         """Documents fed per structure and month, by INS kind."""
         return self.admin("GET", "/reports/feeding")
 
+    def metrics(self) -> str:
+        """The Prometheus text of ``/metrics`` (summed over the workers)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        request = urllib.request.Request(self.base_url + "/metrics", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as error:
+            raise SimulatorError("GET", "/metrics", error.code,
+                                 error.read().decode(errors="replace")) from None
+
     def openapi(self) -> dict:
         """The OpenAPI description of the control plane."""
         return self.admin("GET", "/openapi.json")

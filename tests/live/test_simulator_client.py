@@ -82,6 +82,7 @@ def test_dmp_state_grace_and_reports(sim):
     assert sim.readiness_report("2023-01-15")["date"] == "2023-01-15"
     assert sim.feeding_report()["months"] == []
     assert sim.openapi()["openapi"] == "3.1.0"
+    assert 'insi_dmp_sim_requests_total{service="dmp"' in sim.metrics()
     # the journal filters on what the VIHF says
     assert sim.count(service="dmp", structure="10B0167011", patient=ADRUN) == 1
 
