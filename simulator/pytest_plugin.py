@@ -3,7 +3,7 @@
 Fixtures:
 - ``insi_dmp_sim_server`` (session): one simulator for the whole run, on a free port;
 - ``insi_dmp_sim`` (function): that simulator, reset before the test, with the clock
-  and scenario of the test's marks applied; a :class:`simulator.testing.SimulatorHandle`.
+  and scenario of the test's marks applied; a :class:`simulator.client.SimulatorClient`.
 
 Marks: ``@pytest.mark.sim_date("2023-01-15")`` (frozen simulated clock) and
 ``@pytest.mark.sim_scenario("insi-down")`` (a shipped name or YAML text).
