@@ -55,11 +55,18 @@ class Simulator:
         seed_registry(self.store, self.settings, force=True)
         self.store.dmp.clear()
         for recorder in self.usage_recorders():  # queued calls must not outlive the reset
-            recorder.discard()
+            recorder.discard(self.settings.journal_read_timeout, self.clock.sleep)
         self.store.timeline.clear()
         self.journal.clear()
         self.reset_clock()
         self.reset_scenario()
+
+    def share_across_processes(self, workers: int) -> None:
+        """Make journal reads, reports and resets complete across ``workers`` forked
+        worker processes (``insi-dmp-sim serve``, before the fork)."""
+        self.journal.share_across_processes(workers)
+        for recorder in self.usage_recorders():
+            recorder.share_across_processes(workers)
 
     def usage_recorders(self) -> list:
         """The batched usage recorders of the endpoints (INSi's; DMP calls are written

@@ -16,6 +16,8 @@ import select
 import threading
 from typing import Callable
 
+from simulator.flush_barrier import FlushBarrier
+
 LOG = logging.getLogger(__name__)
 
 
@@ -48,6 +50,18 @@ class ProcessBatcher:
                     self.write(items)
                 finally:  # written, or lost with the store: no reader waits for them
                     buffer.resolved(len(items))
+
+    def flush_everywhere(self, timeout: float, pause: Callable[[float], None]) -> bool:
+        """Write this process's queued items now and, with a barrier, wait until every
+        other process has written what it had queued; False after ``timeout`` seconds."""
+        self.flush()
+        return self.barrier is None or self.barrier.wait_complete(timeout, pause)
+
+    def share_across_processes(self, workers: int) -> None:
+        """Give this batcher a barrier for ``workers`` forked processes (call in the
+        parent, before the fork). Slots for twice as many: gunicorn replaces a worker
+        that dies, and a dead worker's slot is reused only once its pid is gone."""
+        self.barrier = FlushBarrier(max(workers, 1) * 2 + 2)
 
     def discard(self) -> None:
         """Drop this process's queued items."""

@@ -12,7 +12,6 @@ import logging
 from datetime import datetime, timezone
 
 from simulator.batching import ProcessBatcher
-from simulator.flush_barrier import FlushBarrier
 from simulator.journal_query import JournalQuery
 
 LOG = logging.getLogger(__name__)
@@ -38,9 +37,8 @@ class Journal:
 
     def share_across_processes(self, workers: int) -> None:
         """Make reads complete across ``workers`` forked worker processes (call in the
-        parent, before the fork). Slots for twice as many: gunicorn replaces a worker
-        that dies, and a dead worker's slot is reused only once its pid is gone."""
-        self._batcher.barrier = FlushBarrier(max(workers, 1) * 2 + 2)
+        parent, before the fork)."""
+        self._batcher.share_across_processes(workers)
 
     def record(self, *, request_id: str, service: str, operation: str | None, environ: dict,
                reply, started: float, request_body: bytes, decision=None,
@@ -76,10 +74,7 @@ class Journal:
         """Write every queued entry to the store: this worker's now, the other workers'
         (with a barrier) before returning. Raises :class:`JournalIncomplete` when a
         worker did not answer within ``read_timeout`` seconds."""
-        self._batcher.flush()
-        barrier = self._batcher.barrier
-        if barrier is not None and not barrier.wait_complete(self.read_timeout,
-                                                              self.clock.sleep):
+        if not self._batcher.flush_everywhere(self.read_timeout, self.clock.sleep):
             raise JournalIncomplete(
                 f"a worker did not write its journal entries within {self.read_timeout} s "
                 "(SIM_JOURNAL_READ_TIMEOUT); the answer would have been incomplete")
