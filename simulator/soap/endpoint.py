@@ -126,7 +126,7 @@ class SoapEndpoint(ServerBase):
             request = parse_soap12(raw, environ.get("CONTENT_TYPE"))
             operation, key = self.binding.resolve_operation(request)
             # Extracted once: chaos rules match on them, the journal is queried by them.
-            facts = self.binding.request_facts(request, operation)
+            facts = self._facts(request, operation, request_id)
             decision = self.chaos.decide(lambda: facts)
             reply = self._answer(decision, Exchange(request_id, request, operation, key,
                                                     environ, self.binding.context))
@@ -145,6 +145,15 @@ class SoapEndpoint(ServerBase):
             return effects.deliver(decision, reply, _headers(reply, headers), environ,
                                    start_response, self.clock)
         return _send(start_response, reply, headers)
+
+    def _facts(self, request: SoapRequest, operation: str, request_id: str) -> RequestFacts:
+        """The binding's facts of a request; bare ones if it fails, so that extracting
+        them for the journal never turns an answer into a fault."""
+        try:
+            return self.binding.request_facts(request, operation)
+        except Exception:  # noqa: BLE001 - best effort by contract
+            LOG.warning("request %s: no caller facts", request_id, exc_info=True)
+            return RequestFacts(service=self.binding.name, operation=operation)
 
     def _render_error(self, error: BaseException, request: SoapRequest | None,
                       request_id: str) -> Reply:
