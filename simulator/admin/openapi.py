@@ -330,8 +330,7 @@ def _paths() -> dict:
         "/_admin/": {"get": _operation("The HTML dashboard", {
             "200": {"description": "the page", "content": {"text/html": {
                 "schema": {"type": "string"}}}}},
-            parameters=[_query("date", "readiness date, YYYY-MM-DD"),
-                        _query("token", "the admin token, for a browser")],
+            parameters=[_query("date", "readiness date, YYYY-MM-DD")],
             tag="simulator")},
         "/metrics": {"get": _operation("Prometheus counters", {
             "200": {"description": "text exposition format", "content": {"text/plain": {
@@ -356,10 +355,15 @@ def openapi_document() -> dict:
                                 "needs 'Authorization: Bearer <token>'; without it, only "
                                 "loopback clients are served."},
         "servers": [{"url": "/"}],
-        "security": [{}, {"adminToken": []}],
+        "security": [{}, {"adminToken": []}, {"adminTokenQuery": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer",
+                               "description": "SIM_ADMIN_TOKEN"},
+                "adminTokenQuery": {"type": "apiKey", "in": "query", "name": "token",
+                                    "description": "SIM_ADMIN_TOKEN, for a browser "
+                                                   "opening the dashboard"}},
             "responses": {name: _answer(text, _ref("Error"))
                           for name, text in _ERRORS.items()},
             "schemas": {

@@ -92,6 +92,7 @@ def test_every_answer_matches_the_description(server):
     call("GET", "/_admin/calendar", 200)
     call("GET", "/_admin/openapi.json", 200)
     call("GET", "/_admin/", 200)
+    call("GET", f"/_admin/journal?limit=1&token={TOKEN}", 200)  # a browser's way
     call("GET", "/metrics", 200)
     unauthorised = requests.get(server.base_url + "/_admin/clock", timeout=30)
     assert unauthorised.status_code == 401
