@@ -36,6 +36,7 @@ class HabilitationsService(Service):
         call = begin_call(ctx, _BY_NAME)
         tag = f"{{{HABILITATIONS}}}setAuthorizationResponse"
         try:
+            call.check_mode("TD0.3")
             record = authorisations.set_authorisation(
                 call.dmp, call.vihf, child_text(call.body, "action") or "",
                 child_text(call.body, "role"), call.now, ins=call.patient_ins)
@@ -53,6 +54,7 @@ class HabilitationsService(Service):
         call = begin_call(ctx, _BY_NAME)
         tag = f"{{{HABILITATIONS}}}listAuthorizationByPatientResponse"
         try:
+            call.check_mode("TD1.6")
             found = authorisations.list_for_patient(
                 call.dmp, call.patient_ins, child_text(call.body, "mode") or "TOUTE", call.now)
         except DmpRefusal as refusal:

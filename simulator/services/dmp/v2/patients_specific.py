@@ -41,6 +41,7 @@ class PatientsSpecificService(Service):
         call = begin_call(ctx, _BY_NAME)
         tag = f"{{{PATIENTS}}}patientListResponse"
         try:
+            call.check_mode("TD0.4")
             found = authorisations.accessible_patients(
                 call.dmp, call.vihf, _since(child_text(call.body, "date")),
                 child_text(call.body, "dateType") or "", call.now)
