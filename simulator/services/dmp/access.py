@@ -92,10 +92,10 @@ def mode_allows(auth_mode: str, transaction: str, indirect_denied) -> Decision:
     if transaction not in TRANSACTIONS:
         raise ValueError(f"unknown DMP transaction {transaction!r}")
     if auth_mode == INDIRECTE and transaction in indirect_denied:
-        return _refused("AUTH_MODE", f"{transaction} ({TRANSACTIONS[transaction]}) is not "
-                        "open to indirect authentication (Authentification_Mode INDIRECTE "
-                        "only allows feeding, not consultation): use INDIRECTE_RENFORCEE "
-                        "(AIR) or DIRECTE with a CPS card"
+        return _refused("AUTH_MODE", f"{transaction}, {TRANSACTIONS[transaction]}, is not "
+                        "open to indirect authentication: Authentification_Mode INDIRECTE "
+                        "allows feeding, not consultation; use INDIRECTE_RENFORCEE (AIR) or "
+                        "DIRECTE with a CPS card"
                         + ("; to find a document's entryUUID, use TD3.1b (GetDocuments by "
                            "$XDSDocumentEntryUniqueId, returnType ObjectRef)"
                            if transaction == "TD3.1a" else ""))

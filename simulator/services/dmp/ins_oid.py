@@ -32,6 +32,9 @@ NIR, NIA, DEMO = "NIR", "NIA", "demonstration"
 _KIND_OF_OID = {OID_INS_NIR: NIR, OID_INS_NIR_TEST: NIR, OID_INS_NIA: NIA,
                 OID_INS_NIR_DEMO: DEMO}
 PLATFORM_NIR_OID = {"test": OID_INS_NIR_TEST, "production": OID_INS_NIR}
+_WHAT = {NIR: "a NIR-based INS in the identity registry",
+         NIA: "a NIA in the identity registry",
+         DEMO: "a demonstration identity in the identity registry"}
 _LABELS = {OID_INS_NIR: "INS-NIR production", OID_INS_NIR_TEST: "INS-NIR test",
            OID_INS_NIA: "INS-NIA", OID_INS_NIR_DEMO: "INS-NIR démonstration"}
 
@@ -63,13 +66,9 @@ def oid_refusal(kind: str | None, ins: str, oid: str, platform: str) -> str | No
     if oid in allowed or oid not in _LABELS:
         return None  # other OIDs are the API version's business (identifier_refusal)
     expected = " or ".join(f"{o} ({_LABELS[o]})" for o in allowed)
-    given = f"{oid} ({_LABELS[oid]})"
-    if kind is None:
-        return (f"the INS {ins} is unknown to the identity registry; on the {platform} "
-                f"platform (SIM_DMP_PLATFORM) an INS is named under {expected}, not {given}")
-    return (f"the INS {ins} is a {kind} identity in the identity registry: on the {platform} "
-            f"platform (SIM_DMP_PLATFORM) its OID is {expected}, not {given} (brief §3.2: "
-            "the OID matches the identity's type)")
+    what = _WHAT.get(kind, "unknown to the identity registry")
+    return (f"the INS {ins} is {what}: on the {platform} platform (SIM_DMP_PLATFORM) it is "
+            f"named under {expected}, not {oid} ({_LABELS[oid]})")
 
 
 class InsOidRule:

@@ -112,7 +112,11 @@ def _check_patient_ids(submission, vihf_patient, errors, version,
             errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
                 f"DocumentEntry patientId {_cx(own)} differs from the submission set "
                 f"patientId {_cx(patient)}"), entry.id))
-        source = parse_patient_id(entry.slot("sourcePatientId"))
+        # An INS as sourcePatientId (no IPP, DMP.md §5.1) follows the patientId's rule;
+        # the patientId itself is reported once, above.
+        source_value = entry.slot("sourcePatientId")
+        source = parse_patient_id(source_value) \
+            if source_value != entry.external(DE_PATIENT_ID) else None
         refusal = ins_oid_refusal(*source) if source and ins_oid_refusal else None
         if refusal is not None:
             errors.append(XdsError(REGISTRY_METADATA_ERROR, (
