@@ -11,7 +11,7 @@ from lxml import etree
 
 from dmp_builders import hl7, registry as reg, xds
 from dmp_builders.client import (
-    HAB, NOW, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n, golden,
+    HAB, IN_BAND_REQUESTS, NOW, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n, golden,
     set_authorization)
 from dmp_builders.soap import ADRUN, TEST_OID, envelope
 from simulator.settings import parse_datetime
@@ -277,3 +277,65 @@ def test_the_oid_rule_can_be_switched_off(make_app):
     answer = dmp.call("patients", hl7.query(ins_oid=NIA_OID), QUERY, oid=NIA_OID)
     assert answer.response.status_code == 200
     assert answer.body.find(f".//{HL7}queryResponseCode").get("code") == "NF"
+
+
+# --- every transaction goes through the mode rule -------------------------------------------
+
+EVERY_TRANSACTION = {
+    "TD0.0": lambda dmp, uids: ("patientCertif", *IN_BAND_REQUESTS["patientCertif"][:2]),
+    "TD0.2": lambda dmp, uids: ("patients", hl7.query().decode(), QUERY),
+    "TD0.3": lambda dmp, uids: ("habilitations", set_authorization(), SET_AUTHORIZATION),
+    "TD0.4": lambda dmp, uids: ("patientsSpecific", *IN_BAND_REQUESTS["patientsSpecific"][:2]),
+    "TD1.1": lambda dmp, uids: ("patients", hl7.create().decode(),
+                                "urn:hl7-org:v3:PRPA_IN201311UV02"),
+    "TD1.2": lambda dmp, uids: ("patients", hl7.reactivate().decode(), REVISE),
+    "TD1.3a": lambda dmp, uids: ("patients", hl7.query("CNSLT_DATA").decode(), QUERY),
+    "TD1.3b": lambda dmp, uids: ("patients", hl7.modify().decode(), REVISE),
+    "TD1.4": lambda dmp, uids: ("patients", hl7.close().decode(), REVISE),
+    "TD1.6": lambda dmp, uids: ("habilitations", *IN_BAND_REQUESTS["habilitations"][:2]),
+    "TD3.1a": lambda dmp, uids: ("registry", reg.find_documents(), STORED_QUERY),
+    "TD3.1b": lambda dmp, uids: ("registry", reg.get_documents(unique_ids=[uids[0]]),
+                                 STORED_QUERY),
+    "TD3.2": lambda dmp, uids: ("repository", xds.retrieve_body((xds.REPOSITORY, uids[0])),
+                                xds.RETRIEVE_ACTION),
+    "TD3.3": lambda dmp, uids: ("registry", reg.archive(uids[1]), UPDATE),
+}
+REVISE = "urn:hl7-org:v3:PRPA_IN201314UV02"
+
+
+def refusal_in_carrier(body) -> str:
+    """The DMP code and text of a refusal, read from whichever carrier answered."""
+    name = etree.QName(body)
+    if name.namespace == "urn:hl7-org:v3":
+        return " ".join(str(x) for x in hl7_ack(body)[1:])
+    found = errors(body)
+    if found:
+        return " ".join(found[0])
+    return " ".join(body.findtext(f"{{{name.namespace}}}{tag}") or ""
+                    for tag in ("status", "context"))
+
+
+def test_every_transaction_applies_the_mode_rule_in_its_carrier(make_app):
+    """With every transaction listed in SIM_DMP_INDIRECT_DENIED, each one refuses
+    INDIRECTE with DMPAccessDenied in its own carrier and serves AIR: every service
+    consults the rule (a transaction the table lists but no service checks fails here)."""
+    from simulator.services.dmp.access import TRANSACTIONS
+    assert sorted([*EVERY_TRANSACTION, "TD2.1"]) == sorted(TRANSACTIONS)
+    dmp = make_dmp(make_app, now="2022-11-15T10:00:00Z",  # TD0.0 still answers
+                   dmp_indirect_denied=tuple(TRANSACTIONS))
+    dmp.create_dmp()
+    doc, fed = feed(dmp)
+    assert fed.get("status") == SUCCESS
+    entry_uuid = object_refs(dmp.call("registry", reg.get_documents(unique_ids=[doc.unique_id]),
+                                      STORED_QUERY).body)[0]
+    _, refused = feed(dmp, vihf=INDIRECT)
+    assert "DMPAccessDenied: AUTH_MODE: TD2.1," in refusal_in_carrier(refused)
+    for transaction, request in sorted(EVERY_TRANSACTION.items()):
+        service, body, action = request(dmp, (doc.unique_id, entry_uuid))
+        answer = dmp.call(service, body, action, **INDIRECT,
+                          **({"patient": None} if service in ("patientCertif",
+                                                              "patientsSpecific") else {}))
+        assert answer.response.status_code == 200, (transaction, answer.response.data[:300])
+        text = refusal_in_carrier(answer.body)
+        assert "DMPAccessDenied" in text and f"AUTH_MODE: {transaction}," in text, (
+            transaction, text)
