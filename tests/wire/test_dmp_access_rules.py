@@ -164,6 +164,11 @@ def test_the_indirect_denied_set_is_a_setting_answered_in_each_carrier(make_app)
     assert "AUTH_MODE: TD0.3" in status.body.findtext(f"{{{HAB}}}context")
     refused_with(dmp.call("registry", reg.get_documents(unique_ids=["1.2.3"]), STORED_QUERY,
                           **INDIRECT).body, "XDSRegistryError", "AUTH_MODE: TD3.1b")
+    # The message is read before the business rules: a bad parameter is said first.
+    bad = dmp.call("habilitations", set_authorization("AJOUTER"), SET_AUTHORIZATION, **INDIRECT)
+    assert bad.body.findtext(f"{{{HAB}}}status") == "DMPInvalidParameter"
+    unreadable = dmp.call("patients", hl7.query(ins="2751263220749").decode(), QUERY, **INDIRECT)
+    assert hl7_ack(unreadable.body)[:2] == ("AE", "SYN102")
 
     relaxed = make_dmp(make_app, dmp_indirect_denied=())
     relaxed.create_dmp()

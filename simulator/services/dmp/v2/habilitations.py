@@ -36,10 +36,10 @@ class HabilitationsService(Service):
         call = begin_call(ctx, _BY_NAME)
         tag = f"{{{HABILITATIONS}}}setAuthorizationResponse"
         try:
-            call.check_mode("TD0.3")
             record = authorisations.set_authorisation(
                 call.dmp, call.vihf, child_text(call.body, "action") or "",
-                child_text(call.body, "role"), call.now, ins=call.patient_ins)
+                child_text(call.body, "role"), call.now, ins=call.patient_ins,
+                gate=lambda: call.check_mode("TD0.3"))
         except DmpRefusal as refusal:
             return refusal_answer(tag, refusal)
         done = "granted" if record.granted else "removed"
@@ -54,9 +54,9 @@ class HabilitationsService(Service):
         call = begin_call(ctx, _BY_NAME)
         tag = f"{{{HABILITATIONS}}}listAuthorizationByPatientResponse"
         try:
-            call.check_mode("TD1.6")
             found = authorisations.list_for_patient(
-                call.dmp, call.patient_ins, child_text(call.body, "mode") or "TOUTE", call.now)
+                call.dmp, call.patient_ins, child_text(call.body, "mode") or "TOUTE", call.now,
+                gate=lambda: call.check_mode("TD1.6"))
         except DmpRefusal as refusal:
             return refusal_answer(tag, refusal)
         response = web_service_response(tag, refusals.OK, f"{len(found)} professional(s)")
