@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from simulator.services.dmp.access import CONSULTATION, TRANSACTIONS
+
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
 # The DMP platform simulated: the INS-NIR OID it takes (brief §3.2: .10 test, .8 production).
 DMP_PLATFORMS = ("test", "production")
-# Transactions refused to Authentification_Mode INDIRECTE (brief §4.1: consultation);
-# labels of simulator.services.dmp.access.TRANSACTIONS, checked there at start.
-DEFAULT_DMP_INDIRECT_DENIED = ("TD3.1a", "TD3.2")
+# Transactions refused to Authentification_Mode INDIRECTE: consultation (brief §4.1).
+DEFAULT_DMP_INDIRECT_DENIED = CONSULTATION
 
 
 # Module constants: inside the class body the field ``date`` shadows the type.
@@ -86,7 +87,6 @@ class Settings:
         if self.dmp_platform not in DMP_PLATFORMS:
             raise SettingsError(f"dmp_platform must be one of {', '.join(DMP_PLATFORMS)}, "
                                 f"got {self.dmp_platform!r}")
-        from simulator.services.dmp.access import TRANSACTIONS
         unknown = [label for label in self.dmp_indirect_denied if label not in TRANSACTIONS]
         if unknown:
             raise SettingsError(f"SIM_DMP_INDIRECT_DENIED: unknown transaction(s) "
