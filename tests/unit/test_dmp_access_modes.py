@@ -147,3 +147,11 @@ def test_platform_settings():
     assert Settings.from_env({"SIM_DMP_INS_OID_CHECK": "false"}).dmp_ins_oid_check is False
     with pytest.raises(SettingsError, match="dmp_platform"):
         Settings(dmp_platform="formation")
+
+
+def test_one_rule_looks_each_ins_up_once():
+    store = FakeStore(person(ADRUN[:13], OID_INS_NIR))
+    rule = InsOidRule(store, "test")
+    assert [rule.refusal(ADRUN, oid) is None for oid in (OID_INS_NIR_TEST, OID_INS_NIA) * 3] \
+        == [True, False] * 3
+    assert len(store.asked) == 1

@@ -72,13 +72,17 @@ def oid_refusal(kind: str | None, ins: str, oid: str, platform: str) -> str | No
 
 
 class InsOidRule:
-    """The rule bound to one simulator: its store, platform and whether it is on."""
+    """The rule bound to one call: the simulator's store, platform and whether it is
+    on. Each INS is looked up once (a feed names it on every entry)."""
 
     def __init__(self, store, platform: str, enabled: bool = True):
         self.store, self.platform, self.enabled = store, platform, enabled
+        self._kinds: dict[str, str | None] = {}
 
     def refusal(self, ins: str, oid: str) -> str | None:
         """Why ``oid`` may not name ``ins`` here, or None."""
         if not self.enabled or oid not in _LABELS:
             return None
-        return oid_refusal(identity_kind(self.store, ins), ins, oid, self.platform)
+        if ins not in self._kinds:
+            self._kinds[ins] = identity_kind(self.store, ins)
+        return oid_refusal(self._kinds[ins], ins, oid, self.platform)
