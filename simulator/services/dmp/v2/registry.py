@@ -13,6 +13,7 @@ from simulator.services.dmp.document_access import (
     check_may_consult, check_may_feed, patient_of, visible_to)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import refusal_for
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy, update_coded_errors
 from simulator.services.dmp.xds.errors import (
     DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, UNKNOWN_PATIENT_ID, XdsError,
     XdsFailure, failure_label, registry_response)
@@ -100,6 +101,20 @@ def _check_update_patient(call: DmpCall, plan) -> None:
         raise XdsFailure(errors)
 
 
+def _plan_checked(call: DmpCall, request, registry: RegistryTransaction):
+    """The update plan, with the value-set errors of the new metadata reported together
+    with the registry's (docs/dmp.md, "Coded metadata and CDA checks")."""
+    coded = update_coded_errors(request, ContentPolicy.from_settings(call.context.settings))
+    try:
+        plan = plan_update(request, lookup=registry, now=call.now,
+                           new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
+    except XdsFailure as failure:
+        raise XdsFailure(coded + failure.errors) from None
+    if coded:
+        raise XdsFailure(coded)
+    return plan
+
+
 def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
     """Only the author deletes; other changes need the author or a consultation right
     (brief §2.5 TD3.3), which indirect authentication does not have (§4.1)."""
@@ -182,8 +197,7 @@ class RegistryService(Service):
             with call.dmp.registry_transaction() as registry:
                 # Inside: a concurrent TD1.4 lands before or after. The metadata and
                 # their consistency first, then the business rules (docs/dmp.md).
-                plan = plan_update(request, lookup=registry, now=call.now,
-                                   new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
+                plan = _plan_checked(call, request, registry)
                 _check_update_patient(call, plan)
                 _check_new_submission_set(plan, registry)
                 check_may_feed(call, "TD3.3")
