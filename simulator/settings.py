@@ -54,6 +54,7 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
     admin_token: str | None = None  # SIM_ADMIN_TOKEN: required by /_admin and /metrics
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
@@ -90,6 +91,11 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        from simulator.services.dmp.xds.wire_profile import WireProfileError, parse_prefixes
+        try:
+            parse_prefixes(self.dmp_xds_prefixes)
+        except WireProfileError as exc:
+            raise SettingsError(str(exc)) from exc
         for name in ("port", "workers", "journal_size", "max_request_bytes"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")

@@ -295,22 +295,35 @@ MISSING = XdsError("XDSDocumentUniqueIdError", "document 1.2.250.1.999.1.1.8121.
                    f"not in repository {REPOSITORY}", "1.2.250.1.999.1.1.8121.21.404")
 
 
-def canonical(element: etree._Element) -> bytes:
-    reparsed = etree.fromstring(etree.tostring(element),
-                                etree.XMLParser(remove_blank_text=True))
-    return etree.tostring(reparsed, method="c14n")
+def wire_golden(name: str) -> str:
+    """A golden as the wire carries it (blank text and comments dropped; prefixes,
+    declarations and attribute order kept: docs/dmp.md, "How answers are serialised")."""
+    golden = etree.parse(str(GOLDEN / name),
+                         etree.XMLParser(remove_blank_text=True, remove_comments=True))
+    return etree.tostring(golden.getroot(), encoding="unicode")
 
 
 def test_retrieve_response_matches_the_golden_message(schema):
     element, attachments = render_retrieve_response(
         [(CDA_REQUEST, "text/xml", b"<ClinicalDocument/>"),
          (PDF_REQUEST, "application/pdf", b"%PDF")], [MISSING])
-    golden = etree.parse(str(GOLDEN / "iti43-response.xml"),
-                         etree.XMLParser(remove_blank_text=True, remove_comments=True))
-    assert canonical(element) == canonical(golden.getroot())
+    assert etree.tostring(element, encoding="unicode") == wire_golden("iti43-response.xml")
     assert attachments == [("document1@insi-dmp-sim", b"<ClinicalDocument/>"),
                            ("document2@insi-dmp-sim", b"%PDF")]
     assert_valid_xop(schema, element, attachments)
+
+
+DUPLICATE = XdsError("XDSDuplicateUniqueIdInRegistry", "uniqueId 1.2.250.1.999.1.1.7001 is "
+                     "already in the registry with other content", "1.2.250.1.999.1.1.7001")
+
+
+@pytest.mark.parametrize("errors, name", [([], "registry-response-success.xml"),
+                                          ([DUPLICATE], "registry-response-failure.xml")])
+def test_registry_responses_match_the_golden_messages(schema, errors, name):
+    """TD2.1 and TD3.3 answers: one writer, the DMP's prefixes and declarations."""
+    element = registry_response(errors)
+    assert etree.tostring(element, encoding="unicode") == wire_golden(name)
+    assert_valid(schema, element)
 
 
 def test_retrieve_success_is_schema_valid_and_its_mtom_package_carries_the_bytes(schema):
