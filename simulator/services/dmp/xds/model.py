@@ -256,7 +256,7 @@ def _add_localized(parent: etree._Element, child: str, value: str) -> None:
 # extends (RegistryObjectType: lid, objectType, status; IdentifiableType: id, home).
 # Inferred from JAXB registries' answers (wire_profile.py); string-reading clients rely
 # on e.g. classificationScheme before nodeRepresentation (DRIMbox documents.service.ts).
-def _attributes(pairs: list[tuple[str, str]], keep_empty: set[str] = frozenset()
+def _attributes(pairs: list[tuple[str, str]], keep_empty: frozenset[str] = frozenset()
                 ) -> dict[str, str]:
     return {name: value for name, value in pairs if value or name in keep_empty}
 
@@ -268,7 +268,7 @@ def write_classification(parent: etree._Element, c: Classification) -> etree._El
         ("classificationNode", c.classification_node), ("nodeRepresentation", c.node),
         ("objectType", CLASSIFICATION_TYPE), ("id", c.id)],
         # author classifications carry an empty nodeRepresentation
-        keep_empty={"nodeRepresentation"} if c.scheme else set()))
+        keep_empty=frozenset({"nodeRepresentation"} if c.scheme else ())))
     _add_slots(element, c.slots)
     _add_localized(element, "Name", c.name)
     return element
