@@ -11,7 +11,7 @@ type it extends. What is evidenced and what is inferred:
 * ``totalResultCount`` on ``AdhocQueryResponse``: evidenced (same file, and
   Backend/.../api/conso/DmpAPI.java, which also reads ``ObjectRef id="``).
 * The other prefixes (rs ``ns2``, query ``ns3``, lcm ``ns5``, xds-b ``ns6``): inferred,
-  keeping the relative order of the ANS-derived requests DRIMbox sends
+  keeping the relative order of DRIMbox's own JAXB-numbered requests
   (Backend/.../dmp/request/FindAllDocumentRequest.java: rs ``ns2``, query ``ns3``).
   Configurable with ``SIM_DMP_XDS_PREFIXES``.
 * Declarations on the payload root and attributes derived-type-first (``startIndex``,
