@@ -14,10 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from simulator.services.dmp.access import CONSULTATION, TRANSACTIONS
+from simulator.services.dmp.xds.wire_profile import WireProfileError, parse_prefixes
+
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
+# The DMP platform simulated: the INS-NIR OID it takes (brief §3.2: .10 test, .8 production).
+DMP_PLATFORMS = ("test", "production")
+# Transactions refused to Authentification_Mode INDIRECTE: consultation (brief §4.1).
+DEFAULT_DMP_INDIRECT_DENIED = CONSULTATION
 # How strictly TD2.1 coded metadata and CDA content are checked (docs/dmp.md, "Coded
 # metadata and CDA checks").
 DMP_CODED_METADATA_MODES = ("strict", "codes", "off")
@@ -63,6 +70,10 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
+    dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
+    dmp_ins_oid_check: bool = True  # SIM_DMP_INS_OID_CHECK: the INS OID matches the identity
+    dmp_indirect_denied: tuple[str, ...] = DEFAULT_DMP_INDIRECT_DENIED  # SIM_DMP_INDIRECT_DENIED: TD labels, or none
     dmp_value_sets_dir: Path | None = None  # SIM_DMP_VALUE_SETS_DIR: newer JDV/ASS files
     dmp_coded_metadata: str = "strict"  # SIM_DMP_CODED_METADATA: strict, codes or off
     dmp_cda_checks: str = "strict"  # SIM_DMP_CDA_CHECKS: strict or patient
@@ -70,6 +81,9 @@ class Settings:
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
+    # SIM_JOURNAL_READ_TIMEOUT: seconds a journal read waits for the other workers'
+    # queued entries before answering 503 rather than an incomplete list
+    journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES: larger ones get HTTP 413
     log_level: str = "info"  # SIM_LOG_LEVEL: debug, info, warning, error or critical
     log_format: str = "text"  # SIM_LOG_FORMAT: text, or json (one JSON object per line)
@@ -89,6 +103,13 @@ class Settings:
             raise SettingsError(
                 f"insi_fault_format must be one of {', '.join(INSI_FAULT_FORMATS)}, "
                 f"got {self.insi_fault_format!r}")
+        if self.dmp_platform not in DMP_PLATFORMS:
+            raise SettingsError(f"dmp_platform must be one of {', '.join(DMP_PLATFORMS)}, "
+                                f"got {self.dmp_platform!r}")
+        unknown = [label for label in self.dmp_indirect_denied if label not in TRANSACTIONS]
+        if unknown:
+            raise SettingsError(f"SIM_DMP_INDIRECT_DENIED: unknown transaction(s) "
+                                f"{', '.join(unknown)}; known: {', '.join(TRANSACTIONS)}")
         for name, modes in (("dmp_coded_metadata", DMP_CODED_METADATA_MODES),
                             ("dmp_cda_checks", DMP_CDA_CHECK_MODES)):
             if getattr(self, name) not in modes:
@@ -109,6 +130,10 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        try:
+            parse_prefixes(self.dmp_xds_prefixes)
+        except WireProfileError as exc:
+            raise SettingsError(str(exc)) from exc
         for name in ("port", "workers", "journal_size", "max_request_bytes"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}) must be "
@@ -180,12 +205,16 @@ def _convert(name: str, raw: str):
             return raw.lower() in TRUE_WORDS
         if kind is int:
             return int(raw)
+        if kind is float:
+            return float(raw)
         if kind is Path:
             return Path(raw)
         if kind is datetime:
             return parse_datetime(raw)
         if kind is date:
             return date.fromisoformat(raw)
+        if name == "dmp_indirect_denied" and raw.strip().lower() == "none":
+            return ()
         if kind is tuple:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:
@@ -202,17 +231,27 @@ def flag_name(field_name: str) -> str:
 
 
 def setting_help() -> dict[str, str]:
-    """Field name -> its help text: the comment after the field in :class:`Settings`
-    (read from this module's source, so a field documents its flag where it is declared)."""
+    """Field name -> its help text: the ``# SIM_X: help`` comment after the field in
+    :class:`Settings`, or the comment lines just above it (read from this module's
+    source, so a field documents its flag where it is declared)."""
     try:
-        source = inspect.getsource(Settings)
+        lines = inspect.getsource(Settings).splitlines()
     except (OSError, TypeError):  # no source shipped: flags keep the variable name only
         return {}
-    helps = {}
-    for match in _FIELD_COMMENT.finditer(source):
-        helps[match["name"]] = match["help"].strip(" :;")
+    helps, above = {}, []
+    for line in lines:
+        comment = _COMMENT_LINE.match(line)
+        if comment:
+            above.append(comment["text"])
+            continue
+        field = _FIELD_LINE.match(line)
+        if field:
+            text = field["comment"] or " ".join(above)
+            helps[field["name"]] = _VARIABLE.sub("", text, count=1).strip(" :;")
+        above = []
     return helps
 
 
-_FIELD_COMMENT = re.compile(r"^    (?P<name>[a-z_0-9]+): [^\n#]*#\s*SIM_[A-Z_0-9]+(?P<help>[^\n]*)$",
-                            re.MULTILINE)
+_FIELD_LINE = re.compile(r"^    (?P<name>[a-z_0-9]+): [^#]*?(?:#\s*(?P<comment>.*))?$")
+_COMMENT_LINE = re.compile(r"^    #\s?(?P<text>.*)$")
+_VARIABLE = re.compile(r"^\s*SIM_[A-Z_0-9]+")

@@ -17,10 +17,11 @@ def sample_text(field: dataclasses.Field) -> tuple[list[str], object]:
     flag = "--" + flag_name(field.name)
     if isinstance(default, bool):
         return [flag if not default else "--no-" + flag_name(field.name)], not default
-    if isinstance(default, int):
+    if isinstance(default, (int, float)):
         return [flag, str(default + 1)], default + 1
-    if isinstance(default, tuple):
-        return [flag, "AAA111BBB222,CCC333DDD444"], ("AAA111BBB222", "CCC333DDD444")
+    if isinstance(default, tuple):  # a list setting: its default in another order, or two IDAMs
+        value = tuple(reversed(default)) or ("AAA111BBB222", "CCC333DDD444")
+        return [flag, ",".join(value)], value
     if isinstance(default, date) and not isinstance(default, datetime):
         return [flag, "2030-01-02"], date(2030, 1, 2)
     if field.name == "date":
@@ -34,7 +35,7 @@ def test_every_setting_has_a_flag_that_sets_it():
     parser = build_parser()
     choices = {"insi_response_format": "current", "insi_fault_format": "legacy",
                "log_level": "debug", "log_format": "json", "host": "0.0.0.0",
-               "scenario": "insi-down", "admin_token": "secret"}
+               "scenario": "insi-down", "admin_token": "secret", "dmp_platform": "production"}
     for field in dataclasses.fields(Settings):
         argv, expected = sample_text(field)
         if argv is None:  # a text setting: a known other value, else its default

@@ -66,30 +66,36 @@ class RepositoryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             submission = parse_provide_and_register(call.body)
-            qualification = check_qualified_ins(call, submission)
             with call.dmp.registry_transaction() as registry:
                 # Checked and written in one immediate transaction: two concurrent
                 # feeds of one uniqueId cannot both pass the duplicate check, and a
                 # concurrent TD1.4 or block lands wholly before or after the feed.
-                check_may_feed(call)
+                # The order of an XDS registry (docs/dmp.md, "Order of the checks"):
+                # the metadata and their consistency, then the business rules.
                 check_submission(submission, lookup=registry, vihf_patient=(
                     call.vihf.patient_ins, call.vihf.patient_oid),
                     version=call.context.version,
-                    policy=ContentPolicy.from_settings(call.context.settings))
+                    policy=ContentPolicy.from_settings(call.context.settings),
+                    ins_oid_refusal=(call.ins_oids.refusal
+                                     if call.context.version != "v1" else None))
+                check_may_feed(call)
+                qualification = check_qualified_ins(call, submission)
                 registration = plan_registration(
                     submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
                     repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)
                 store_registration(registry, registration, ins=call.patient_id,
                                    feeder=call.vihf.name_id, now=call.now)
         except XdsFailure as failure:
-            return DmpAnswer(registry_response(failure.errors),
+            return DmpAnswer(registry_response(failure.errors,
+                                               profile=call.context.wire_profile),
                              outcome=failure_label(failure.errors),
                              rule=getattr(failure, "rule", None))
         call.context.store.timeline.count_feed(call.now, call.vihf.structure_id,
                                                software_of(call.vihf), qualification.kind,
                                                len(submission.documents))
-        return DmpAnswer(registry_response([]), outcome=f"Success {len(registration.entries)} "
-                                                        f"entries, {qualification.kind} INS")
+        return DmpAnswer(registry_response([], profile=call.context.wire_profile),
+                         outcome=f"Success {len(registration.entries)} entries, "
+                                 f"{qualification.kind} INS")
 
     @dmp_rpc(RETRIEVE.body)
     def RetrieveDocumentSetRequest(ctx, _body):
@@ -97,9 +103,10 @@ class RepositoryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             wanted = parse_retrieve_request(call.body)
-            check_may_consult(call)
+            check_may_consult(call, "TD3.2")
         except XdsFailure as failure:
-            body, _ = render_retrieve_response([], failure.errors)
+            body, _ = render_retrieve_response([], failure.errors,
+                                               profile=call.context.wire_profile)
             return DmpAnswer(body, outcome=failure_label(failure.errors))
         found, errors = [], []
         view = call.dmp.view()
@@ -121,7 +128,8 @@ class RepositoryService(Service):
                     request.document_unique_id))
                 continue
             found.append((request, content[0], content[1]))
-        body, attachments = render_retrieve_response(found, errors)
+        body, attachments = render_retrieve_response(found, errors,
+                                                     profile=call.context.wire_profile)
         return DmpAnswer(body, attachments=attachments,
                          outcome=f"{len(found)} found" + (f", {len(errors)} errors"
                                                           if errors else ""))
