@@ -149,7 +149,7 @@ def _dmp_rules(v1_close: date, grace_end: date) -> tuple[DatedRule, ...]:
 
 # Issue 12, citing the official DMP WSDL package: its version 2.01.04 (2024-06-11) keeps
 # only patientList in patientsSpecific. The package itself is not public (brief §2.3).
-_WSDL_PACKAGE = "official DMP WSDL package 2.01.04 of 2024-06-11 (issue 12)"
+_WSDL_PACKAGE = "official DMP WSDL package 2.01.04 of 2024-06-11"
 
 
 def _td15_rules(removal: date) -> tuple[DatedRule, ...]:

@@ -129,6 +129,14 @@ def _wsdl_requests() -> dict[str, tuple[str, dict]]:
         f"{{{PAT}}}patientList": (
             f'<p:patientList xmlns:p="{PAT}"><p:date>2024-01-01</p:date>'
             "<p:dateType>LASTAUTORIZATION</p:dateType></p:patientList>", {"patient": None}),
+        f"{{{PAT}}}createPatientAccess": (
+            f'<p:createPatientAccess xmlns:p="{PAT}"><p:otpChannelType>EMAIL</p:otpChannelType>'
+            "<p:channel>zoe@example.org</p:channel></p:createPatientAccess>", {}),
+        f"{{{PAT}}}patientOTPUpdate": (
+            f'<p:patientOTPUpdate xmlns:p="{PAT}"><p:channelType>SMS</p:channelType>'
+            "<p:channel>0612345678</p:channel><p:action>AJOUT</p:action></p:patientOTPUpdate>",
+            {}),
+        f"{{{PAT}}}updatePatientAccess": (f'<p:updatePatientAccess xmlns:p="{PAT}"/>', {}),
         "{urn:hl7-org:v3}PRPA_IN201307UV02": (hl7.query().decode(), {}),
         "{urn:hl7-org:v3}PRPA_IN201311UV02": (hl7.create().decode(), {}),
         "{urn:hl7-org:v3}PRPA_IN201314UV02": (hl7.close().decode(), {}),
