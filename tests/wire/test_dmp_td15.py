@@ -138,6 +138,10 @@ def test_td15_is_refused_from_its_removal_like_a_removed_td00(make_app):
         answer = call(dmp, operation, body)
         assert answer.response.status_code == 500
         assert c14n(answer.body) == c14n(golden("fault-td15-removed.xml"))
+    metrics = dmp.http.get("/metrics").get_data(as_text=True)
+    for operation in ("createPatientAccess", "patientOTPUpdate", "updatePatientAccess"):
+        assert ('insi_dmp_sim_calendar_refusals_total{service="dmp",operation='
+                f'"{operation}",rule="td15-removed"}} 1') in metrics
     listing = call(dmp, "patientList", f'<p:patientList xmlns:p="{PAT}"><p:date>2024-01-01'
                    "</p:date><p:dateType>LASTAUTORIZATION</p:dateType></p:patientList>",
                    patient=None)
