@@ -59,16 +59,16 @@ def test_the_kits_query_finds_the_patient_with_every_criterion(dmp):
     create(dmp)
     answer = search(dmp, KIT_ACTION, name="Adrun", given="Zoé", birth_date="19751231",
                     sex="F", city="Paris", postcode="75005")
-    assert_golden(answer, "hl7-td05-found.xml")
+    assert_golden(answer, "pdq-td05-found.xml")
 
 
 def test_no_candidate_is_nf(dmp):
     create(dmp)
-    assert_golden(search(dmp, name="ADRUN", birth_date="19751230"), "hl7-td05-not-found.xml")
+    assert_golden(search(dmp, name="ADRUN", birth_date="19751230"), "pdq-td05-not-found.xml")
 
 
 def test_a_one_letter_name_is_a_query_error(dmp):
-    assert_golden(search(dmp, name="A", approximate_name=True), "hl7-td05-name-too-short.xml")
+    assert_golden(search(dmp, name="A", approximate_name=True), "pdq-td05-name-too-short.xml")
 
 
 def test_more_candidates_than_answered_is_dmptoomanyresults(make_app):
@@ -76,7 +76,7 @@ def test_more_candidates_than_answered_is_dmptoomanyresults(make_app):
                        dmp_pdq_max_results=1))
     create(dmp)
     create(dmp, ADRDEUX, ADRDEUX_TRAITS)
-    assert_golden(search(dmp, name="ADR", approximate_name=True), "hl7-td05-too-many.xml")
+    assert_golden(search(dmp, name="ADR", approximate_name=True), "pdq-td05-too-many.xml")
     assert candidates(search(dmp, name="ADR", given="LAU", approximate_name=True)) == [ADRDEUX]
 
 
