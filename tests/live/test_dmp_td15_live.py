@@ -1,14 +1,15 @@
 """TD1.5a-d (the patient's web access) over a real socket, called by zeep built from the
 WSDL the simulator serves (``patientsSpecific?wsdl``): created, refused twice, channels
 changed, new codes; then the removal of 2024-06-11 (the DMP WSDL package 2.01.04), after
-which zeep gets the SOAP fault and patientList still answers."""
+which the client built before gets the SOAP fault, patientList still answers, and a
+client built from the WSDL served that day has no TD1.5 operation."""
 from __future__ import annotations
 
 import pytest
 import requests
 import zeep
 
-from dmp_live import DOCTOR, HTTP_TIMEOUT
+from dmp_live import DOCTOR, HTTP_TIMEOUT, ServiceClient
 
 
 def web_access(dmp, operation: str, caller=DOCTOR, **values):
@@ -46,3 +47,9 @@ def test_td15_with_zeep_until_its_removal(live_server, dmp, adrun_dmp):
     assert "td15-removed" in refused.value.message and "2.01.04" in refused.value.message
     listing = dmp.patient_list(DOCTOR.but(patient=None), "2024-01-01", "LASTAUTORIZATION")
     assert listing.result.status == "DMPOK"
+    regenerated = ServiceClient(live_server.base_url, "patientsSpecific")  # built today
+    with pytest.raises(AttributeError, match="createPatientAccess"):
+        regenerated.client.service.createPatientAccess  # noqa: B018 (zeep looks it up)
+    assert regenerated.call("patientList", DOCTOR.but(patient=None), date="2024-01-01",
+                            dateType="LASTAUTORIZATION").result.status == "DMPOK"
+    regenerated.transport.session.close()

@@ -167,3 +167,24 @@ def test_td15_calls_reach_the_readiness_report(dmp):
                                                         "updatePatientAccess"]
         assert [(b["api"], b["rule"], b["count"]) for b in entry["breaks"]] == breaks
         assert any("TD1.5" in finding for finding in entry["findings"])
+
+
+def wsdl_operations(dmp: Dmp) -> set[str]:
+    wsdl = etree.fromstring(dmp.http.get("/si-dmp-server/v2/services/patientsSpecific",
+                                         query_string="wsdl").data)
+    return {op.get("name") for op in wsdl.iterfind(
+        "{http://schemas.xmlsoap.org/wsdl/}portType/{http://schemas.xmlsoap.org/wsdl/}operation")}
+
+
+def test_the_served_wsdl_drops_td15_on_the_removal_day(make_app):
+    before = Dmp(make_app(date=parse_datetime("2024-06-10T23:59:00Z"), frozen=True,
+                          population=0))
+    assert wsdl_operations(before) == {"patientList", "createPatientAccess",
+                                       "patientOTPUpdate", "updatePatientAccess"}
+    after = Dmp(make_app(date=parse_datetime("2024-06-11T00:00:00Z"), frozen=True,
+                         population=0))
+    assert wsdl_operations(after) == {"patientList"}
+    moved = Dmp(make_app(date=parse_datetime("2024-06-11T00:00:00Z"), frozen=True,
+                         population=0, dmp_td15_removal_switch=parse_datetime(
+                             "2025-01-01").date()))
+    assert "createPatientAccess" in wsdl_operations(moved)
