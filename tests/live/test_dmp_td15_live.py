@@ -12,27 +12,35 @@ import zeep
 from dmp_live import DOCTOR, HTTP_TIMEOUT, ServiceClient
 
 
-def web_access(dmp, operation: str, caller=DOCTOR, **values):
-    return dmp.client("patientsSpecific").call(operation, caller, **values)
-
-
-def test_td15_with_zeep_until_its_removal(live_server, dmp, adrun_dmp):
+@pytest.fixture
+def generated_in_march(live_server):
+    """A vendor's client generated from the WSDL served on 2024-03-01 (the session's
+    shared clients may have been built on another simulated day)."""
     live_server.set_clock("2024-03-01T09:00:00Z", frozen=True)
+    client = ServiceClient(live_server.base_url, "patientsSpecific")
+    yield client
+    client.transport.session.close()
+
+
+def test_td15_with_zeep_until_its_removal(live_server, dmp, adrun_dmp, generated_in_march):
+    def web_access(operation: str, **values):
+        return generated_in_march.call(operation, DOCTOR, **values)
+
     assert dmp.set_authorization().result.status == "DMPOK"
-    created = web_access(dmp, "createPatientAccess", otpChannelType="EMAIL",
+    created = web_access("createPatientAccess", otpChannelType="EMAIL",
                          channel="zoe@example.org")
     assert (created.result.status, len(created.result.login)) == ("DMPOK", 10)
     assert created.http.status_code == 200
-    again = web_access(dmp, "createPatientAccess", otpChannelType="SMS", channel="0612345678")
+    again = web_access("createPatientAccess", otpChannelType="SMS", channel="0612345678")
     assert (again.result.status, again.result.login) == ("DMPPatientAccessAlreadyExists", None)
-    same_type = web_access(dmp, "patientOTPUpdate", channelType="EMAIL",
+    same_type = web_access("patientOTPUpdate", channelType="EMAIL",
                            channel="other@example.org", action="AJOUT")
     assert same_type.result.status == "DMPPatientAccessOTPAlreadyExists"
-    added = web_access(dmp, "patientOTPUpdate", channelType="SMS", channel="0612345678",
+    added = web_access("patientOTPUpdate", channelType="SMS", channel="0612345678",
                        action="AJOUT")
     assert (added.result.status, added.result.context) == (
         "DMPOK", "AJOUT done: OTP channels EMAIL, SMS")
-    renewed = web_access(dmp, "updatePatientAccess")
+    renewed = web_access("updatePatientAccess")
     assert (renewed.result.status, renewed.result.login) == ("DMPOK", created.result.login)
 
     record = requests.get(live_server.url(f"/_admin/dmp/patients/{adrun_dmp}"),
@@ -43,7 +51,7 @@ def test_td15_with_zeep_until_its_removal(live_server, dmp, adrun_dmp):
 
     live_server.set_clock("2024-06-11T09:00:00Z", frozen=True)
     with pytest.raises(zeep.exceptions.Fault) as refused:
-        web_access(dmp, "updatePatientAccess")
+        web_access("updatePatientAccess")
     assert "td15-removed" in refused.value.message and "2.01.04" in refused.value.message
     listing = dmp.patient_list(DOCTOR.but(patient=None), "2024-01-01", "LASTAUTORIZATION")
     assert listing.result.status == "DMPOK"

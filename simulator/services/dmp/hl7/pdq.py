@@ -63,9 +63,13 @@ def parse_pdq_request(body: etree._Element) -> PdqRequest:
         raise Hl7RequestError(f"the patientsPDQ service takes {QUERY} in {c.HL7}; got "
                               f"{{{namespace or ''}}}{name}", f"/{name}", c.NOT_ALLOWED)
     declared = child(body, "interactionId")
+    if attribute(declared, "root") != c.INTERACTION_ROOT:
+        raise Hl7RequestError(f"interactionId/@root must be {c.INTERACTION_ROOT}, got "
+                              f"{declared.get('root')!r}", f"/{QUERY}/interactionId/@root")
     if attribute(declared, "extension") != QUERY:
         raise Hl7RequestError(f"interactionId/@extension must be {QUERY}, got "
-                              f"{declared.get('extension')!r}", f"/{QUERY}/interactionId/@extension")
+                              f"{declared.get('extension')!r}",
+                              f"/{QUERY}/interactionId/@extension")
     message_id = child(body, "id", "the message id")
     device = child(child(body, "receiver"), "device")
     if attribute(child(device, "id"), "root", "the DMP's device OID") != c.DMP_DEVICE_OID:
