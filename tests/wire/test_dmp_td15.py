@@ -188,3 +188,19 @@ def test_the_served_wsdl_drops_td15_on_the_removal_day(make_app):
                          population=0, dmp_td15_removal_switch=parse_datetime(
                              "2025-01-01").date()))
     assert "createPatientAccess" in wsdl_operations(moved)
+
+
+def test_td02_says_whether_the_web_access_exists(dmp):
+    from dmp_builders import hl7
+
+    def web_access_flag() -> str:
+        answer = dmp.call("patients", hl7.query(), "urn:hl7-org:v3:PRPA_IN201307UV02")
+        [value] = answer.body.xpath(
+            "//h:administrativeObservation[h:code/@code='COMPTE_INTERNET_OUVERT']/h:value/@value",
+            namespaces={"h": "urn:hl7-org:v3"})
+        return value
+
+    dmp.create_dmp_and_authorise()
+    assert web_access_flag() == "false"
+    assert status(call(dmp, "createPatientAccess", create_access())) == "DMPOK"
+    assert web_access_flag() == "true"
