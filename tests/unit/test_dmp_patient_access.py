@@ -132,3 +132,20 @@ def test_td15_is_available_until_the_removal_day_which_settings_move():
     assert moved.td15_rule(date(2024, 12, 31)).name == "td15-available"
     assert Settings.from_env({"SIM_DMP_TD15_REMOVAL_SWITCH": "2025-01-01"}) \
         .dmp_td15_removal_switch == date(2025, 1, 1)
+
+
+def test_concurrent_creations_make_one_access(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(n: int) -> str:
+        try:
+            pa.create(store, INS, DOCTOR, "EMAIL", f"zoe{n}@example.org",
+                      NOW + timedelta(seconds=n))
+            return "created"
+        except DmpRefusal as refusal:
+            return refusal.code
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert (outcomes.count("created"), outcomes.count(refusals.PATIENT_ACCESS_EXISTS)) == (1, 7)
+    winner = store.record(INS).web_access
+    assert winner.login == pa.login_of(INS, winner.created_at)
