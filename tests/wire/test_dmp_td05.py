@@ -148,3 +148,16 @@ def test_the_published_wsdl_names_the_kits_operation(dmp):
                                          query_string="wsdl").data)
     names = [op.get("name") for op in wsdl.iter("{http://schemas.xmlsoap.org/wsdl/}operation")]
     assert set(names) == {"findCandidatesQuery"}
+
+
+def test_the_authentication_mode_rule_applies_to_td05(make_app):
+    dmp = Dmp(make_app(date=parse_datetime(NOW), frozen=True, population=0,
+                       dmp_indirect_denied=("TD0.5",)))
+    create(dmp)
+    answer = dmp.call("patientsPDQ", hl7.find_candidates(), IHE_ACTION, patient=None,
+                      Authentification_Mode="INDIRECTE")
+    assert response_code(answer) == "AE" and candidates(answer) == []
+    detail = answer.body.find(f"{{{HL7}}}acknowledgement/{{{HL7}}}acknowledgementDetail")
+    assert detail.find(f"{{{HL7}}}code").get("code") == "DMPAccessDenied"
+    assert "AUTH_MODE" in detail.findtext(f"{{{HL7}}}text")
+    assert candidates(search(dmp)) == [hl7.ADRUN]  # AIR, the builders' default

@@ -204,3 +204,17 @@ def test_td02_says_whether_the_web_access_exists(dmp):
     assert web_access_flag() == "false"
     assert status(call(dmp, "createPatientAccess", create_access())) == "DMPOK"
     assert web_access_flag() == "true"
+
+
+def test_the_authentication_mode_rule_applies_to_td15(make_app):
+    dmp = Dmp(make_app(date=parse_datetime(NOW), frozen=True, population=0,
+                       dmp_indirect_denied=("TD1.5a",)))
+    dmp.create_dmp_and_authorise()
+    indirect = {"Authentification_Mode": "INDIRECTE"}
+    refused = call(dmp, "createPatientAccess", create_access(), **indirect)
+    assert status(refused) == "DMPAccessDenied"
+    assert "AUTH_MODE" in refused.body.findtext(f"{{{PAT}}}context")
+    bad_channel = call(dmp, "createPatientAccess", create_access("FAX"), **indirect)
+    assert status(bad_channel) == "DMPInvalidParameter"  # parameters first
+    assert status(call(dmp, "createPatientAccess", create_access())) == "DMPOK"  # AIR
+    assert status(call(dmp, "updatePatientAccess", UPDATE_ACCESS, **indirect)) == "DMPOK"

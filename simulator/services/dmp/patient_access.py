@@ -82,9 +82,13 @@ def _check_caller(store: DmpStore, record: DmpRecord, vihf: Vihf, now: datetime,
 
 
 def _change_access(store: DmpStore, ins: str, vihf: Vihf, now: datetime,
-                   needs_authorisation: bool, change) -> PatientAccess:
+                   needs_authorisation: bool, change, gate=None) -> PatientAccess:
     """Check the DMP and the caller, then apply ``change(record) -> PatientAccess`` in
-    one transaction (two concurrent TD1.5a create one access)."""
+    one transaction (two concurrent TD1.5a create one access). ``gate()``, called once
+    the parameters are read and before any business rule, may raise a DmpRefusal (the
+    service's authentication-mode check, as in :mod:`.authorisations`)."""
+    if gate is not None:
+        gate()
     _check_caller(store, open_record(store, ins), vihf, now, needs_authorisation)
 
     def write(record: DmpRecord | None) -> DmpRecord:
@@ -95,8 +99,8 @@ def _change_access(store: DmpStore, ins: str, vihf: Vihf, now: datetime,
 
 
 def create(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | None,
-           channel: str | None, now: datetime, *,
-           needs_authorisation: bool = True) -> PatientAccess:
+           channel: str | None, now: datetime, *, needs_authorisation: bool = True,
+           gate=None) -> PatientAccess:
     """TD1.5a: create the patient's web access with its first OTP channel."""
     pair = check_channel(channel_type, channel)
 
@@ -107,7 +111,7 @@ def create(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | None,
                              "to change its channels or TD1.5c/d for new codes")
         return PatientAccess(login=login_of(ins, now), channels=(pair,), created_at=now,
                              created_by=vihf.name_id, codes_issued_at=now)
-    return _change_access(store, ins, vihf, now, needs_authorisation, change)
+    return _change_access(store, ins, vihf, now, needs_authorisation, change, gate)
 
 
 def _existing(record: DmpRecord) -> PatientAccess:
@@ -119,7 +123,7 @@ def _existing(record: DmpRecord) -> PatientAccess:
 
 def update_channel(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | None,
                    channel: str | None, action: str | None, now: datetime, *,
-                   needs_authorisation: bool = True) -> PatientAccess:
+                   needs_authorisation: bool = True, gate=None) -> PatientAccess:
     """TD1.5b: add (AJOUT), change (MODIFICATION) or remove (SUPPRESSION) an OTP channel.
     SUPPRESSION compares the type only, not the address."""
     if action not in OTP_ACTIONS:
@@ -149,13 +153,13 @@ def update_channel(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | No
         else:
             current[channel_type] = pair[1]
         return replace(access, channels=tuple(sorted(current.items())))
-    return _change_access(store, ins, vihf, now, needs_authorisation, change)
+    return _change_access(store, ins, vihf, now, needs_authorisation, change, gate)
 
 
 def issue_new_codes(store: DmpStore, ins: str, vihf: Vihf, now: datetime, *,
-                    needs_authorisation: bool = True) -> PatientAccess:
+                    needs_authorisation: bool = True, gate=None) -> PatientAccess:
     """TD1.5c/d: unblock the access and issue new codes (the login does not change)."""
     def change(record: DmpRecord) -> PatientAccess:
         access = _existing(record)
         return replace(access, codes_issued=access.codes_issued + 1, codes_issued_at=now)
-    return _change_access(store, ins, vihf, now, needs_authorisation, change)
+    return _change_access(store, ins, vihf, now, needs_authorisation, change, gate)

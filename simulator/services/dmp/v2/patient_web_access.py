@@ -49,7 +49,8 @@ def create_patient_access(call: DmpCall) -> DmpAnswer:
         access = patient_access.create(
             call.dmp, call.patient_ins, call.vihf, child_text(call.body, "otpChannelType"),
             child_text(call.body, "channel"), call.now,
-            needs_authorisation=_needs_authorisation(call))
+            needs_authorisation=_needs_authorisation(call),
+            gate=lambda: call.check_mode("TD1.5a"))
     except DmpRefusal as refusal:
         return refusal_answer(tag, refusal)
     kind = access.channels[0][0]
@@ -65,7 +66,8 @@ def patient_otp_update(call: DmpCall) -> DmpAnswer:
         access = patient_access.update_channel(
             call.dmp, call.patient_ins, call.vihf, child_text(call.body, "channelType"),
             child_text(call.body, "channel"), action, call.now,
-            needs_authorisation=_needs_authorisation(call))
+            needs_authorisation=_needs_authorisation(call),
+            gate=lambda: call.check_mode("TD1.5b"))
     except DmpRefusal as refusal:
         return refusal_answer(tag, refusal)
     kinds = ", ".join(kind for kind, _ in access.channels)
@@ -79,7 +81,8 @@ def update_patient_access(call: DmpCall) -> DmpAnswer:
     try:
         access = patient_access.issue_new_codes(
             call.dmp, call.patient_ins, call.vihf, call.now,
-            needs_authorisation=_needs_authorisation(call))
+            needs_authorisation=_needs_authorisation(call),
+            gate=lambda: call.check_mode("TD1.5c/d"))
     except DmpRefusal as refusal:
         return refusal_answer(tag, refusal)
     return _access_answer(tag, access, "web access unblocked: the patient receives new codes")

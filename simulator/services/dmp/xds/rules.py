@@ -3,6 +3,8 @@
 :func:`check_submission` reports every problem at once (a vendor fixes them in one
 round), each with the IHE error code, the id of the object concerned as location, and
 a message naming the metadata item and what was expected (DMP.md §2.5, §5.1, §5.2).
+The value-set checks are in :mod:`coded_metadata`, the document content checks in
+:mod:`cda_checks`; both follow a :class:`ContentPolicy` (settings and value sets).
 """
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import re
 from typing import Protocol
 
 from simulator.services.dmp.vihf import INS_C_OID, PATIENT_OIDS, identifier_refusal
-from simulator.services.dmp.xds.cda import parse_cda, record_target_ins
+from simulator.services.dmp.xds.cda_checks import cda_errors
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy, coded_metadata_errors
 from simulator.services.dmp.xds.errors import (
     DEPRECATED_DOCUMENT, DUPLICATE_UNIQUE_ID, NON_IDENTICAL_HASH, NON_IDENTICAL_SIZE,
-    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, XdsError, XdsFailure)
+    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, UNKNOWN_PATIENT_ID, XdsError,
+    XdsFailure)
 from simulator.services.dmp.xds.lot_signature import lot_signature_errors
 from simulator.services.dmp.xds.model import (
     APPROVED, DE_AUTHOR, DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_EVENT_CODE, DE_FACILITY_TYPE,
@@ -25,11 +29,6 @@ from simulator.services.dmp.xds.submission import Submission, is_signature
 
 # API v2 identifies patients by the INS only; the INS-C is not recognised (DMP.md §3.1).
 V2_INS_OIDS = PATIENT_OIDS["v2"]
-# JDV_J58-ConfidentialityCode-DMP (DMP.md §5.2): code -> its coding scheme.
-CONFIDENTIALITY_CODES = {"N": "2.16.840.1.113883.5.25",
-                         "MASQUE_PS": "1.2.250.1.213.1.1.4.13",
-                         "INVISIBLE_PATIENT": "1.2.250.1.213.1.1.4.13",
-                         "INVISIBLE_REPRESENTANTS_LEGAUX": "1.2.250.1.213.1.1.4.13"}
 # CX ``INS^^^&OID&ISO^NH``; further components (the kit sends CX.7) are tolerated. An
 # INS-C may have CX.5 ``INS-C``, as some v1 clients wrote it (DMP.md §5.1).
 _CX = re.compile(r"^(?P<ins>[^^&]*)\^\^\^&(?P<oid>[^&^]*)&ISO\^(?P<type>NH|INS-C)(?:\^.*)?$")
@@ -71,18 +70,31 @@ def parse_patient_id(value: str | None) -> tuple[str, str] | None:
 
 
 def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | None,
-                     lookup: RegistryLookup, version: str = "v2") -> None:
-    """Apply every TD2.1 rule; raise :class:`XdsFailure` with all the errors found.
+                     lookup: RegistryLookup, version: str = "v2",
+                     policy: ContentPolicy | None = None,
+                     ins_oid_refusal=None) -> None:
+    """Apply every TD2.1 metadata rule; raise :class:`XdsFailure` with all the errors
+    found. The business rules (access, qualified INS) come after, in the service.
 
     ``vihf_patient``: (INS, OID) of the VIHF resource-id, when the VIHF names one.
     ``version``: the API (``v1`` takes the INS-C as patientId, ``v2`` the INS).
+    ``policy``: value sets and strictness of the coded-metadata and CDA checks
+    (default: strict, shipped value sets).
+    ``ins_oid_refusal(ins, oid)``: why an INS may not be named under that OID (brief
+    §3.2, :mod:`..ins_oid`), or None; a patientId so named is ``XDSUnknownPatientId``
+    (that identifier names no patient of the domain), a sourcePatientId
+    ``XDSRegistryMetadataError``.
     """
+    policy = policy or ContentPolicy.default()
     errors: list[XdsError] = []
-    patient = _check_patient_ids(submission, vihf_patient, errors, version)
+    patient = _check_patient_ids(submission, vihf_patient, errors, version, ins_oid_refusal)
     _check_submission_set(submission.submission_set, errors)
+    errors += coded_metadata_errors(submission.submission_set, policy)
     for entry in submission.entries:
-        _check_entry(entry, errors)
-        _check_content(entry, submission.contents.get(entry.id), patient, errors, version)
+        _check_entry(entry, errors, policy)
+        errors += coded_metadata_errors(entry, policy)
+        _check_content(entry, submission.contents.get(entry.id), patient, errors, version,
+                       policy)
     _check_unique_ids(submission, lookup, errors)
     _check_members(submission, errors)
     _check_replacements(submission, patient, lookup, errors)
@@ -91,23 +103,34 @@ def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | 
         raise XdsFailure(errors)
 
 
-def _check_patient_ids(submission, vihf_patient, errors, version) -> tuple[str, str] | None:
+def _check_patient_ids(submission, vihf_patient, errors, version,
+                       ins_oid_refusal) -> tuple[str, str] | None:
     submission_set = submission.submission_set
-    patient = _patient_id(submission_set, SS_PATIENT_ID, errors, version)
+    patient = _patient_id(submission_set, SS_PATIENT_ID, errors, version, ins_oid_refusal)
     if patient and vihf_patient and patient != tuple(vihf_patient):
         errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
             f"the submission set patientId {_cx(patient)} is not the patient of the VIHF "
             f"(resource-id {_cx(vihf_patient)})"), submission_set.id))
     for entry in submission.entries:
-        own = _patient_id(entry, DE_PATIENT_ID, errors, version)
+        own = _patient_id(entry, DE_PATIENT_ID, errors, version, ins_oid_refusal)
         if own and patient and own != patient:
             errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
                 f"DocumentEntry patientId {_cx(own)} differs from the submission set "
                 f"patientId {_cx(patient)}"), entry.id))
+        # An INS as sourcePatientId (no IPP, DMP.md §5.1) follows the patientId's rule;
+        # the patientId itself is reported once, above.
+        source_value = entry.slot("sourcePatientId")
+        source = parse_patient_id(source_value) \
+            if source_value != entry.external(DE_PATIENT_ID) else None
+        refusal = ins_oid_refusal(*source) if source and ins_oid_refusal else None
+        if refusal is not None:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"sourcePatientId {entry.slot('sourcePatientId')!r}: {refusal}"), entry.id))
     return patient
 
 
-def _patient_id(obj: RegistryObject, scheme: str, errors, version) -> tuple[str, str] | None:
+def _patient_id(obj: RegistryObject, scheme: str, errors, version,
+                ins_oid_refusal=None) -> tuple[str, str] | None:
     value = obj.external(scheme)
     if value is None:
         errors.append(_missing(obj, f"patientId (ExternalIdentifier {scheme})"))
@@ -131,6 +154,10 @@ def _patient_id(obj: RegistryObject, scheme: str, errors, version) -> tuple[str,
             "275126322074974^^^&1.2.250.1.213.1.4.10&ISO^NH (15-character matricule)"),
             obj.id))
         return None
+    refusal = ins_oid_refusal(*parsed) if ins_oid_refusal else None
+    if refusal is not None:
+        errors.append(XdsError(UNKNOWN_PATIENT_ID, f"patientId {value!r}: {refusal}", obj.id))
+        return None
     return parsed
 
 
@@ -151,7 +178,7 @@ def _check_submission_set(submission_set: RegistryObject, errors) -> None:
                                    f"{value!r} must be an OID", submission_set.id))
 
 
-def _check_entry(entry: RegistryObject, errors) -> None:
+def _check_entry(entry: RegistryObject, errors, policy: ContentPolicy) -> None:
     signature = is_signature(entry)
     if entry.object_type != DOCUMENT_ENTRY_TYPE:
         errors.append(XdsError(REGISTRY_METADATA_ERROR, (
@@ -170,7 +197,7 @@ def _check_entry(entry: RegistryObject, errors) -> None:
         errors.append(_missing(entry, "the title (Name/LocalizedString)"))
     _check_authors(entry, DE_AUTHOR, errors)
     _check_codes(entry, _ENTRY_CODES, errors)
-    _check_confidentiality(entry, errors)
+    _check_confidentiality(entry, errors, policy)
     if not entry.external(DE_UNIQUE_ID):
         errors.append(_missing(entry, f"uniqueId (ExternalIdentifier {DE_UNIQUE_ID})"))
 
@@ -203,19 +230,21 @@ def _check_codes(obj: RegistryObject, required: dict[str, str], errors) -> None:
                 f"{label} {classification.node!r} has no codingScheme slot"), obj.id))
 
 
-def _check_confidentiality(entry: RegistryObject, errors) -> None:
+def _check_confidentiality(entry: RegistryObject, errors, policy: ContentPolicy) -> None:
     codes = entry.codes(DE_CONFIDENTIALITY)
     if not 1 <= len(codes) <= 4:
         errors.append(XdsError(REGISTRY_METADATA_ERROR, (
             f"confidentialityCode must be given 1 to 4 times, found {len(codes)}"), entry.id))
+    # Checked against JDV_J58 whatever SIM_DMP_CODED_METADATA says, as before that setting.
+    value_set = policy.terminology.for_slot("confidentialityCode")
     seen = set()
     for code in codes:
-        scheme = CONFIDENTIALITY_CODES.get(code.code)
-        if scheme is None:
+        scheme = value_set.codes.get(code.code, (None,))[0]
+        if code.code not in value_set.codes:
             errors.append(XdsError(REGISTRY_METADATA_ERROR, (
-                f"confidentialityCode {code.code!r} is not in JDV_J58 (allowed: "
-                f"{', '.join(CONFIDENTIALITY_CODES)})"), entry.id))
-        elif code.scheme and code.scheme != scheme:
+                f"confidentialityCode {code.code!r} is not in {value_set.label} (allowed: "
+                f"{', '.join(value_set.codes)})"), entry.id))
+        elif code.scheme and scheme and code.scheme != scheme:
             errors.append(XdsError(REGISTRY_METADATA_ERROR, (
                 f"confidentialityCode {code.code} must have codingScheme {scheme}, got "
                 f"{code.scheme!r}"), entry.id))
@@ -225,7 +254,8 @@ def _check_confidentiality(entry: RegistryObject, errors) -> None:
         seen.add(code.code)
 
 
-def _check_content(entry, content: bytes | None, patient, errors, version) -> None:
+def _check_content(entry, content: bytes | None, patient, errors, version,
+                   policy: ContentPolicy) -> None:
     if content is None:
         return
     declared_hash, declared_size = entry.slot("hash"), entry.slot("size")
@@ -240,22 +270,8 @@ def _check_content(entry, content: bytes | None, patient, errors, version) -> No
         errors.append(XdsError(NON_IDENTICAL_SIZE, (
             f"size slot {declared_size!r} is not the size of the document received "
             f"({len(content)} bytes){hint}"), entry.id))
-    if is_signature(entry) or entry.mime_type != "text/xml" or patient is None:
-        return
-    document = parse_cda(content)
-    if document is None:
-        return
-    found = record_target_ins(document)
-    if not found:
-        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
-            f"the CDA recordTarget/patientRole/id carries no "
-            f"{'INS-C' if version == 'v1' else 'INS'} (root {', '.join(PATIENT_OIDS[version])}),"
-            f" the XDS patientId is {_cx(patient)}"), entry.id))
-    elif patient not in found:
-        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
-            "the CDA recordTarget/patientRole/id INS "
-            f"{' / '.join(f'{ins} (root {oid})' for ins, oid in found)} is not the XDS "
-            f"patientId {_cx(patient)}"), entry.id))
+    if not is_signature(entry):
+        errors += cda_errors(entry, content, patient, version, policy)
 
 
 def _line_break_hint(content: bytes, declared_hash, declared_size) -> str:
