@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from simulator.services.dmp.access import CONSULTATION, TRANSACTIONS
+from simulator.services.dmp.xds.wire_profile import WireProfileError, parse_prefixes
 
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
@@ -71,6 +72,7 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
     dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
     dmp_ins_oid_check: bool = True  # SIM_DMP_INS_OID_CHECK: the INS OID matches the identity
     dmp_indirect_denied: tuple[str, ...] = DEFAULT_DMP_INDIRECT_DENIED  # SIM_DMP_INDIRECT_DENIED: TD labels, or none
@@ -81,6 +83,9 @@ class Settings:
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
+    # SIM_JOURNAL_READ_TIMEOUT: seconds a journal read waits for the other workers'
+    # queued entries before answering 503 rather than an incomplete list
+    journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
     log_level: str = "info"  # SIM_LOG_LEVEL
     tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
@@ -125,6 +130,10 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        try:
+            parse_prefixes(self.dmp_xds_prefixes)
+        except WireProfileError as exc:
+            raise SettingsError(str(exc)) from exc
         for name in ("port", "workers", "journal_size", "max_request_bytes",
                      "dmp_pdq_max_results"):
             if getattr(self, name) < (0 if name == "port" else 1):
@@ -167,6 +176,8 @@ def _convert(name: str, raw: str):
                     "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
                     "dmp_max_results", "dmp_pdq_max_results"):
             return int(raw)
+        if name == "journal_read_timeout":
+            return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
                     "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check",
                     "dmp_patient_access_needs_authorisation"):
