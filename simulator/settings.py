@@ -52,7 +52,11 @@ class Settings:
     dmp_grace_end_switch: date = DEFAULT_DMP_GRACE_END  # SIM_DMP_GRACE_END_SWITCH: closed from
     dmp_grace_software: tuple[str, ...] = ()  # SIM_DMP_GRACE_SOFTWARE: NAME-VERSION,...
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
-    dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
+    # SIM_DMP_RELAXED_SECURITY: no signature required nor verified (VIHF, lot SignedInfo)
+    dmp_relaxed_security: bool = False
+    # SIM_DMP_TRUSTED_CAS: PEM files (comma-separated) of the CAs the signing certificates
+    # must chain to; empty = the chain is not judged (signatures still verified)
+    dmp_trusted_cas: tuple[Path, ...] = ()
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
     admin_token: str | None = None  # SIM_ADMIN_TOKEN: required by /_admin and /metrics
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
@@ -90,6 +94,9 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        missing = [str(p) for p in self.dmp_trusted_cas if not Path(p).is_file()]
+        if missing:
+            raise SettingsError(f"SIM_DMP_TRUSTED_CAS: no such file: {', '.join(missing)}")
         for name in ("port", "workers", "journal_size", "max_request_bytes"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
@@ -142,6 +149,8 @@ def _convert(name: str, raw: str):
             return parse_datetime(raw)
         if name.endswith("_switch"):
             return date.fromisoformat(raw)
+        if name == "dmp_trusted_cas":
+            return tuple(Path(part.strip()) for part in raw.split(",") if part.strip())
         if name in ("insi_idams", "dmp_grace_software"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:

@@ -73,7 +73,8 @@ class RepositoryService(Service):
                 check_may_feed(call)
                 check_submission(submission, lookup=registry, vihf_patient=(
                     call.vihf.patient_ins, call.vihf.patient_oid),
-                    version=call.context.version)
+                    version=call.context.version,
+                    signatures=call.context.signature_verifier)
                 registration = plan_registration(
                     submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
                     repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)
