@@ -17,11 +17,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
-from lxml import etree
+# cryptography and lxml are imported at the first DMP request, not at import: work done
+# before Locust starts makes its run-time limit fire early (gevent's loop time is not
+# updated across a long blocking call), which INSi-only runs would suffer too.
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -31,13 +29,14 @@ ENVELOPED = f"{DSIG}enveloped-signature"
 RSA_SHA1, SHA1 = f"{DSIG}rsa-sha1", f"{DSIG}sha1"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-_HASHES = {RSA_SHA1: hashes.SHA1, RSA_SHA256: hashes.SHA256,
-           SHA1: hashlib.sha1, SHA256: hashlib.sha256}
+_DIGESTS = {SHA1: hashlib.sha1, SHA256: hashlib.sha256}
 
 
-@functools.cache
-def signing_identity() -> tuple[rsa.RSAPrivateKey, str]:
-    """(private key, base64 DER certificate), loaded or generated once per process."""
+def _identity():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
     key_path, cert_path = os.environ.get("DMP_SIGNING_KEY"), os.environ.get("DMP_SIGNING_CERT")
     if key_path and cert_path:
         key = serialization.load_pem_private_key(Path(key_path).read_bytes(), None)
@@ -54,6 +53,12 @@ def signing_identity() -> tuple[rsa.RSAPrivateKey, str]:
                        .not_valid_after(now + dt.timedelta(days=365))
                        .sign(key, hashes.SHA256()))
     return key, base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
+@functools.cache
+def signing_identity():
+    """(private key, base64 DER certificate) of this process, made at the first use."""
+    return _identity()
 
 
 def skeleton(references: list[tuple[str, list[str], str, str]], *, method: str, c14n: str,
@@ -84,6 +89,9 @@ def skeleton(references: list[tuple[str, list[str], str, str]], *, method: str, 
 def sign(document: str) -> bytes:
     """``document`` (an XML string holding one skeleton signature) signed: digests of
     its references, then the signature value over the canonical SignedInfo."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from lxml import etree
     root = etree.fromstring(document.encode("utf-8"))
     signature = root if root.tag == f"{{{DSIG}}}Signature" else root.find(f"{{{DSIG}}}Signature")
     signed_info = signature.find(f"{{{DSIG}}}SignedInfo")
@@ -101,18 +109,19 @@ def sign(document: str) -> bytes:
         data = _c14n(target, c14n[-1] if c14n else None)
         if index is not None:
             parent.insert(index, signature)
-        digest = _HASHES[reference.find(f"{{{DSIG}}}DigestMethod").get("Algorithm")]
+        digest = _DIGESTS[reference.find(f"{{{DSIG}}}DigestMethod").get("Algorithm")]
         reference.find(f"{{{DSIG}}}DigestValue").text = base64.b64encode(
             digest(data).digest()).decode()
     method = signed_info.find(f"{{{DSIG}}}SignatureMethod").get("Algorithm")
     value = signing_identity()[0].sign(
         _c14n(signed_info, signed_info.find(f"{{{DSIG}}}CanonicalizationMethod")),
-        padding.PKCS1v15(), _HASHES[method]())
+        padding.PKCS1v15(), {RSA_SHA1: hashes.SHA1, RSA_SHA256: hashes.SHA256}[method]())
     signature.find(f"{{{DSIG}}}SignatureValue").text = base64.b64encode(value).decode()
     return etree.tostring(root)
 
 
 def _c14n(element, transform) -> bytes:
+    from lxml import etree
     # As the root of a copy: libxml2 2.14 canonicalises an inner element in a default
     # namespace with stray xmlns="" on its grandchildren.
     if element.getparent() is not None:
