@@ -49,15 +49,15 @@ class Signer:
 
 
 @functools.cache
-def test_pki() -> Pki:
+def session_pki() -> Pki:
     """The test PKI of this session (CA, ORG SIGN...), generated once."""
     return generate_pki(Path(tempfile.mkdtemp(prefix="dmp-builders-pki-")))
 
 
 @functools.cache
 def org_signer() -> Signer:
-    """The ORG SIGN certificate of :func:`test_pki` and its key."""
-    return signer_of(test_pki().org_sign.key, test_pki().org_sign.cert)
+    """The ORG SIGN certificate of :func:`session_pki` and its key."""
+    return signer_of(session_pki().org_sign.key, session_pki().org_sign.cert)
 
 
 def signer_of(key_path: Path, cert_path: Path) -> Signer:

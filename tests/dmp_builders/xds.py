@@ -163,7 +163,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
                          replaces: dict[str, str] | None = None, signed: bool = True,
                          set_classification_apart: bool = False,
                          xop: bool = False,
-                         signature_unique_id: str = SIGNATURE_UNIQUE_ID) -> Iti41:
+                         signature_unique_id: str = SIGNATURE_UNIQUE_ID,
+                         signer: Signer | None = None) -> Iti41:
     """An ``xdsb:ProvideAndRegisterDocumentSetRequest`` as DRIMbox builds it.
 
     ``replaces``: entry id -> entryUUID of the version it replaces (RPLC).
@@ -171,7 +172,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     registry needs new set and signature uniqueIds).
     ``set_classification_apart``: the submission-set Classification stands beside the
     RegistryPackage (IHE sample style) instead of inside it. ``xop``: documents as
-    ``xop:Include href="cid:0.N"`` instead of inline base64.
+    ``xop:Include href="cid:0.N"`` instead of inline base64. ``signer``: signs the lot
+    instead of the test PKI's ORG SIGN certificate.
     """
     ids = _Ids()
     contents = {doc.entry_id: doc.bytes() for doc in documents}
@@ -182,7 +184,7 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     if signed:
         signature = signature_document(set_unique_id, [
             (d.unique_id, contents[d.entry_id], d.mime_type == "text/xml") for d in documents],
-            signature_unique_id)
+            signature_unique_id, signer=signer)
         contents["Signature01"] = signature
         entries.append(_signature_entry(signature, patient_id, ids, signature_unique_id))
         members.append("Signature01")

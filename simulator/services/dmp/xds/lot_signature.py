@@ -171,15 +171,19 @@ def _digest_problem(reference: etree._Element, content: bytes | None) -> str | N
     # document before sending it, so both forms are the same document.
     if digest(content).digest() == declared:
         return None
+    if any(algorithm not in C14N for algorithm in transforms):
+        return None
     computed = content
     for index, algorithm in enumerate(transforms):
-        if algorithm not in C14N:
-            return None
         if index and algorithm == transforms[index - 1]:
             continue
-        computed = _canonical(computed, *C14N[algorithm])
-        if computed is None:
+        tree = _parsed(computed)
+        computed = None  # the previous form is not kept while the next one is made
+        if tree is None:
             return None  # the canonical form could not be computed, nothing to compare with
+        exclusive, with_comments = C14N[algorithm]
+        computed = etree.tostring(tree, method="c14n", exclusive=exclusive,
+                                  with_comments=with_comments)
     actual = digest(computed).digest()
     if actual == declared:
         return None
@@ -188,16 +192,15 @@ def _digest_problem(reference: etree._Element, content: bytes | None) -> str | N
             f"document, computed over {over}: {base64.b64encode(actual).decode()}")
 
 
-def _canonical(content: bytes, exclusive: bool, with_comments: bool) -> bytes | None:
+def _parsed(content: bytes) -> etree._ElementTree | None:
     # The safe parser drops processing instructions (e.g. xml-stylesheet), which are
     # part of the canonical form: such documents cannot be canonicalised faithfully.
     if _PROCESSING_INSTRUCTION.search(content):
         return None
     try:
-        tree = etree.fromstring(content, safe_parser()).getroottree()
+        return etree.fromstring(content, safe_parser()).getroottree()
     except (etree.XMLSyntaxError, ValueError):
         return None
-    return etree.tostring(tree, method="c14n", exclusive=exclusive, with_comments=with_comments)
 
 
 def _error(message: str, location: str) -> XdsError:
