@@ -4,21 +4,26 @@ FailedAuthentication), the lot signature's as a TD2.1 RegistryResponse."""
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import pytest
 from lxml import etree
 
 from dmp_builders.client import (
     HAB, NOW, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n, golden, set_authorization)
-from dmp_builders.signing import DSIG, session_pki, signer_of
+from dmp_builders import xds
+from dmp_builders.signing import DSIG, session_pki, sign_in_place, signer_of
 from dmp_builders.soap import envelope
 from simulator.pki import generate_pki
 from simulator.settings import parse_datetime
+from simulator.soap.mtom import split_related
+from simulator.soap.parsing import content_type_parts
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"
 FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
+RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +105,34 @@ def test_an_untrusted_lot_signer_gets_the_golden_registry_response(trusting, str
 def test_a_trusted_lot_signer_feeds(trusting):
     trusting.create_dmp_and_authorise()
     assert trusting.feed().body.get("status") == SUCCESS
+
+
+def _hash_and_size(content: bytes) -> tuple[str, str]:
+    return hashlib.sha1(content).hexdigest(), f"<Value>{len(content)}</Value>"
+
+
+def test_a_lot_signature_with_a_transform_bomb_is_refused(dmp):
+    # Issue 14: each manifest transform used to keep a copy of the whole document. A lot
+    # whose (validly signed) manifest gives the CDA 400 transforms is refused by count.
+    dmp.create_dmp_and_authorise()
+    request = xds.provide_and_register((xds.Doc(),), xop=True)
+    old = request.contents["Signature01"]
+    root = etree.fromstring(old)
+    transforms = root.find(f".//{{{DSIG}}}Manifest/{{{DSIG}}}Reference[2]/{{{DSIG}}}Transforms")
+    for _ in range(399):
+        etree.SubElement(transforms, f"{{{DSIG}}}Transform", Algorithm=xds.C14N_WITH_COMMENTS)
+    sign_in_place(root)
+    new = etree.tostring(root)
+    for before, after in zip(_hash_and_size(old), _hash_and_size(new)):
+        assert request.body.count(before) == 1
+        request.body = request.body.replace(before, after)
+    request.contents["Signature01"] = new
+    content_type, raw = xds.mtom_package(xds.iti41_envelope(request, NOW), [
+        (request.content_ids[entry], content) for entry, content in request.contents.items()])
+    message_id = etree.fromstring(split_related(raw, content_type_parts(content_type)[1])[0]
+                                  ).findtext(f".//{{{WSA}}}MessageID")
+    answer = dmp.send("repository", raw, message_id, content_type)
+    errors = answer.body.findall(f".//{{{RS}}}RegistryError")
+    assert [(e.get("errorCode"), e.get("location")) for e in errors] == [
+        ("XDSRegistryMetadataError", "DocumentCDA")]
+    assert "400 transforms (at most 4 accepted)" in errors[0].get("codeContext")
