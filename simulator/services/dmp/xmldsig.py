@@ -43,6 +43,7 @@ from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, Si
 from simulator.soap.parsing import safe_parser
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 ENVELOPED = f"{DSIG}enveloped-signature"
 SIGNATURE_METHODS = frozenset({
     SignatureMethod.RSA_SHA1, SignatureMethod.RSA_SHA224, SignatureMethod.RSA_SHA256,
@@ -147,7 +148,7 @@ class SignatureVerifier:
             # OID, which is not an xs:ID (brief §2.5, both samples); the elements used
             # are checked one by one instead.
             _RootedVerifier().verify(root, x509_cert=leaf, expect_config=config,
-                                 parser=safe_parser(), validate_schema=False)
+                                     parser=safe_parser(), validate_schema=False)
         except InvalidDigest as error:
             raise SignatureError(FAILED_CHECK, f"a ds:Reference digest does not match what it "
                                                f"signs: {error}") from None
@@ -176,9 +177,6 @@ class SignatureVerifier:
             raise SignatureError(UNTRUSTED, (
                 f"the signing certificate {_subject(leaf)} is not trusted: it does not "
                 f"chain to a CA the platform trusts (SIM_DMP_TRUSTED_CAS) ({error})")) from None
-
-
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 
 
 def verify_vihf_signature(verifier: SignatureVerifier, assertion: etree._Element) -> Verified:
