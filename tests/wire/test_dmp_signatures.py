@@ -111,17 +111,16 @@ def _hash_and_size(content: bytes) -> tuple[str, str]:
     return hashlib.sha1(content).hexdigest(), f"<Value>{len(content)}</Value>"
 
 
-def test_a_lot_signature_with_a_transform_bomb_is_refused(dmp):
-    # Issue 14: each manifest transform used to keep a copy of the whole document. A lot
-    # whose (validly signed) manifest gives the CDA 400 transforms is refused by count.
+def _feed_changed_lot(dmp: Dmp, change, resign: bool):
+    """TD2.1 whose lot signature document went through ``change`` (then re-signed when
+    ``resign``), its entry's hash and size following; the RegistryResponse."""
     dmp.create_dmp_and_authorise()
     request = xds.provide_and_register((xds.Doc(),), xop=True)
     old = request.contents["Signature01"]
     root = etree.fromstring(old)
-    transforms = root.find(f".//{{{DSIG}}}Manifest/{{{DSIG}}}Reference[2]/{{{DSIG}}}Transforms")
-    for _ in range(399):
-        etree.SubElement(transforms, f"{{{DSIG}}}Transform", Algorithm=xds.C14N_WITH_COMMENTS)
-    sign_in_place(root)
+    change(root)
+    if resign:
+        sign_in_place(root)
     new = etree.tostring(root)
     for before, after in zip(_hash_and_size(old), _hash_and_size(new)):
         assert request.body.count(before) == 1
@@ -131,8 +130,27 @@ def test_a_lot_signature_with_a_transform_bomb_is_refused(dmp):
         (request.content_ids[entry], content) for entry, content in request.contents.items()])
     message_id = etree.fromstring(split_related(raw, content_type_parts(content_type)[1])[0]
                                   ).findtext(f".//{{{WSA}}}MessageID")
-    answer = dmp.send("repository", raw, message_id, content_type)
-    errors = answer.body.findall(f".//{{{RS}}}RegistryError")
+    return dmp.send("repository", raw, message_id, content_type).body
+
+
+def test_a_bad_lot_signature_value_gets_the_golden_registry_response(dmp):
+    def other_value(root):
+        root.find(f"{{{DSIG}}}SignatureValue").text = base64.b64encode(b"\1" * 256).decode()
+    answer = _feed_changed_lot(dmp, other_value, resign=False)
+    assert c14n(answer) == c14n(golden("iti41-error-lot-signature-failed-check.xml"))
+
+
+def test_a_lot_signature_with_a_transform_bomb_is_refused(dmp):
+    # Issue 14: each manifest transform used to keep a copy of the whole document. A lot
+    # whose (validly signed) manifest gives the CDA 400 transforms is refused by count.
+    def bomb(root):
+        transforms = root.find(
+            f".//{{{DSIG}}}Manifest/{{{DSIG}}}Reference[2]/{{{DSIG}}}Transforms")
+        for _ in range(399):
+            etree.SubElement(transforms, f"{{{DSIG}}}Transform",
+                             Algorithm=xds.C14N_WITH_COMMENTS)
+    answer = _feed_changed_lot(dmp, bomb, resign=True)
+    errors = answer.findall(f".//{{{RS}}}RegistryError")
     assert [(e.get("errorCode"), e.get("location")) for e in errors] == [
         ("XDSRegistryMetadataError", "DocumentCDA")]
     assert "400 transforms (at most 4 accepted)" in errors[0].get("codeContext")
