@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,22 +37,26 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509 import verification
 from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
 from simulator.soap.parsing import safe_parser
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
+_MORE = "http://www.w3.org/2001/04/xmldsig-more#"
+_ENC = "http://www.w3.org/2001/04/xmlenc#"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 ENVELOPED = f"{DSIG}enveloped-signature"
-SIGNATURE_METHODS = frozenset({
-    SignatureMethod.RSA_SHA1, SignatureMethod.RSA_SHA224, SignatureMethod.RSA_SHA256,
-    SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512, SignatureMethod.ECDSA_SHA1,
-    SignatureMethod.ECDSA_SHA256, SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512})
-DIGEST_METHODS = frozenset({DigestAlgorithm.SHA1, DigestAlgorithm.SHA224, DigestAlgorithm.SHA256,
-                            DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
-C14N_METHODS = frozenset(method.value for method in CanonicalizationMethod)
+# Algorithm URIs (XML-DSig core, RFC 6931); signxml's enums are built from them at the
+# first verification, so that starting the server does not import signxml.
+SIGNATURE_METHODS = frozenset(
+    {f"{DSIG}rsa-sha1"} | {f"{_MORE}rsa-sha{n}" for n in (224, 256, 384, 512)}
+    | {f"{_MORE}ecdsa-sha{n}" for n in (1, 256, 384, 512)})
+DIGEST_METHODS = frozenset({f"{DSIG}sha1", f"{_MORE}sha224", f"{_ENC}sha256",
+                            f"{_MORE}sha384", f"{_ENC}sha512"})
+_C14N10, _C14N11 = ("http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+                    "http://www.w3.org/2006/12/xml-c14n11")
+_EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+C14N_METHODS = frozenset({_C14N10, f"{_C14N10}#WithComments", _C14N11,
+                          f"{_C14N11}#WithComments", _EXC_C14N, f"{_EXC_C14N}WithComments"})
 TRANSFORMS = C14N_METHODS | {ENVELOPED}
 # Real signatures carry one reference (VIHF) or two (XAdES lot: manifest, signed
 # properties) and at most two transforms (enveloped + exclusive C14N): generous bounds.
@@ -81,22 +86,38 @@ class Verified:
     references: tuple[str, ...]
 
 
-class _RootedVerifier(XMLVerifier):
-    """signxml's verifier, canonicalising every node as the root of its own document.
+@functools.cache
+def _signxml():
+    """signxml's verifier (see :class:`_RootedVerifier` inside), its configuration of
+    the accepted algorithms, and the exceptions it raises; imported at first use."""
+    from signxml import SignatureConfiguration, XMLVerifier, exceptions
+    from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
-    libxml2 (2.14, in the lxml 6.1 wheels) writes ``xmlns=""`` on the grandchildren of an
-    element that is not the root of its document when they are in a default namespace
-    (inclusive C14N; signxml issue #275, its fix reverted). The lot signature's
-    SignedInfo is in the default namespace (brief §2.5, both samples): canonicalised in
-    place it would not verify. A copy of the node keeps every namespace in scope, which
-    is what C14N renders on its apex.
-    """
+    class _RootedVerifier(XMLVerifier):
+        """signxml's verifier, canonicalising every node as the root of its own document.
 
-    def _c14n(self, nodes, algorithm, inclusive_ns_prefixes=None):
-        nodes = nodes if isinstance(nodes, list) else [nodes]
-        rooted = [n if n.getparent() is None else self._fromstring(self._tostring(n))
-                  for n in nodes]
-        return super()._c14n(rooted, algorithm, inclusive_ns_prefixes=inclusive_ns_prefixes)
+        libxml2 (2.14, in the lxml 6.1 wheels) writes ``xmlns=""`` on the grandchildren
+        of an element that is not the root of its document when they are in a default
+        namespace (inclusive C14N; signxml issue #275, its fix reverted). The lot
+        signature's SignedInfo is in the default namespace (brief §2.5, both samples):
+        canonicalised in place it would not verify. A copy of the node keeps every
+        namespace in scope, which is what C14N renders on its apex.
+        """
+
+        def _c14n(self, nodes, algorithm, inclusive_ns_prefixes=None):
+            nodes = nodes if isinstance(nodes, list) else [nodes]
+            rooted = [n if n.getparent() is None else self._fromstring(self._tostring(n))
+                      for n in nodes]
+            return super()._c14n(rooted, algorithm, inclusive_ns_prefixes=inclusive_ns_prefixes)
+
+    config = functools.partial(
+        SignatureConfiguration, location="./", expect_references=True,
+        signature_methods=frozenset(SignatureMethod(uri) for uri in SIGNATURE_METHODS),
+        digest_algorithms=frozenset(DigestAlgorithm(uri) for uri in DIGEST_METHODS),
+        # The reference without transforms (the XAdES manifest) is digested over
+        # Canonical XML 1.0, as XML-DSig 1.0 §4.3.3.2 says (signxml defaults to 1.1).
+        default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0)
+    return _RootedVerifier, config, exceptions
 
 
 class SignatureVerifier:
@@ -135,29 +156,24 @@ class SignatureVerifier:
         references = _check_shape(signature)
         certificates = _carried_certificates(signature)
         leaf = certificates[0]
-        config = SignatureConfiguration(
-            location="./", expect_references=True, signature_methods=SIGNATURE_METHODS,
-            digest_algorithms=DIGEST_METHODS,
-            # The reference without transforms (the XAdES manifest) is digested over
-            # Canonical XML 1.0, as XML-DSig 1.0 §4.3.3.2 says (signxml defaults to 1.1).
-            default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
-            # Validity is part of judging the chain (below); here only the key counts.
-            verification_time=leaf.not_valid_before_utc)
+        verifier_class, configuration, errors = _signxml()
+        # Validity is part of judging the chain (below); here only the key counts.
+        config = configuration(verification_time=leaf.not_valid_before_utc)
         try:
             # No XML-DSig schema validation: the lot signature's Id is its uniqueId, an
             # OID, which is not an xs:ID (brief §2.5, both samples); the elements used
             # are checked one by one instead.
-            _RootedVerifier().verify(root, x509_cert=leaf, expect_config=config,
-                                     parser=safe_parser(), validate_schema=False)
-        except InvalidDigest as error:
+            verifier_class().verify(root, x509_cert=leaf, expect_config=config,
+                                    parser=safe_parser(), validate_schema=False)
+        except errors.InvalidDigest as error:
             raise SignatureError(FAILED_CHECK, f"a ds:Reference digest does not match what it "
                                                f"signs: {error}") from None
-        except InvalidSignature:
+        except errors.InvalidSignature:
             raise SignatureError(FAILED_CHECK, (
                 "ds:SignatureValue does not verify: it is not the signature of the "
                 "canonical ds:SignedInfo with the key of the certificate in "
                 f"ds:KeyInfo ({_subject(leaf)})")) from None
-        except (InvalidInput, SignXMLException, ValueError, etree.LxmlError) as error:
+        except (errors.SignXMLException, ValueError, etree.LxmlError) as error:
             raise SignatureError(INVALID, f"ds:Signature cannot be verified: {error}") from None
         if self.anchors:
             self._judge_chain(leaf, certificates[1:])
@@ -224,7 +240,7 @@ def _check_shape(signature: etree._Element) -> tuple[str, ...]:
     c14n = signed_info.find(f"{{{DSIG}}}CanonicalizationMethod")
     _known(c14n, C14N_METHODS, "SignedInfo/CanonicalizationMethod")
     method = signed_info.find(f"{{{DSIG}}}SignatureMethod")
-    _known(method, {m.value for m in SIGNATURE_METHODS}, "SignedInfo/SignatureMethod")
+    _known(method, SIGNATURE_METHODS, "SignedInfo/SignatureMethod")
     references = signed_info.findall(f"{{{DSIG}}}Reference")
     if not references or len(references) > MAX_REFERENCES:
         raise SignatureError(INVALID, f"ds:SignedInfo has {len(references)} ds:Reference "
@@ -237,7 +253,7 @@ def _check_shape(signature: etree._Element) -> tuple[str, ...]:
                                           f"transforms (at most {MAX_TRANSFORMS} accepted)")
         for transform in transforms:
             _known(transform, TRANSFORMS, f"the Transform of ds:Reference URI={uri!r}")
-        _known(reference.find(f"{{{DSIG}}}DigestMethod"), {d.value for d in DIGEST_METHODS},
+        _known(reference.find(f"{{{DSIG}}}DigestMethod"), DIGEST_METHODS,
                f"the DigestMethod of ds:Reference URI={uri!r}")
     return tuple(r.get("URI", "") for r in references)
 
