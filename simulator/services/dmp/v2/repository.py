@@ -13,6 +13,7 @@ from simulator.services.dmp.document_access import (
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.qualification import NON_QUALIFIED, Qualification, assess_feed
 from simulator.services.dmp.timeline import software_of
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy
 from simulator.services.dmp.xds.errors import (
     DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, CalendarRefusal, XdsError,
     XdsFailure, failure_label, registry_response)
@@ -74,6 +75,7 @@ class RepositoryService(Service):
                 check_submission(submission, lookup=registry, vihf_patient=(
                     call.vihf.patient_ins, call.vihf.patient_oid),
                     version=call.context.version,
+                    policy=ContentPolicy.from_settings(call.context.settings),
                     signatures=call.context.signature_verifier)
                 registration = plan_registration(
                     submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
