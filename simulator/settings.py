@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from simulator.services.dmp.access import CONSULTATION, TRANSACTIONS
+from simulator.services.dmp.xds.wire_profile import WireProfileError, parse_prefixes
 
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
@@ -68,6 +69,7 @@ class Settings:
     # must chain to; empty = the chain is not judged (signatures still verified)
     dmp_trusted_cas: tuple[Path, ...] = ()
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
     dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
     dmp_ins_oid_check: bool = True  # SIM_DMP_INS_OID_CHECK: the INS OID matches the identity
     dmp_indirect_denied: tuple[str, ...] = DEFAULT_DMP_INDIRECT_DENIED  # SIM_DMP_INDIRECT_DENIED: TD labels, or none
@@ -78,6 +80,9 @@ class Settings:
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
+    # SIM_JOURNAL_READ_TIMEOUT: seconds a journal read waits for the other workers'
+    # queued entries before answering 503 rather than an incomplete list
+    journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
     log_level: str = "info"  # SIM_LOG_LEVEL
     tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
@@ -125,6 +130,10 @@ class Settings:
         missing = [str(p) for p in self.dmp_trusted_cas if not Path(p).is_file()]
         if missing:
             raise SettingsError(f"SIM_DMP_TRUSTED_CAS: no such file: {', '.join(missing)}")
+        try:
+            parse_prefixes(self.dmp_xds_prefixes)
+        except WireProfileError as exc:
+            raise SettingsError(str(exc)) from exc
         for name in ("port", "workers", "journal_size", "max_request_bytes"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
@@ -166,6 +175,8 @@ def _convert(name: str, raw: str):
                     "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
                     "dmp_max_results"):
             return int(raw)
+        if name == "journal_read_timeout":
+            return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
                     "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):

@@ -23,6 +23,7 @@ from simulator.services.dmp.timeline import (
     API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
     software_of)
 from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
+from simulator.services.dmp.xds.wire_profile import WireProfile, parse_prefixes
 from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
 from simulator.services.dmp.xmldsig import (
     FAILED_CHECK, INVALID, UNSUPPORTED, UNTRUSTED, SignatureError, SignatureVerifier,
@@ -49,6 +50,11 @@ class DmpContext:
     def signature_verifier(self) -> SignatureVerifier | None:
         """The verifier, or None when SIM_DMP_RELAXED_SECURITY turns verification off."""
         return None if self.settings.dmp_relaxed_security else self.signatures
+
+    @property
+    def wire_profile(self) -> WireProfile:
+        """How XDS answers are serialised (``SIM_DMP_XDS_PREFIXES``)."""
+        return parse_prefixes(self.settings.dmp_xds_prefixes)
 
 
 # The SOAP fault of each kind of VIHF signature refusal (WS-Security 1.1 §12).
