@@ -94,12 +94,33 @@ class SimulatorApp:
         if endpoint is not None:
             return endpoint(environ, start_response)
         if path.startswith("/_admin") or path in ("/", "/metrics"):
-            refused = refusal(environ, self.simulator.settings.admin_token)
+            settings = self.simulator.settings
+            refused = refusal(environ, settings.admin_token, admin_hosts(settings)) \
+                or _too_large(environ, settings.admin_max_request_bytes)
             if refused is not None:
                 return _json(start_response, refused[0], {"error": refused[1]})
             return self.admin(environ, start_response)
         return _json(start_response, 404, {"error": f"No service at {path}",
                                             "services": sorted(self.simulator.endpoints)})
+
+
+def admin_hosts(settings: Settings) -> tuple[str, ...]:
+    """Host names the control plane answers without a token, besides loopback names."""
+    bound = () if settings.host in ("", "0.0.0.0", "::") else (settings.host,)
+    return (*bound, *settings.admin_hosts)
+
+
+def _too_large(environ, limit: int) -> tuple[int, str] | None:
+    """413 for a control-plane body declared larger than ``limit`` (never read); the
+    admin app refuses a larger chunked body as it reads it (MAX_CONTENT_LENGTH)."""
+    try:
+        declared = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 400, "Content-Length is not a number"
+    if declared > limit:
+        return 413, (f"the control plane takes bodies of {limit} bytes at most "
+                     f"(SIM_ADMIN_MAX_REQUEST_BYTES), this one has {declared}")
+    return None
 
 
 def _json(start_response, status: int, payload: dict):

@@ -59,6 +59,16 @@ class Settings:
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
+    # Server limits against stalling and bloating (issue 14; README "Reliability"):
+    admin_max_request_bytes: int = 1024 * 1024  # SIM_ADMIN_MAX_REQUEST_BYTES: /_admin bodies
+    admin_hosts: tuple[str, ...] = ()  # SIM_ADMIN_HOSTS: Host names /_admin accepts besides
+    # loopback names and SIM_HOST when no token is set (DNS rebinding guard)
+    read_timeout: float = 30.0  # SIM_READ_TIMEOUT: seconds to receive a request's body
+    header_timeout: float = 75.0  # SIM_HEADER_TIMEOUT: idle keep-alive and header reading
+    max_connections: int = 1000  # SIM_MAX_CONNECTIONS: open connections per worker
+    graceful_timeout: float = 5.0  # SIM_GRACEFUL_TIMEOUT: drain deadline after SIGTERM
+    memory_trim_bytes: int = 1024 * 1024  # SIM_MEMORY_TRIM_BYTES: malloc_trim after a body
+    # this large (0: never)
     log_level: str = "info"  # SIM_LOG_LEVEL
     tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
     tls_cert: Path | None = None  # SIM_TLS_CERT: server certificate (PEM, may hold the key)
@@ -90,7 +100,12 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
-        for name in ("port", "workers", "journal_size", "max_request_bytes"):
+        for name in ("read_timeout", "header_timeout", "graceful_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"SIM_{name.upper()} must be a positive number of "
+                                    f"seconds, got {getattr(self, name)}")
+        for name in ("port", "workers", "journal_size", "max_request_bytes",
+                     "admin_max_request_bytes", "max_connections"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
 
@@ -129,8 +144,11 @@ def _convert(name: str, raw: str):
     try:
         if name in ("port", "seed", "workers", "population", "journal_size",
                     "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
-                    "dmp_max_results"):
+                    "dmp_max_results", "admin_max_request_bytes", "max_connections",
+                    "memory_trim_bytes"):
             return int(raw)
+        if name in ("read_timeout", "header_timeout", "graceful_timeout"):
+            return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
                     "dmp_relaxed_security", "journal_pseudonymise"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -142,7 +160,7 @@ def _convert(name: str, raw: str):
             return parse_datetime(raw)
         if name.endswith("_switch"):
             return date.fromisoformat(raw)
-        if name in ("insi_idams", "dmp_grace_software"):
+        if name in ("insi_idams", "dmp_grace_software", "admin_hosts"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:
         raise

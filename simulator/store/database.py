@@ -13,11 +13,21 @@ class Database:
     def __init__(self, path: Path, schema: str, synchronous: str = "NORMAL"):
         self.path = Path(path)
         self.synchronous = synchronous
-        self.lock = threading.RLock()
+        self._lock: tuple[int, threading.RLock] | None = None
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
         with self.lock:
             self.connection().executescript(schema)
+
+    @property
+    def lock(self):
+        """This process's lock on the connection. Made in the process that uses it: the
+        app is built in gunicorn's master before the gevent worker patches threading, so
+        a lock made then is a thread lock, which two greenlets of one worker (one thread)
+        could both hold; made after the patch it is gevent's cooperative RLock."""
+        if self._lock is None or self._lock[0] != os.getpid():
+            self._lock = (os.getpid(), threading.RLock())
+        return self._lock[1]
 
     def connection(self) -> sqlite3.Connection:
         """This process's connection (call with ``lock`` held)."""

@@ -1,0 +1,196 @@
+"""The gunicorn gevent worker, with the limits that keep slow or greedy clients from
+stalling it (issue 14, README "Reliability").
+
+gunicorn's gevent worker bounds neither the time a request body takes to arrive nor
+who gets a connection slot: 1,000 silent connections per worker locked every other
+client out, and a body that never came held its slot for good. gunicorn has no option
+for either (``timeout`` only restarts a worker whose master heartbeat stops, and
+``worker_connections`` only sizes the pool), so this small subclass adds them:
+
+* **Body deadline.** The body is read before the application runs, within
+  ``SIM_READ_TIMEOUT`` seconds in all (not per read: a client trickling a byte a second
+  cannot stretch it); late, the client gets ``408 Request Timeout`` and the connection
+  closes.
+* **Idle and header deadline.** Waiting for the next request on a keep-alive
+  connection, and reading its headers, is bounded by ``SIM_HEADER_TIMEOUT`` (gunicorn's
+  keep-alive timeout does this already; it is the same setting).
+* **Connection slots.** At ``SIM_MAX_CONNECTIONS`` open connections, a new client takes
+  the slot of the connection that has been idle (or sending headers) the longest, which
+  is closed. When every slot is busy with a request, the new client gets ``503`` with
+  ``Retry-After`` at once, instead of waiting unseen in the listen queue.
+* **Drain.** On SIGTERM idle connections close at once; requests in flight get
+  ``SIM_GRACEFUL_TIMEOUT`` seconds to finish. Injected delays (chaos latency) that would
+  outlast it are cut short about a second before, so those requests still get their
+  scenario's outcome rather than a cut connection.
+* **Memory.** After a request whose body reached ``SIM_MEMORY_TRIM_BYTES``, glibc's
+  ``malloc_trim`` gives the freed heap back to the system: parsing a 3.5 MB request
+  leaves tens of MB of free arenas behind, which otherwise pile up to ~1 GB per worker.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import io
+import json
+import logging
+from collections import OrderedDict
+
+import gevent
+from gunicorn import util
+from gunicorn.http.body import Body
+from gunicorn.workers.ggevent import GeventWorker
+
+LOG = logging.getLogger(__name__)
+REFUSAL_RESERVE = 64  # pool slots beyond the limit, used only to answer 503
+DRAIN_MARGIN = 1.5  # seconds before the drain deadline at which injected delays end
+
+
+class ReadDeadline(Exception):
+    """The request body did not arrive within the read timeout."""
+
+
+class SimulatorWorker(GeventWorker):
+    """gunicorn's gevent worker with the deadlines and slot policy described above, read
+    from the Settings of the gunicorn application (``SimulatorServer.settings``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limits = Limits(self.app.settings)
+        self.worker_connections = self.limits.max_connections + REFUSAL_RESERVE
+        self._open = 0  # connections being handled
+        self._idle: OrderedDict = OrderedDict()  # greenlet -> its idle timeout, oldest first
+        self._trim = _malloc_trim()
+
+    # -- connection slots ------------------------------------------------------------
+    def handle(self, listener, client, addr):
+        if self._open >= self.limits.max_connections and not self._evict_idle():
+            _refuse(client, 503, "Service Unavailable",
+                    "every connection slot of this worker is busy with a request; "
+                    "retry shortly", {"Retry-After": "1"})
+            return
+        self._open += 1
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self._open -= 1
+
+    def _evict_idle(self) -> bool:
+        """Close the connection idle the longest; whether there was one."""
+        while self._idle:
+            greenlet, timeout = self._idle.popitem(last=False)
+            if not greenlet.dead:
+                # The idle wait ends as if its timeout fired (raised from the hub's loop:
+                # a direct throw would never switch back to this greenlet).
+                greenlet.kill(timeout, block=False)
+                return True
+        return False
+
+    def timeout_ctx(self):
+        """The wait for the next request and its headers: bounded, and evictable."""
+        return _IdleWait(self, self.limits.header_timeout if self.alive else 0.01)
+
+    # -- body deadline and memory ----------------------------------------------------
+    def handle_request(self, listener_name, req, sock, addr):
+        if req.body is not None:
+            try:
+                complete = self._read_body(req)
+            except ReadDeadline:
+                _refuse(sock, 408, "Request Timeout",
+                        f"the request body did not arrive within {self.limits.read_timeout:g} "
+                        "seconds (SIM_READ_TIMEOUT)")
+                raise StopIteration() from None
+        else:
+            complete = True
+        if not complete:
+            req.must_close = True  # unread body: the connection cannot carry another request
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        finally:
+            if self._trim is not None and self.limits.memory_trim_bytes and \
+                    self._body_size >= self.limits.memory_trim_bytes:
+                self._trim(0)
+
+    def _read_body(self, req) -> bool:
+        """Replace ``req.body`` by its bytes, read within the deadline (at most the
+        largest body the simulator accepts, plus one byte so that it sees the excess);
+        whether the whole body was read."""
+        length = getattr(req.body.reader, "length", None)  # None: chunked or to EOF
+        cap = self.limits.max_body_bytes + 1
+        self._body_size = 0
+        if length is not None and length >= cap:
+            return False  # refused from its Content-Length, without being read
+        with gevent.Timeout(self.limits.read_timeout, ReadDeadline):
+            data = req.body.read(cap)
+        self._body_size = len(data)
+        req.body = Body(io.BytesIO(data))
+        return len(data) < cap
+
+    _body_size = 0
+
+    # -- drain -------------------------------------------------------------------------
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        gevent.spawn(self._drain)
+
+    def _drain(self):
+        while self._evict_idle():
+            pass
+        gevent.sleep(max(0.0, self.limits.graceful_timeout - DRAIN_MARGIN))
+        cut = getattr(self.wsgi, "cut_sleeps", None)
+        if cut is not None:
+            cut()
+
+
+class Limits:
+    """The worker's limits, from the simulator's Settings."""
+
+    def __init__(self, settings):
+        self.max_connections = settings.max_connections
+        self.header_timeout = settings.header_timeout
+        self.read_timeout = settings.read_timeout
+        self.graceful_timeout = settings.graceful_timeout
+        self.memory_trim_bytes = settings.memory_trim_bytes
+        self.max_body_bytes = max(settings.max_request_bytes, settings.admin_max_request_bytes)
+
+
+class _IdleWait:
+    """gevent.Timeout around an idle wait, registered so that :meth:`_evict_idle` can
+    end it early; a timeout made with ``False`` ends the wait silently, and gunicorn
+    then closes the connection."""
+
+    def __init__(self, worker: SimulatorWorker, seconds: float):
+        self.worker = worker
+        self.timeout = gevent.Timeout(seconds, False)
+
+    def __enter__(self):
+        self.worker._idle[gevent.getcurrent()] = self.timeout
+        return self.timeout.__enter__()
+
+    def __exit__(self, *exc_info):
+        self.worker._idle.pop(gevent.getcurrent(), None)
+        return self.timeout.__exit__(*exc_info)
+
+
+def _refuse(sock, status: int, reason: str, message: str, headers: dict | None = None) -> None:
+    """Answer ``status`` with a JSON ``{"error": message}`` and close the connection."""
+    body = json.dumps({"error": message}).encode()
+    head = "".join(f"{name}: {value}\r\n" for name, value in {
+        "Content-Type": "application/json", "Content-Length": str(len(body)),
+        "Connection": "close", **(headers or {})}.items())
+    try:
+        util.write(sock, f"HTTP/1.1 {status} {reason}\r\n{head}\r\n".encode("latin-1") + body)
+    except OSError:
+        pass
+    util.close(sock)
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None elsewhere (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+    if trim is not None:
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
