@@ -7,9 +7,14 @@ called (readers flush their own process first).
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Callable
+
+from simulator.store.database import StorageFull
+
+LOG = logging.getLogger(__name__)
 
 
 class ProcessBatcher:
@@ -23,9 +28,13 @@ class ProcessBatcher:
         self._buffer: _Buffer | None = None
 
     def add(self, item) -> None:
-        """Queue one item; writes the batch when it is full."""
+        """Queue one item; writes the batch when it is full (on a full disk the items
+        wait in memory, bounded, and the request that brought them is not failed)."""
         if self._current().add(item) >= self.batch:
-            self.flush()
+            try:
+                self.flush()
+            except StorageFull:
+                pass
 
     def flush(self) -> None:
         """Write this process's queued items now."""
@@ -35,7 +44,26 @@ class ProcessBatcher:
         with buffer.writing:
             items = buffer.take()
             if items:
-                self.write(items)
+                try:
+                    self.write(items)
+                except StorageFull as error:
+                    dropped = buffer.put_back(items, 16 * self.batch)
+                    if not buffer.full or dropped:  # once per episode, and on each loss
+                        LOG.warning("%s: %d items wait in memory for space, %d dropped",
+                                    error, len(items) - dropped, dropped)
+                    buffer.full = True
+                    raise
+                if buffer.full:
+                    LOG.info("storage writable again: queued items written")
+                    buffer.full = False
+
+    def flush_for_reading(self) -> None:
+        """Flush before a read: on a full disk, the read goes on with what is stored
+        (the queued items are written when space comes back)."""
+        try:
+            self.flush()
+        except StorageFull:
+            pass
 
     def discard(self) -> None:
         """Drop this process's queued items."""
@@ -54,6 +82,7 @@ class _Buffer:
 
     def __init__(self, owner: ProcessBatcher):
         self.pid = os.getpid()
+        self.full = False  # the last write found the storage full
         self.writing = threading.Lock()
         self._lock = threading.Lock()
         self._items: list = []
@@ -64,6 +93,15 @@ class _Buffer:
         with self._lock:
             self._items.append(item)
             return len(self._items)
+
+    def put_back(self, items: list, keep: int) -> int:
+        """Queue ``items`` again before the newer ones, keeping at most ``keep`` (the
+        newest); how many were dropped."""
+        with self._lock:
+            self._items = items + self._items
+            dropped = max(0, len(self._items) - keep)
+            del self._items[:dropped]
+            return dropped
 
     def take(self) -> list:
         with self._lock:
@@ -77,5 +115,7 @@ class _Buffer:
                 return
             try:
                 owner.flush()
+            except StorageFull:
+                continue  # try again at the next interval: space may come back
             except Exception:  # noqa: BLE001 - the store may be gone at shutdown
                 return

@@ -46,8 +46,9 @@ class Journal:
 
     def entries(self, limit: int = 100, service: str | None = None,
                 with_bodies: bool = True) -> list[dict]:
-        """Newest-first entries."""
-        self.flush()
+        """Newest-first entries (those stored, and this worker's queued ones unless the
+        storage is full: they are then written once space comes back)."""
+        self._batcher.flush_for_reading()
         return self.store.read_journal(min(limit, self.size), service, with_bodies,
                                        keep=self.size)
 

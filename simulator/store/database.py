@@ -7,6 +7,23 @@ import threading
 from pathlib import Path
 
 
+class StorageFull(OSError):
+    """The disk (or the database's size limit) is full: nothing of the write was kept.
+    Raised instead of sqlite3's ``database or disk is full`` so that the services can say
+    so in their fault, and the bookkeeping writes (journal, metrics, usage) can wait
+    for space without failing the call they record (issue 14)."""
+
+
+def _is_full(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and (
+        getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(error))
+
+
+def _storage_full(error: BaseException) -> StorageFull:
+    return StorageFull(f"the simulator's storage is full ({error})")
+
+
 class Database:
     """A SQLite file in WAL mode, shared by threads and by forked worker processes."""
 
@@ -44,7 +61,12 @@ class Database:
     def execute(self, sql: str, params=()) -> list[tuple]:
         """Run one statement (autocommitted) and fetch its rows."""
         with self.lock:
-            return self.connection().execute(sql, params).fetchall()
+            try:
+                return self.connection().execute(sql, params).fetchall()
+            except sqlite3.OperationalError as error:
+                if _is_full(error):
+                    raise _storage_full(error) from error
+                raise
 
     def query(self, sql: str, params=()) -> list[dict]:
         """Run one query and return its rows as dicts."""
@@ -82,5 +104,21 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        except sqlite3.OperationalError as error:
+            if _is_full(error):
+                self._rollback()
+                raise _storage_full(error) from error
+            raise
         finally:
             self._database.lock.release()
+        if exc is not None and _is_full(exc):
+            raise _storage_full(exc) from exc
+
+    def _rollback(self) -> None:
+        """After a failed COMMIT: end the transaction, so that the connection can serve
+        the next one (reads keep working on a full disk)."""
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass

@@ -6,6 +6,7 @@ the right SOAP fault before any business rule runs.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,10 @@ from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, rea
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
+from simulator.store.database import StorageFull
 from simulator.store.dmp import DmpStore
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,8 +98,13 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
     except VihfError as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
     api = operation.api or (API_V1 if context.version == "v1" else API_V2)
-    context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,
-                                          identifier_kind(vihf.patient_oid), operation.name)])
+    try:
+        context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,
+                                              identifier_kind(vihf.patient_oid),
+                                              operation.name)])
+    except StorageFull:  # the call is served all the same; the reports miss it
+        LOG.warning("request %s: not counted in the usage reports, the storage is full",
+                    exchange.request_id)
     if api in (API_V1, TD00):
         access = check_legacy_access(context, vihf, api, now)
         if access.deprecated:

@@ -48,8 +48,9 @@ class InsiUsage:
                            (structure, ins, "insi", at) if ins else None))
 
     def flush(self) -> None:
-        """Write this process's queued calls now."""
-        self._batcher.flush()
+        """Write this process's queued calls now (if the storage has room: the reports
+        that call this read what is stored)."""
+        self._batcher.flush_for_reading()
 
     def discard(self) -> None:
         """Drop this process's queued calls (the simulator is being reset)."""
