@@ -6,6 +6,7 @@ the Prometheus counters at ``/metrics``. All state lives in objects created here
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
@@ -111,16 +112,25 @@ def admin_hosts(settings: Settings) -> tuple[str, ...]:
 
 
 def _too_large(environ, limit: int) -> tuple[int, str] | None:
-    """413 for a control-plane body declared larger than ``limit`` (never read); the
-    admin app refuses a larger chunked body as it reads it (MAX_CONTENT_LENGTH)."""
+    """413 for a control-plane body larger than ``limit``: refused unread when its
+    Content-Length says so; a body without one (chunked) is read up to the limit and
+    handed on with its length."""
+    refusal = (413, f"the control plane takes bodies of {limit} bytes at most "
+                    "(SIM_ADMIN_MAX_REQUEST_BYTES), this one has {}")
+    length = (environ.get("CONTENT_LENGTH") or "").strip()
+    if not length:
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") or "wsgi.input" not in environ:
+            return None
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return refusal[0], refusal[1].format("more")
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return None
     try:
-        declared = int(environ.get("CONTENT_LENGTH") or 0)
+        declared = int(length)
     except ValueError:
         return 400, "Content-Length is not a number"
-    if declared > limit:
-        return 413, (f"the control plane takes bodies of {limit} bytes at most "
-                     f"(SIM_ADMIN_MAX_REQUEST_BYTES), this one has {declared}")
-    return None
+    return (refusal[0], refusal[1].format(declared)) if declared > limit else None
 
 
 def _json(start_response, status: int, payload: dict):

@@ -32,7 +32,6 @@ def create_admin_app(simulator) -> Flask:
     """The Flask application serving the control plane of ``simulator``."""
     app = Flask("simulator.admin")
     app.config["SIMULATOR"] = simulator
-    app.config["MAX_CONTENT_LENGTH"] = simulator.settings.admin_max_request_bytes
     app.json.sort_keys = False
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)
