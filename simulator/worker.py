@@ -22,7 +22,8 @@ for either (``timeout`` only restarts a worker whose master heartbeat stops, and
   ``SIM_GRACEFUL_TIMEOUT`` seconds to finish. Injected delays (chaos latency) that would
   outlast it are cut short about a second before, so those requests still get their
   scenario's outcome rather than a cut connection.
-* **Memory.** After a request whose body reached ``SIM_MEMORY_TRIM_BYTES``, glibc's
+* **Memory.** After a request whose body reached ``SIM_MEMORY_TRIM_BYTES``, once it is
+  gone (the connection idles or closes), a full collection and glibc's
   ``malloc_trim`` gives the freed heap back to the system: parsing a 3.5 MB request
   leaves tens of MB of free arenas behind, which otherwise pile up to ~1 GB per worker.
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import io
 import json
 import logging
@@ -73,6 +75,7 @@ class SimulatorWorker(GeventWorker):
             super().handle(listener, client, addr)
         finally:
             self._open -= 1
+            self.trim_memory()
 
     def _evict_idle(self) -> bool:
         """Close the connection idle the longest; whether there was one."""
@@ -103,12 +106,18 @@ class SimulatorWorker(GeventWorker):
             complete = True
         if not complete:
             req.must_close = True  # unread body: the connection cannot carry another request
-        try:
-            return super().handle_request(listener_name, req, sock, addr)
-        finally:
-            if self._trim is not None and self.limits.memory_trim_bytes and \
-                    self._body_size >= self.limits.memory_trim_bytes:
-                self._trim(0)
+        if self.limits.memory_trim_bytes and self._body_size >= self.limits.memory_trim_bytes:
+            self._trim_pending = True
+        return super().handle_request(listener_name, req, sock, addr)
+
+    def trim_memory(self) -> None:
+        """After a large request, once nothing of it is referenced any more (the
+        connection waits for its next request, or is closed): collect its reference
+        cycles (spyne's contexts) and give the freed heap back to the system."""
+        if self._trim_pending and self._trim is not None:
+            self._trim_pending = False
+            gc.collect()
+            self._trim(0)
 
     def _read_body(self, req) -> bool:
         """Replace ``req.body`` by its bytes, read within the deadline (at most the
@@ -126,6 +135,7 @@ class SimulatorWorker(GeventWorker):
         return len(data) < cap
 
     _body_size = 0
+    _trim_pending = False
 
     # -- drain -------------------------------------------------------------------------
     def handle_exit(self, sig, frame):
@@ -163,6 +173,7 @@ class _IdleWait:
         self.timeout = gevent.Timeout(seconds, False)
 
     def __enter__(self):
+        self.worker.trim_memory()  # the previous request of this connection is gone
         self.worker._idle[gevent.getcurrent()] = self.timeout
         return self.timeout.__enter__()
 

@@ -1,10 +1,16 @@
 """One SQLite database file: a connection per process, a lock, transactions."""
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints of a process
 
 
 class StorageFull(OSError):
@@ -55,8 +61,27 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
+            # No checkpoint inside COMMIT: SQLite's automatic one runs there, and when it
+            # fails (a full disk: a checkpoint grows the main file) COMMIT reports the
+            # error although the transaction was committed (sqlite3_wal_hook). The
+            # answer would then say "nothing stored" of a stored feed. Checkpoints run
+            # beside, every CHECKPOINT_INTERVAL, so that a COMMIT error means not committed.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._conn, self._pid = conn, os.getpid()
+            _start_checkpointer(self)
         return self._conn
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file as far as readers allow (PASSIVE); on a
+        full disk it waits for the next turn."""
+        with self.lock:
+            if self._conn is None or self._pid != os.getpid():
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as error:
+                if not _is_full(error):
+                    LOG.warning("WAL checkpoint of %s failed: %s", self.path, error)
 
     def execute(self, sql: str, params=()) -> list[tuple]:
         """Run one statement (autocommitted) and fetch its rows."""
@@ -122,3 +147,20 @@ class _Transaction:
                 self._conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+
+
+def _start_checkpointer(database: Database) -> None:
+    """A daemon thread (a greenlet under gevent) checkpointing ``database`` for this
+    process until the database is closed or gone."""
+    ref, pid = weakref.ref(database), os.getpid()
+
+    def run() -> None:
+        while True:
+            time.sleep(CHECKPOINT_INTERVAL)
+            database = ref()
+            if database is None or database._pid != pid or database._conn is None:
+                return
+            database.checkpoint()
+            del database
+
+    threading.Thread(target=run, daemon=True, name="wal-checkpoint").start()
