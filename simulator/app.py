@@ -119,8 +119,10 @@ def _too_large(environ, limit: int) -> tuple[int, str] | None:
                     "(SIM_ADMIN_MAX_REQUEST_BYTES), this one has {}")
     length = (environ.get("CONTENT_LENGTH") or "").strip()
     if not length:
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") or "wsgi.input" not in environ:
-            return None
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not (chunked or environ.get("wsgi.input_terminated")) \
+                or "wsgi.input" not in environ:
+            return None  # no body (reading would wait for one on a keep-alive connection)
         body = environ["wsgi.input"].read(limit + 1)
         if len(body) > limit:
             return refusal[0], refusal[1].format("more")

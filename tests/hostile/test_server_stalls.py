@@ -2,7 +2,7 @@
 connections that take every slot, bodies that never arrive.
 
 One ``insi-dmp-sim serve`` (2 gevent workers) with small limits, so that filling them
-stays cheap: 30 connections per worker, 2 s to send a body.
+stays cheap: 30 connections per worker, 4 s to send a body.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from live_hostile import (
     read_answer, spawn_server, timed)
 
 MAX_CONNECTIONS = 30  # per worker
-READ_TIMEOUT = 2.0
+READ_TIMEOUT = 4.0
 WORKERS = 2
 
 
@@ -108,7 +108,7 @@ def test_a_body_that_never_arrives_gets_408_after_the_read_timeout(server, path)
     try:
         status, headers, body = read_answer(sock)
         assert status == 408, body
-        assert "did not arrive within 2 seconds" in json_error(body)
+        assert "did not arrive within 4 seconds" in json_error(body)
         assert headers["connection"] == "close"
         assert closed_by_server(sock, wait=5)
     finally:
@@ -122,30 +122,21 @@ def test_when_every_slot_holds_a_request_new_clients_get_503_then_service_resume
     after the read timeout has ended the slow ones, clients are served again."""
     slow = [slow_body(server) for _ in range(3 * WORKERS * MAX_CONNECTIONS)]
     try:
-        refused, held = 0, []
-        for sock in slow:
-            sock.settimeout(0.001)
-            try:
-                data = sock.recv(4096)
-            except (TimeoutError, BlockingIOError):
-                held.append(sock)
-                continue
-            if data.startswith(b"HTTP/1.1 503"):
-                refused += 1
-                assert b"Retry-After: 1" in data and b"connection slot" in data, data
-        print(f"\n{len(slow)} slow bodies: {refused} refused at once with 503, "
-              f"{len(held)} held")
-        assert refused >= len(slow) - WORKERS * MAX_CONNECTIONS - 2 * WORKERS
-        late = connect(server)
+        late = connect(server)  # queued behind them: every slot is taken by then
         late.sendall(http_head("GET", "/_admin/health", {"Host": "localhost"}))
         status, headers, body = read_answer(late)
-        assert status == 503 and headers["retry-after"] == "1", body
-        assert "busy" in json_error(body)
         late.close()
-        for sock in held:  # the read timeout ends each of them, freeing its slot
-            sock.settimeout(HANG_GUARD)
-            assert read_answer(sock)[0] == 408
+        assert status == 503 and headers["retry-after"] == "1", body
+        assert "connection slot of this worker is busy" in json_error(body)
+        # Each slow one gets 503 at once, or holds its slot until the read timeout
+        # ends it with 408, which frees the slot.
+        statuses = [read_answer(sock)[0] for sock in slow]
     finally:
         for sock in slow:
             sock.close()
+    refused, held = statuses.count(503), statuses.count(408)
+    print(f"\n{len(slow)} slow bodies: {refused} refused at once with 503, {held} held "
+          "until the read timeout")
+    assert refused + held == len(slow)
+    assert held <= WORKERS * MAX_CONNECTIONS
     assert_serving(server)
