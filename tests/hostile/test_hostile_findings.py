@@ -70,12 +70,28 @@ def _submission(count: int) -> etree._Element:
 
 
 def test_the_xds_parser_reads_8000_documents_in_linear_time():
-    body = _submission(8000)
-    started = time.perf_counter()
+    # Compared with 1,000 documents in the same run (the best of three each), so a busy
+    # machine slows both sides: linear reading costs ~8 times more, the quadratic reader
+    # this replaced cost ~64 times more.
+    small, large = _submission(1000), _submission(8000)
+    assert _parse_errors(large) == 16_001  # and "exactly one submission set"
+    ratio = _best_parse_time(large) / _best_parse_time(small)
+    assert ratio < 24, f"8,000 documents cost {ratio:.1f} times 1,000"
+
+
+def _parse_errors(body: etree._Element) -> int:
     with pytest.raises(XdsFailure) as failure:
         parse_provide_and_register(body)
-    assert len(failure.value.errors) == 16_001  # and "exactly one submission set"
-    assert time.perf_counter() - started < 0.3
+    return len(failure.value.errors)
+
+
+def _best_parse_time(body: etree._Element) -> float:
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        _parse_errors(body)
+        timings.append(time.perf_counter() - started)
+    return min(timings)
 
 
 @pytest.mark.parametrize("path", [f"{V2}/repository", f"{V1}/repository"])
