@@ -30,11 +30,9 @@ for either (``timeout`` only restarts a worker whose master heartbeat stops, and
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import io
 import json
-import logging
 from collections import OrderedDict
 
 import gevent
@@ -42,7 +40,6 @@ from gunicorn import util
 from gunicorn.http.body import Body
 from gunicorn.workers.ggevent import GeventWorker
 
-LOG = logging.getLogger(__name__)
 REFUSAL_RESERVE = 64  # pool slots beyond the limit, used only to answer 503
 DRAIN_MARGIN = 1.5  # seconds before the drain deadline at which injected delays end
 
@@ -80,11 +77,10 @@ class SimulatorWorker(GeventWorker):
     def _evict_idle(self) -> bool:
         """Close the connection idle the longest; whether there was one."""
         while self._idle:
-            greenlet, timeout = self._idle.popitem(last=False)
-            if not greenlet.dead:
-                # The idle wait ends as if its timeout fired (raised from the hub's loop:
-                # a direct throw would never switch back to this greenlet).
-                greenlet.kill(timeout, block=False)
+            _, wait = self._idle.popitem(last=False)
+            if wait.active:
+                # From the hub's loop: a direct throw would never switch back here.
+                gevent.get_hub().loop.run_callback(wait.end)
                 return True
         return False
 
@@ -171,15 +167,25 @@ class _IdleWait:
     def __init__(self, worker: SimulatorWorker, seconds: float):
         self.worker = worker
         self.timeout = gevent.Timeout(seconds, False)
+        self.greenlet = gevent.getcurrent()
+        self.active = False
 
     def __enter__(self):
         self.worker.trim_memory()  # the previous request of this connection is gone
-        self.worker._idle[gevent.getcurrent()] = self.timeout
+        self.worker._idle[self.greenlet] = self
+        self.active = True
         return self.timeout.__enter__()
 
     def __exit__(self, *exc_info):
-        self.worker._idle.pop(gevent.getcurrent(), None)
+        self.active = False
+        self.worker._idle.pop(self.greenlet, None)
         return self.timeout.__exit__(*exc_info)
+
+    def end(self) -> None:
+        """End the wait as if its timeout fired, if the connection still waits (a
+        request may have come in since the eviction was decided: it is left alone)."""
+        if self.active and not self.greenlet.dead:
+            self.greenlet.throw(self.timeout)
 
 
 def _refuse(sock, status: int, reason: str, message: str, headers: dict | None = None) -> None:
@@ -197,11 +203,9 @@ def _refuse(sock, status: int, reason: str, message: str, headers: dict | None =
 
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None elsewhere (musl, macOS)."""
-    name = ctypes.util.find_library("c")
     try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
     except (OSError, AttributeError):
         return None
-    if trim is not None:
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return trim
