@@ -27,6 +27,7 @@ from simulator.recording import Recorder
 from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.v1.services import v1_bindings
 from simulator.services.dmp.v2.services import v2_bindings
+from simulator.services.dmp.xds.value_sets import load_terminology
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
 from simulator.settings import Settings
@@ -145,9 +146,11 @@ def _json(start_response, status: int, payload: dict):
 def create_app(settings: Settings | None = None) -> SimulatorApp:
     """Build the simulator: store, clock, registry, chaos, services and control plane.
 
-    Raises ``ScenarioError`` when ``settings.scenario`` cannot be loaded.
+    Raises ``ScenarioError`` when ``settings.scenario`` cannot be loaded, and
+    ``TerminologyError`` when a file of ``settings.dmp_value_sets_dir`` cannot be used.
     """
     settings = settings or Settings.from_env()
+    load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
     store = open_store(data_dir)
     clock = SimClock(store)

@@ -13,6 +13,10 @@ from pathlib import Path
 
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
+# How strictly TD2.1 coded metadata and CDA content are checked (docs/dmp.md, "Coded
+# metadata and CDA checks").
+DMP_CODED_METADATA_MODES = ("strict", "codes", "off")
+DMP_CDA_CHECK_MODES = ("strict", "patient")
 
 
 # Module constants: inside the class body the field ``date`` shadows the type.
@@ -54,6 +58,9 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_value_sets_dir: Path | None = None  # SIM_DMP_VALUE_SETS_DIR: newer JDV/ASS files
+    dmp_coded_metadata: str = "strict"  # SIM_DMP_CODED_METADATA: strict, codes or off
+    dmp_cda_checks: str = "strict"  # SIM_DMP_CDA_CHECKS: strict or patient
     admin_token: str | None = None  # SIM_ADMIN_TOKEN: required by /_admin and /metrics
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
@@ -85,6 +92,11 @@ class Settings:
             raise SettingsError(
                 f"insi_fault_format must be one of {', '.join(INSI_FAULT_FORMATS)}, "
                 f"got {self.insi_fault_format!r}")
+        for name, modes in (("dmp_coded_metadata", DMP_CODED_METADATA_MODES),
+                            ("dmp_cda_checks", DMP_CDA_CHECK_MODES)):
+            if getattr(self, name) not in modes:
+                raise SettingsError(f"SIM_{name.upper()} must be one of {', '.join(modes)}, "
+                                    f"got {getattr(self, name)!r}")
         if not self.tls:
             given = [n for n in ("tls_cert", "tls_key", "tls_client_ca",
                                  "tls_require_client_cert") if getattr(self, n)]
@@ -154,7 +166,8 @@ def _convert(name: str, raw: str):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")
-        if name in ("data_dir", "identities_file", "tls_cert", "tls_key", "tls_client_ca"):
+        if name in ("data_dir", "identities_file", "tls_cert", "tls_key", "tls_client_ca",
+                    "dmp_value_sets_dir"):
             return Path(raw)
         if name == "date":
             return parse_datetime(raw)

@@ -52,9 +52,12 @@ NORMAL = (("N", "2.16.840.1.113883.5.25"),)
 
 
 def cda_document(ins: str = ADRUN, oid: str = TEST_OID,
-                 unique_id: str = "1.2.250.1.999.1.1.8121.21.1") -> bytes:
-    """A CDA R2 report (N1: PDF body) whose recordTarget holds the INS and an IPP; with
-    an XML declaration and a comment, so that its canonical form differs from its bytes."""
+                 unique_id: str = "1.2.250.1.999.1.1.8121.21.1",
+                 title: str = "CR d'imagerie médicale") -> bytes:
+    """A CDA R2 report with the CI-SIS header (N1: PDF body) whose recordTarget holds the
+    INS and an IPP; with an XML declaration and a comment, so that its canonical form
+    differs from its bytes. Its header is what the DocumentEntry of :class:`Doc` says
+    (DMP.md §5.3: uniqueId, creationTime, typeCode, title, confidentialityCode)."""
     pdf = base64.b64encode(b"%PDF-1.4\n% simulated report\n%%EOF\n").decode()
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -64,7 +67,7 @@ def cda_document(ins: str = ADRUN, oid: str = TEST_OID,
   <templateId root="1.2.250.1.213.1.1.1.1"/>
   <id root="{unique_id}"/>
   <code code="18748-4" codeSystem="2.16.840.1.113883.6.1" displayName="CR d'imagerie médicale"/>
-  <title>Compte rendu d'imagerie médicale</title>
+  <title>{escape(title)}</title>
   <effectiveTime value="20240301093000+0100"/>
   <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <languageCode code="fr-FR"/>
@@ -99,11 +102,14 @@ class Doc:
     patient_id: str | None = None  # default: the submission's
     hash_and_size: bool = True
     patient_info: tuple[str, ...] = ("PID-5|ADRUN^ZOE^^^^^L", "PID-7|19751231", "PID-8|F")
+    # (scheme, code, display, codingScheme) replacing the default code of that scheme
+    # ("class", "type", "format", "facility", "practice").
+    codes: tuple[tuple[str, str, str, str], ...] = ()
 
     def bytes(self) -> bytes:
         """The document content."""
         return self.content if self.content is not None else cda_document(
-            unique_id=self.unique_id)
+            unique_id=self.unique_id, title=self.title)
 
 
 def signature_document(set_unique_id: str, documents: list[tuple[str, bytes, bool]],
@@ -159,7 +165,9 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
                          replaces: dict[str, str] | None = None, signed: bool = True,
                          set_classification_apart: bool = False,
                          xop: bool = False,
-                         signature_unique_id: str = SIGNATURE_UNIQUE_ID) -> Iti41:
+                         signature_unique_id: str = SIGNATURE_UNIQUE_ID,
+                         content_type: tuple[str, str, str] = (
+                             "04", "Hospitalisation de jour", "1.2.250.1.213.2.2")) -> Iti41:
     """An ``xdsb:ProvideAndRegisterDocumentSetRequest`` as DRIMbox builds it.
 
     ``replaces``: entry id -> entryUUID of the version it replaces (RPLC).
@@ -167,7 +175,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     registry needs new set and signature uniqueIds).
     ``set_classification_apart``: the submission-set Classification stands beside the
     RegistryPackage (IHE sample style) instead of inside it. ``xop``: documents as
-    ``xop:Include href="cid:0.N"`` instead of inline base64.
+    ``xop:Include href="cid:0.N"`` instead of inline base64. ``content_type``: the
+    submission set's contentTypeCode (code, display, codingScheme).
     """
     ids = _Ids()
     contents = {doc.entry_id: doc.bytes() for doc in documents}
@@ -191,7 +200,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     for entry_id, target in (replaces or {}).items():
         associations.append(_association(entry_id, target,
                                          "urn:ihe:iti:2007:AssociationType:RPLC", ids))
-    objects = _submission_set(patient_id, set_unique_id, ids, set_classification_apart)
+    objects = _submission_set(patient_id, set_unique_id, ids, set_classification_apart,
+                              content_type)
     objects += "".join(entries) + "".join(associations)
     content_ids = {entry_id: f"0.{n}" for n, entry_id in enumerate(contents, start=2)}
     documents_xml = "".join(
@@ -253,15 +263,14 @@ def _external(scheme: str, owner: str, value: str, name: str, ids: _Ids) -> str:
             "</ExternalIdentifier>")
 
 
-def _submission_set(patient_id, unique_id, ids, classification_apart) -> str:
+def _submission_set(patient_id, unique_id, ids, classification_apart, content_type) -> str:
     marker = (f'<Classification classificationNode="{_SET_NODE}" '
               f'classifiedObject="SubmissionSet01" id="{ids.next("cla")}"/>')
     return ('<RegistryPackage id="SubmissionSet01">'
             f'{_slot("submissionTime", "20240301083000")}'
             f'{_name("Name", "Lot de soumission")}{_name("Description", "TD2.1")}'
             f'{_author("ss_author", "SubmissionSet01", ids)}'
-            + _coded("ss_content", "SubmissionSet01", "04", "Hospitalisation de jour",
-                     "1.2.250.1.213.2.2", ids)
+            + _coded("ss_content", "SubmissionSet01", *content_type, ids)
             + ("" if classification_apart else marker)
             + _external("ss_patient", "SubmissionSet01", patient_id,
                         "XDSSubmissionSet.patientId", ids)
@@ -295,11 +304,14 @@ def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids) -> str
              ("sourcePatientInfo", list(doc.patient_info))]
     if doc.hash_and_size:
         slots += [("hash", [hashlib.sha1(content).hexdigest()]), ("size", [str(len(content))])]
-    codes = [("class", "10", "Compte rendu", "1.2.250.1.213.1.1.4.1"),
+    # classCode 31 is what ASS_X04/ASS_X16 give typeCode 18748-4 (DMP.md §5.2).
+    codes = [("class", "31", "Imagerie médicale", "1.2.250.1.213.1.1.4.1"),
              ("type", "18748-4", "CR d'imagerie médicale", "2.16.840.1.113883.6.1")]
     codes += [("confidentiality", code, code, coding) for code, coding in doc.confidentiality]
     codes += [("format", "urn:ihe:iti:xds-sd:pdf:2008", "Document à corps non structuré en "
                "Pdf/A-1", "1.3.6.1.4.1.19376.1.2.3"), *_PLACE]
+    replaced = {scheme: (scheme, *rest) for scheme, *rest in doc.codes}
+    codes = [replaced.get(code[0], code) for code in codes]
     return _entry(doc.entry_id, doc.mime_type, slots, doc.title, codes, patient_id,
                   doc.unique_id, ids)
 

@@ -172,7 +172,7 @@ def test_dates_must_be_hl7_utc_timestamps():
 
 
 @pytest.mark.parametrize("codes, words", [
-    ((("N", "2.16.840.1.113883.5.25"), ("R", "2.16.840.1.113883.5.25")), ("'R'", "JDV_J58")),
+    ((("N", "2.16.840.1.113883.5.25"), ("U", "2.16.840.1.113883.5.25")), ("'U'", "JDV_J58")),
     ((("MASQUE_PS", "2.16.840.1.113883.5.25"),), ("MASQUE_PS", "1.2.250.1.213.1.1.4.13")),
     ((("N", "2.16.840.1.113883.5.25"),) * 2, ("given twice",)),
     ((("N", "2.16.840.1.113883.5.25"), ("MASQUE_PS", "1.2.250.1.213.1.1.4.13"),
@@ -336,9 +336,11 @@ def test_a_cda_without_ins_in_record_target_is_refused():
     assert_one(errors, "XDSPatientIdDoesNotMatch", "DocumentCDA", "no INS")
 
 
-def test_xml_documents_that_are_not_cda_are_not_read_as_cda():
-    check_submission(submission(Doc(content=b"<report><patient>someone else</patient></report>")),
-                     vihf_patient=VIHF_PATIENT, lookup=Registry())
+def test_xml_documents_that_are_not_cda_are_refused_and_not_read_as_cda():
+    errors = errors_of(submission(Doc(content=b"<report><patient>someone else</patient></report>")))
+    assert [(code, where) for code, where, _ in errors] == [
+        ("XDSRegistryMetadataError", "DocumentCDA")]
+    assert_one(errors, "XDSRegistryMetadataError", "DocumentCDA", "not a CDA R2", "report")
 
 
 def test_every_problem_is_reported_at_once():

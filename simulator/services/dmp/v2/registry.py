@@ -13,6 +13,7 @@ from simulator.services.dmp.document_access import (
     check_may_consult, check_may_feed, patient_of, visible_to)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import refusal_for
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy, update_coded_errors
 from simulator.services.dmp.xds.errors import (
     DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
     registry_response)
@@ -71,6 +72,20 @@ def _check_query_patient(call: DmpCall, query) -> None:
             raise XdsFailure([XdsError(
                 PATIENT_ID_DOES_NOT_MATCH, f"{name} {value} is not the patient the VIHF "
                 f"names ({call.patient_id})", name)])
+
+
+def _plan_checked(call: DmpCall, request, registry: RegistryTransaction):
+    """The update plan, with the value-set errors of the new metadata reported together
+    with the registry's (docs/dmp.md, "Coded metadata and CDA checks")."""
+    coded = update_coded_errors(request, ContentPolicy.from_settings(call.context.settings))
+    try:
+        plan = plan_update(request, lookup=registry, now=call.now,
+                           new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
+    except XdsFailure as failure:
+        raise XdsFailure(coded + failure.errors) from None
+    if coded:
+        raise XdsFailure(coded)
+    return plan
 
 
 def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
@@ -155,8 +170,7 @@ class RegistryService(Service):
             request = parse_update(call.body)
             with call.dmp.registry_transaction() as registry:
                 check_may_feed(call)  # inside: a concurrent TD1.4 lands before or after
-                plan = plan_update(request, lookup=registry, now=call.now,
-                                   new_uuid=lambda: f"urn:uuid:{uuid.uuid4()}")
+                plan = _plan_checked(call, request, registry)
                 _check_update_rights(call, plan, registry)
                 _check_new_submission_set(plan, registry)
                 _store_plan(registry, plan, call)

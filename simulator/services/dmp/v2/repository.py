@@ -13,6 +13,7 @@ from simulator.services.dmp.document_access import (
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.qualification import NON_QUALIFIED, Qualification, assess_feed
 from simulator.services.dmp.timeline import software_of
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy
 from simulator.services.dmp.xds.errors import (
     DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, CalendarRefusal, XdsError,
     XdsFailure, failure_label, registry_response)
@@ -73,7 +74,8 @@ class RepositoryService(Service):
                 check_may_feed(call)
                 check_submission(submission, lookup=registry, vihf_patient=(
                     call.vihf.patient_ins, call.vihf.patient_oid),
-                    version=call.context.version)
+                    version=call.context.version,
+                    policy=ContentPolicy.from_settings(call.context.settings))
                 registration = plan_registration(
                     submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
                     repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)

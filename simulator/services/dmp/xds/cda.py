@@ -15,14 +15,17 @@ CLINICAL_DOCUMENT = f"{{{HL7}}}ClinicalDocument"
 _PATIENT_IDS = f"{{{HL7}}}recordTarget/{{{HL7}}}patientRole/{{{HL7}}}id"
 
 
-def parse_cda(content: bytes) -> etree._Element | None:
-    """The ``ClinicalDocument`` root of ``content``, or None when the bytes are not
-    well-formed XML or hold another root element (not a CDA document)."""
+def parse_cda(content: bytes) -> tuple[etree._Element | None, str]:
+    """(the ``ClinicalDocument`` root of ``content``, "") or (None, why not): the bytes
+    are not well-formed XML or hold another root element (not a CDA document)."""
     try:
         root = etree.fromstring(content, safe_parser())
-    except (etree.XMLSyntaxError, ValueError):
-        return None
-    return root if root.tag == CLINICAL_DOCUMENT else None
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        return None, f"not well-formed XML ({exc})"
+    if root.tag != CLINICAL_DOCUMENT:
+        return None, (f"the root element is {root.tag}, not ClinicalDocument in the HL7 v3 "
+                      f"namespace {HL7}")
+    return root, ""
 
 
 def record_target_ins(document: etree._Element) -> list[tuple[str, str]]:

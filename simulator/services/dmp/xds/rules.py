@@ -3,6 +3,8 @@
 :func:`check_submission` reports every problem at once (a vendor fixes them in one
 round), each with the IHE error code, the id of the object concerned as location, and
 a message naming the metadata item and what was expected (DMP.md §2.5, §5.1, §5.2).
+The value-set checks are in :mod:`coded_metadata`, the document content checks in
+:mod:`cda_checks`; both follow a :class:`ContentPolicy` (settings and value sets).
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import re
 from typing import Protocol
 
 from simulator.services.dmp.vihf import INS_C_OID, PATIENT_OIDS, identifier_refusal
-from simulator.services.dmp.xds.cda import parse_cda, record_target_ins
+from simulator.services.dmp.xds.cda_checks import cda_errors
+from simulator.services.dmp.xds.coded_metadata import ContentPolicy, coded_metadata_errors
 from simulator.services.dmp.xds.errors import (
     DEPRECATED_DOCUMENT, DUPLICATE_UNIQUE_ID, NON_IDENTICAL_HASH, NON_IDENTICAL_SIZE,
     PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, XdsError, XdsFailure)
@@ -25,11 +28,6 @@ from simulator.services.dmp.xds.submission import Submission, is_signature
 
 # API v2 identifies patients by the INS only; the INS-C is not recognised (DMP.md §3.1).
 V2_INS_OIDS = PATIENT_OIDS["v2"]
-# JDV_J58-ConfidentialityCode-DMP (DMP.md §5.2): code -> its coding scheme.
-CONFIDENTIALITY_CODES = {"N": "2.16.840.1.113883.5.25",
-                         "MASQUE_PS": "1.2.250.1.213.1.1.4.13",
-                         "INVISIBLE_PATIENT": "1.2.250.1.213.1.1.4.13",
-                         "INVISIBLE_REPRESENTANTS_LEGAUX": "1.2.250.1.213.1.1.4.13"}
 # CX ``INS^^^&OID&ISO^NH``; further components (the kit sends CX.7) are tolerated. An
 # INS-C may have CX.5 ``INS-C``, as some v1 clients wrote it (DMP.md §5.1).
 _CX = re.compile(r"^(?P<ins>[^^&]*)\^\^\^&(?P<oid>[^&^]*)&ISO\^(?P<type>NH|INS-C)(?:\^.*)?$")
@@ -71,18 +69,25 @@ def parse_patient_id(value: str | None) -> tuple[str, str] | None:
 
 
 def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | None,
-                     lookup: RegistryLookup, version: str = "v2") -> None:
+                     lookup: RegistryLookup, version: str = "v2",
+                     policy: ContentPolicy | None = None) -> None:
     """Apply every TD2.1 rule; raise :class:`XdsFailure` with all the errors found.
 
     ``vihf_patient``: (INS, OID) of the VIHF resource-id, when the VIHF names one.
     ``version``: the API (``v1`` takes the INS-C as patientId, ``v2`` the INS).
+    ``policy``: value sets and strictness of the coded-metadata and CDA checks
+    (default: strict, shipped value sets).
     """
+    policy = policy or ContentPolicy.default()
     errors: list[XdsError] = []
     patient = _check_patient_ids(submission, vihf_patient, errors, version)
     _check_submission_set(submission.submission_set, errors)
+    errors += coded_metadata_errors(submission.submission_set, policy)
     for entry in submission.entries:
-        _check_entry(entry, errors)
-        _check_content(entry, submission.contents.get(entry.id), patient, errors, version)
+        _check_entry(entry, errors, policy)
+        errors += coded_metadata_errors(entry, policy)
+        _check_content(entry, submission.contents.get(entry.id), patient, errors, version,
+                       policy)
     _check_unique_ids(submission, lookup, errors)
     _check_members(submission, errors)
     _check_replacements(submission, patient, lookup, errors)
@@ -151,7 +156,7 @@ def _check_submission_set(submission_set: RegistryObject, errors) -> None:
                                    f"{value!r} must be an OID", submission_set.id))
 
 
-def _check_entry(entry: RegistryObject, errors) -> None:
+def _check_entry(entry: RegistryObject, errors, policy: ContentPolicy) -> None:
     signature = is_signature(entry)
     if entry.object_type != DOCUMENT_ENTRY_TYPE:
         errors.append(XdsError(REGISTRY_METADATA_ERROR, (
@@ -170,7 +175,7 @@ def _check_entry(entry: RegistryObject, errors) -> None:
         errors.append(_missing(entry, "the title (Name/LocalizedString)"))
     _check_authors(entry, DE_AUTHOR, errors)
     _check_codes(entry, _ENTRY_CODES, errors)
-    _check_confidentiality(entry, errors)
+    _check_confidentiality(entry, errors, policy)
     if not entry.external(DE_UNIQUE_ID):
         errors.append(_missing(entry, f"uniqueId (ExternalIdentifier {DE_UNIQUE_ID})"))
 
@@ -203,19 +208,21 @@ def _check_codes(obj: RegistryObject, required: dict[str, str], errors) -> None:
                 f"{label} {classification.node!r} has no codingScheme slot"), obj.id))
 
 
-def _check_confidentiality(entry: RegistryObject, errors) -> None:
+def _check_confidentiality(entry: RegistryObject, errors, policy: ContentPolicy) -> None:
     codes = entry.codes(DE_CONFIDENTIALITY)
     if not 1 <= len(codes) <= 4:
         errors.append(XdsError(REGISTRY_METADATA_ERROR, (
             f"confidentialityCode must be given 1 to 4 times, found {len(codes)}"), entry.id))
+    # Checked against JDV_J58 whatever SIM_DMP_CODED_METADATA says, as before that setting.
+    value_set = policy.terminology.for_slot("confidentialityCode")
     seen = set()
     for code in codes:
-        scheme = CONFIDENTIALITY_CODES.get(code.code)
-        if scheme is None:
+        scheme = value_set.codes.get(code.code, (None,))[0]
+        if code.code not in value_set.codes:
             errors.append(XdsError(REGISTRY_METADATA_ERROR, (
-                f"confidentialityCode {code.code!r} is not in JDV_J58 (allowed: "
-                f"{', '.join(CONFIDENTIALITY_CODES)})"), entry.id))
-        elif code.scheme and code.scheme != scheme:
+                f"confidentialityCode {code.code!r} is not in {value_set.label} (allowed: "
+                f"{', '.join(value_set.codes)})"), entry.id))
+        elif code.scheme and scheme and code.scheme != scheme:
             errors.append(XdsError(REGISTRY_METADATA_ERROR, (
                 f"confidentialityCode {code.code} must have codingScheme {scheme}, got "
                 f"{code.scheme!r}"), entry.id))
@@ -225,7 +232,8 @@ def _check_confidentiality(entry: RegistryObject, errors) -> None:
         seen.add(code.code)
 
 
-def _check_content(entry, content: bytes | None, patient, errors, version) -> None:
+def _check_content(entry, content: bytes | None, patient, errors, version,
+                   policy: ContentPolicy) -> None:
     if content is None:
         return
     declared_hash, declared_size = entry.slot("hash"), entry.slot("size")
@@ -240,22 +248,8 @@ def _check_content(entry, content: bytes | None, patient, errors, version) -> No
         errors.append(XdsError(NON_IDENTICAL_SIZE, (
             f"size slot {declared_size!r} is not the size of the document received "
             f"({len(content)} bytes){hint}"), entry.id))
-    if is_signature(entry) or entry.mime_type != "text/xml" or patient is None:
-        return
-    document = parse_cda(content)
-    if document is None:
-        return
-    found = record_target_ins(document)
-    if not found:
-        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
-            f"the CDA recordTarget/patientRole/id carries no "
-            f"{'INS-C' if version == 'v1' else 'INS'} (root {', '.join(PATIENT_OIDS[version])}),"
-            f" the XDS patientId is {_cx(patient)}"), entry.id))
-    elif patient not in found:
-        errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
-            "the CDA recordTarget/patientRole/id INS "
-            f"{' / '.join(f'{ins} (root {oid})' for ins, oid in found)} is not the XDS "
-            f"patientId {_cx(patient)}"), entry.id))
+    if not is_signature(entry):
+        errors += cda_errors(entry, content, patient, version, policy)
 
 
 def _line_break_hint(content: bytes, declared_hash, declared_size) -> str:
