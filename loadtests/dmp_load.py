@@ -53,9 +53,12 @@ def _key_is_right(ins: str) -> bool:
     return ins[13:] == "%02d" % (97 - int(number) % 97)
 
 
-# The registry gives the CNDA persons the INS-NIR OID .8 (as the qualification INSi
-# answers) and PROVISOIRE MATRICULE, a NIA, the OID .9 (simulator/identities/cnda.py).
+# PROVISOIRE MATRICULE is a NIA, named under the INS-NIA OID .9; the NIR persons are
+# named under the INS-NIR OID of the platform: the test OID .10 on a test platform (the
+# simulator's default, SIM_DMP_PLATFORM=test, as on the DMP's test platforms: DMP.md
+# §3.2), DMP_INS_OID=1.2.250.1.213.1.4.8 for a production-like one.
 NIA_INS = {"109076322088835"}
+TEST_PLATFORM_NIR_OID = "1.2.250.1.213.1.4.10"
 
 
 def _patients() -> tuple[Patient, ...]:
@@ -65,7 +68,7 @@ def _patients() -> tuple[Patient, ...]:
         if not case.ins or case.ins in found or not _key_is_right(case.ins):
             continue
         oid = "1.2.250.1.213.1.4.9" if case.ins in NIA_INS else \
-            INS_OID or "1.2.250.1.213.1.4.8"
+            INS_OID or TEST_PLATFORM_NIR_OID
         found[case.ins] = Patient(case.label, case.weight, case.ins, oid, case.birth_name,
                                   case.first_names, case.sex, case.born)
     chosen = tuple(p for p in found.values() if not PATIENT_FILTER or p.ins in PATIENT_FILTER)

@@ -11,8 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from simulator.services.dmp.access import CONSULTATION, TRANSACTIONS
+
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
+# The DMP platform simulated: the INS-NIR OID it takes (brief §3.2: .10 test, .8 production).
+DMP_PLATFORMS = ("test", "production")
+# Transactions refused to Authentification_Mode INDIRECTE: consultation (brief §4.1).
+DEFAULT_DMP_INDIRECT_DENIED = CONSULTATION
 # How strictly TD2.1 coded metadata and CDA content are checked (docs/dmp.md, "Coded
 # metadata and CDA checks").
 DMP_CODED_METADATA_MODES = ("strict", "codes", "off")
@@ -58,6 +64,9 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
+    dmp_ins_oid_check: bool = True  # SIM_DMP_INS_OID_CHECK: the INS OID matches the identity
+    dmp_indirect_denied: tuple[str, ...] = DEFAULT_DMP_INDIRECT_DENIED  # SIM_DMP_INDIRECT_DENIED: TD labels, or none
     dmp_value_sets_dir: Path | None = None  # SIM_DMP_VALUE_SETS_DIR: newer JDV/ASS files
     dmp_coded_metadata: str = "strict"  # SIM_DMP_CODED_METADATA: strict, codes or off
     dmp_cda_checks: str = "strict"  # SIM_DMP_CDA_CHECKS: strict or patient
@@ -92,6 +101,13 @@ class Settings:
             raise SettingsError(
                 f"insi_fault_format must be one of {', '.join(INSI_FAULT_FORMATS)}, "
                 f"got {self.insi_fault_format!r}")
+        if self.dmp_platform not in DMP_PLATFORMS:
+            raise SettingsError(f"dmp_platform must be one of {', '.join(DMP_PLATFORMS)}, "
+                                f"got {self.dmp_platform!r}")
+        unknown = [label for label in self.dmp_indirect_denied if label not in TRANSACTIONS]
+        if unknown:
+            raise SettingsError(f"SIM_DMP_INDIRECT_DENIED: unknown transaction(s) "
+                                f"{', '.join(unknown)}; known: {', '.join(TRANSACTIONS)}")
         for name, modes in (("dmp_coded_metadata", DMP_CODED_METADATA_MODES),
                             ("dmp_cda_checks", DMP_CDA_CHECK_MODES)):
             if getattr(self, name) not in modes:
@@ -162,7 +178,7 @@ def _convert(name: str, raw: str):
         if name in ("read_timeout", "header_timeout", "graceful_timeout"):
             return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
-                    "dmp_relaxed_security", "journal_pseudonymise"):
+                    "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")
@@ -173,7 +189,9 @@ def _convert(name: str, raw: str):
             return parse_datetime(raw)
         if name.endswith("_switch"):
             return date.fromisoformat(raw)
-        if name in ("insi_idams", "dmp_grace_software", "admin_hosts"):
+        if name == "dmp_indirect_denied" and raw.strip().lower() == "none":
+            return ()
+        if name in ("insi_idams", "dmp_grace_software", "dmp_indirect_denied", "admin_hosts"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:
         raise

@@ -158,6 +158,8 @@ from dmp_answers import unpack
 from dmp_load import PATIENTS, PlatformClock, Session, hospital_eai
 from dmp_xds import feed_request
 from simulator.identities.cnda import cnda_identities
+from simulator.identities.model import OID_INS_NIA
+from simulator.services.dmp.ins_oid import NIA, NIR, allowed_oids
 
 H, R, DS = "urn:hl7-org:v3", "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0", \
     "http://www.w3.org/2000/09/xmldsig#"
@@ -196,9 +198,11 @@ for patient in PATIENTS:
         resource = [v.text for a in envelope.iter("{urn:oasis:names:tc:SAML:2.0:assertion}Attribute")
                     if a.get("Name").endswith("resource-id") for v in a]
         cx = f"{target.get('extension')}^^^&{target.get('root')}&ISO^NH"
-        if (target.get("extension"), target.get("root")) != (patient.ins, person.active.oid) \
+        # The OID of the identity's type on the test platform (DMP.md §3.2).
+        oid = allowed_oids(NIA if person.active.oid == OID_INS_NIA else NIR, "test")[0]
+        if (target.get("extension"), target.get("root")) != (patient.ins, oid) \
                 or resource != [cx] or ids["urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"] != cx:
-            problems.append((patient.label, "INS/OID", cx, resource, person.active.oid))
+            problems.append((patient.label, "INS/OID", cx, resource, oid))
         info = [v.text for s in envelope.iter("{%s}Slot" % R) if s.get("name") == "sourcePatientInfo"
                 for v in s.iter("{%s}Value" % R)]
         wanted = [f"PID-5|{person.birth_name}^{person.first_names[0]}^^^^^L",

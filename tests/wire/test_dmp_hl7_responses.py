@@ -14,12 +14,13 @@ import pytest
 from lxml import etree
 
 from dmp_builders import hl7 as build
-from simulator.services.dmp.access import Authorisation
+from simulator.services.dmp.access import Authorisation, mode_allows
 from simulator.services.dmp.hl7.requests import Hl7RequestError, parse_patient_request
 from simulator.services.dmp.hl7.responses import (
     can_answer_in_hl7, render_acceptance, render_query_response, render_rejection,
     render_request_error)
 from simulator.services.dmp.hl7.transmission import hl7_time
+from simulator.services.dmp.ins_oid import oid_refusal
 from simulator.services.dmp.records import ACTIVE, CLOSED, DmpRecord, PatientTraits
 from simulator.soap.parsing import safe_parser
 
@@ -71,10 +72,10 @@ def answer_query(xml: bytes, found: DmpRecord | None, authorisation: Authorisati
                                  blocked_reason=blocked_reason)
 
 
-def refusal(xml: bytes) -> etree._Element:
+def refusal(xml: bytes, **options) -> etree._Element:
     body = etree.fromstring(xml, safe_parser())
     with pytest.raises(Hl7RequestError) as caught:
-        parse_patient_request(body)
+        parse_patient_request(body, **options)
     return render_request_error(body, caught.value, message_id=MESSAGE_ID, now=NOW)
 
 
@@ -97,6 +98,13 @@ CASES = {
         request(build.close()), message_id=MESSAGE_ID, now=NOW, code="DMPClosed",
         text="Le DMP de ce patient est déjà fermé"),
     "hl7-td02-request-error.xml": lambda: refusal(build.query(ins="2751263220749")),
+    "hl7-td02-rejected-access-denied.xml": lambda: render_rejection(
+        request(build.query()), message_id=MESSAGE_ID, now=NOW, code="DMPAccessDenied",
+        text=mode_allows("INDIRECTE", "TD0.2", ("TD0.2",)).reason + ": "
+        + mode_allows("INDIRECTE", "TD0.2", ("TD0.2",)).message),
+    "hl7-td02-ins-oid-refused.xml": lambda: refusal(
+        build.query(ins_oid="1.2.250.1.213.1.4.9"), ins_oid_refusal=lambda ins, oid: oid_refusal(
+            "NIR", ins, oid, "test")),
 }
 
 

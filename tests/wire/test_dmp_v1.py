@@ -346,3 +346,22 @@ def test_from_2023_04_29_v1_is_refused_for_everyone(make_app):
     assert c14n(v1.query().body) == c14n(golden("fault-v1-closed.xml"))
     v2.create_dmp_and_authorise()
     assert v2.feed().body.get("status") == SUCCESS  # a qualified INS on v2 still feeds
+
+
+def test_v1_applies_the_authentication_modes_as_v2(make_app):
+    # DMP brief §4.1 for every API: INDIRECTE feeds and finds its entry (TD3.1b) by INS-C,
+    # but does not search nor retrieve.
+    _, v1 = clients(make_app, "2022-12-10T09:00:00Z")
+    v1.create_dmp()
+    indirect = {"Authentification_Mode": "INDIRECTE"}
+    assert v1.call("habilitations", set_authorization(), SET_AUTHORIZATION, **indirect
+                   ).body.findtext(f"{{{HAB}}}status") == "DMPOK"
+    refused = v1.call("registry", registry.find_documents(f"{v1.insc}^^^&{INS_C}&ISO^NH"),
+                      STORED_QUERY, **indirect)
+    assert [(e.get("errorCode"), e.get("codeContext")[:34]) for e in refused.body.iter(
+        f"{RS}RegistryError")] == [("XDSRegistryError", "DMPAccessDenied: AUTH_MODE: TD3.1a")]
+    assert v1.feed().body.get("status") == SUCCESS
+    found = v1.call("registry", registry.get_documents(unique_ids=[REPORT]), STORED_QUERY,
+                    **indirect)
+    assert found.body.get("status") == SUCCESS
+    assert len(list(found.body.iter(f"{RIM}ObjectRef"))) == 1

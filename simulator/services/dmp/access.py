@@ -7,6 +7,10 @@ authorisation; a closed DMP refuses feeds and consultation; only its author dele
 document; masked documents are hidden from professionals other than their author.
 Refusals carry a reason code; which error carrier each transaction uses (HL7
 acknowledgement, XDS RegistryError, DMP status) is the service's business.
+
+The authentication mode of the VIHF (brief §4.1) decides which transactions a caller
+may use at all: :func:`mode_allows`, with the table :data:`TRANSACTIONS` (docs/dmp.md,
+"Authentication modes", gives each entry's source).
 """
 from __future__ import annotations
 
@@ -47,6 +51,55 @@ ALLOWED = Decision(True)
 
 def _refused(reason: str, message: str) -> Decision:
     return Decision(False, reason, message)
+
+
+DIRECTE, INDIRECTE, AIR = "DIRECTE", "INDIRECTE", "INDIRECTE_RENFORCEE"
+
+# Every transaction the simulator serves, by its TD label (brief §2.1), in v2 and v1.
+TRANSACTIONS = {
+    "TD0.0": "identity certification (patientCertif identityCertification)",
+    "TD0.2": "test of existence (patients PRPA_IN201307UV02 TEST_EXST)",
+    "TD0.3": "add or remove an authorisation (habilitations setAuthorization)",
+    "TD0.4": "list of the accessible DMPs (patientsSpecific patientList)",
+    "TD1.1": "DMP creation (patients PRPA_IN201311UV02 CREA_RD)",
+    "TD1.2": "DMP reactivation (patients PRPA_IN201314UV02 REAC)",
+    "TD1.3a": "reading the administrative data (patients PRPA_IN201307UV02 CNSLT_DATA)",
+    "TD1.3b": "updating the administrative data (patients PRPA_IN201314UV02 MODIF_DATA)",
+    "TD1.4": "DMP closure (patients PRPA_IN201314UV02 FERM)",
+    "TD1.6": "list of the authorised or blocked professionals (habilitations "
+             "listAuthorizationByPatient)",
+    "TD2.1": "feeding documents (repository ITI-41)",
+    "TD3.1a": "searching documents (registry ITI-18, every query but TD3.1b's)",
+    "TD3.1b": "finding a document's entryUUID from its uniqueId (registry ITI-18 "
+              "GetDocuments by $XDSDocumentEntryUniqueId, returnType ObjectRef)",
+    "TD3.2": "retrieving documents (repository ITI-43)",
+    "TD3.3": "updating one's own documents' metadata or status (registry ITI-57)",
+}
+# Indirect authentication "ne permet que l'alimentation ... et pas la consultation"
+# (brief §4.1, S4); TD3.1b exists for LPS without consultation, indirect outside AIR
+# among them (brief §2.5, S3 td3.1b). The other transactions are the settings' choice.
+CONSULTATION = ("TD3.1a", "TD3.2")
+
+
+def mode_allows(auth_mode: str, transaction: str, indirect_denied) -> Decision:
+    """Whether the VIHF authentication mode ``auth_mode`` (DIRECTE, INDIRECTE,
+    INDIRECTE_RENFORCEE) may use ``transaction`` (a :data:`TRANSACTIONS` label).
+
+    DIRECTE (CPS) and INDIRECTE_RENFORCEE (AIR, which "allows DMP consultation from the
+    DPI without CPS", brief §4.1) may use every transaction; INDIRECTE every one except
+    those of ``indirect_denied`` (by default :data:`CONSULTATION`, ``SIM_DMP_INDIRECT_DENIED``).
+    """
+    if transaction not in TRANSACTIONS:
+        raise ValueError(f"unknown DMP transaction {transaction!r}")
+    if auth_mode == INDIRECTE and transaction in indirect_denied:
+        return _refused("AUTH_MODE", f"{transaction}, {TRANSACTIONS[transaction]}, is not "
+                        "open to indirect authentication: Authentification_Mode INDIRECTE "
+                        "allows feeding, not consultation; use INDIRECTE_RENFORCEE (AIR) or "
+                        "DIRECTE with a CPS card"
+                        + ("; to find a document's entryUUID, use TD3.1b (GetDocuments by "
+                           "$XDSDocumentEntryUniqueId, returnType ObjectRef)"
+                           if transaction == "TD3.1a" else ""))
+    return ALLOWED
 
 
 def _open(dmp: DmpState, doing: str) -> Decision | None:

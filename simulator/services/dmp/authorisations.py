@@ -33,16 +33,21 @@ def open_record(store: DmpStore, ins: str) -> DmpRecord:
 
 
 def set_authorisation(store: DmpStore, vihf: Vihf, action: str, role: str | None,
-                      now: datetime, *, ins: str | None = None) -> AuthorisationRecord:
+                      now: datetime, *, ins: str | None = None,
+                      gate=None) -> AuthorisationRecord:
     """TD0.3: add (AJOUT) or remove (SUPPRESSION) the caller's authorisation, or only
     its médecin traitant role when ``role`` is given with SUPPRESSION. ``ins``: the INS
-    the DMP is keyed by (default the VIHF's resource-id; API v1 resolves its INS-C)."""
+    the DMP is keyed by (default the VIHF's resource-id; API v1 resolves its INS-C).
+    ``gate()``, called once the parameters are read and before any business rule, may
+    raise a DmpRefusal (the service's authentication-mode check: parameters first)."""
     if action not in ACTIONS:
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
     if role is not None and role not in ROLES:
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if gate is not None:
+        gate()
     record = open_record(store, ins or vihf.patient_ins)
 
     def change(current: AuthorisationRecord | None) -> AuthorisationRecord:
@@ -72,11 +77,14 @@ def _new(ins: str, vihf: Vihf) -> AuthorisationRecord:
 
 
 def list_for_patient(store: DmpStore, ins: str, mode: str,
-                     now: datetime) -> list[AuthorisationRecord]:
-    """TD1.6: the professionals authorised on (or blocked from) a patient's DMP."""
+                     now: datetime, gate=None) -> list[AuthorisationRecord]:
+    """TD1.6: the professionals authorised on (or blocked from) a patient's DMP;
+    ``gate`` as for :func:`set_authorisation`."""
     if mode not in LIST_MODES:
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"mode must be one of {', '.join(LIST_MODES)}, got {mode!r}")
+    if gate is not None:
+        gate()
     open_record(store, ins)
     known = [a for a in store.authorisations_for_patient(ins) if a.granted or a.blocked]
     if mode == "AUTORISE":
@@ -87,13 +95,15 @@ def list_for_patient(store: DmpStore, ins: str, mode: str,
 
 
 def accessible_patients(store: DmpStore, vihf: Vihf, since: datetime, date_type: str,
-                        now: datetime) -> list[tuple[DmpRecord, datetime]]:
+                        now: datetime, gate=None) -> list[tuple[DmpRecord, datetime]]:
     """TD0.4: the DMPs the professional (direct authentication) or the structure
     (indirect) may access, with the date of the last authorisation or the last
-    document since ``since``."""
+    document since ``since``; ``gate`` as for :func:`set_authorisation`."""
     if date_type not in DATE_TYPES:
         raise DmpRefusal(refusals.INVALID_PARAMETER,
                          f"dateType must be one of {', '.join(DATE_TYPES)}, got {date_type!r}")
+    if gate is not None:
+        gate()
     if vihf.auth_mode == "DIRECTE":
         authorisations = store.authorisations_of(professional_id=vihf.name_id)
     else:

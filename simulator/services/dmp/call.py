@@ -14,8 +14,11 @@ from lxml import etree
 
 from simulator.calendar import RegulatoryCalendar
 from simulator.clock import SimClock
+from simulator.services.dmp.access import mode_allows
 from simulator.services.dmp.faults import DmpFault
+from simulator.services.dmp.ins_oid import InsOidRule
 from simulator.services.dmp.operations import DmpOperation
+from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.timeline import (
     API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
     software_of)
@@ -68,6 +71,20 @@ class DmpCall:
     def dmp(self) -> DmpStore:
         """The DMP part of the store."""
         return self.context.store.dmp
+
+    def check_mode(self, transaction: str) -> None:
+        """Raise the DmpRefusal (``DMPAccessDenied``, reason ``AUTH_MODE``) when the
+        VIHF's authentication mode may not use ``transaction`` (access.mode_allows, brief
+        §4.1); every service calls it and answers the refusal in its own carrier."""
+        decision = mode_allows(self.vihf.auth_mode, transaction,
+                               self.context.settings.dmp_indirect_denied)
+        if not decision.allowed:
+            raise refusal_for(decision.reason, decision.message)
+
+    @property
+    def ins_oids(self) -> InsOidRule:
+        """The INS OID rule of this simulator (brief §3.2), for the message carriers."""
+        return ins_oid_rule(self.context)
 
     @property
     def patient_ins(self) -> str | None:
@@ -124,12 +141,21 @@ def identify_patient(context: DmpContext, vihf: Vihf) -> Patient | None:
     if refusal is not None:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {refusal}")
     if context.version != "v1":
+        refusal = ins_oid_rule(context).refusal(vihf.patient_ins, vihf.patient_oid)
+        if refusal is not None:
+            raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {refusal}")
         return Patient(vihf.patient_ins, vihf.patient_oid, vihf.patient_ins, vihf.patient_oid)
     try:
         ins, ins_oid = ins_of_insc(context.store, vihf.patient_ins)
     except UnknownInsc as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {error}") from None
     return Patient(vihf.patient_ins, vihf.patient_oid, ins, ins_oid)
+
+
+def ins_oid_rule(context: DmpContext) -> InsOidRule:
+    """The INS OID rule (ins_oid.py) with the context's store and settings."""
+    settings = context.settings
+    return InsOidRule(context.store, settings.dmp_platform, settings.dmp_ins_oid_check)
 
 
 def check_addressing(request, operation: DmpOperation) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from simulator.services.dmp.access import Decision, document_visible, may_consult, may_feed
 from simulator.services.dmp.call import DmpCall
 from simulator.services.dmp.records import NO_DMP, authorisation_status
-from simulator.services.dmp.refusals import refusal_for
+from simulator.services.dmp.refusals import DmpRefusal, refusal_for
 from simulator.services.dmp.xds.errors import (
     REGISTRY_ERROR, UNKNOWN_PATIENT_ID, XdsError, XdsFailure)
 from simulator.services.dmp.xds.model import (
@@ -39,13 +39,27 @@ def _raise_if_refused(call: DmpCall, decision: Decision) -> None:
     raise XdsFailure([XdsError(REGISTRY_ERROR, f"{refusal.code}: {refusal.text}")])
 
 
-def check_may_feed(call: DmpCall) -> None:
-    """TD2.1: refuse with an XdsFailure when the caller may not feed this DMP."""
+def check_mode(call: DmpCall, transaction: str) -> None:
+    """Refuse with an XdsFailure when the VIHF's authentication mode may not use
+    ``transaction`` (brief §4.1; ``XDSRegistryError``, ``DMPAccessDenied: AUTH_MODE``)."""
+    try:
+        call.check_mode(transaction)
+    except DmpRefusal as refusal:
+        raise XdsFailure([XdsError(REGISTRY_ERROR, f"{refusal.code}: {refusal.text}")]) \
+            from None
+
+
+def check_may_feed(call: DmpCall, transaction: str = "TD2.1") -> None:
+    """TD2.1, TD3.3 on one's own documents, TD3.1b: refuse with an XdsFailure when the
+    caller may not feed this DMP (no authorisation needed: brief §2.5, S3 td3.1b and
+    td3.3: "sauf si le LPS implémente le profil Alimentation")."""
+    check_mode(call, transaction)
     _raise_if_refused(call, _decide(call, may_feed))
 
 
-def check_may_consult(call: DmpCall) -> None:
-    """TD3.1/TD3.2: refuse with an XdsFailure when the caller may not consult."""
+def check_may_consult(call: DmpCall, transaction: str = "TD3.1a") -> None:
+    """TD3.1a/TD3.2: refuse with an XdsFailure when the caller may not consult."""
+    check_mode(call, transaction)
     _raise_if_refused(call, _decide(
         call, lambda state, status: may_consult(state, status, call.vihf.access_mode)))
 

@@ -67,12 +67,14 @@ class PatientRequest:
 
 
 def parse_patient_request(body: etree._Element, *, check_key: bool = True,
-                          version: str = "v2") -> PatientRequest:
+                          version: str = "v2", ins_oid_refusal=None) -> PatientRequest:
     """Parse the SOAP Body's first child; raise :class:`Hl7RequestError` when unusable.
 
     ``check_key=False`` accepts an INS whose key is wrong (some published CNDA test
     persons have one, e.g. HERMANN GATIEN); the layout is always checked. ``version``
     (``v1`` or ``v2``) says which patient identifier is taken: the INS-C or the INS.
+    ``ins_oid_refusal(ins, oid)``, when given, says why the INS may not be named under
+    its OID (brief §3.2, :mod:`..ins_oid`), refused as not allowed at the id's root.
     """
     interaction = _interaction(body)
     message_id = child(body, "id", "the message id")
@@ -91,9 +93,10 @@ def parse_patient_request(body: etree._Element, *, check_key: bool = True,
         sender_id=attribute(child(sender, "id"), "root", "the LPS OID"),
         sender_name=text_of(optional(sender, "softwareName")) or None,
         processing_code=processing)
+    checks = (check_key, version, ins_oid_refusal)
     if interaction == c.QUERY:
-        return _query(control, common, check_key, version)
-    return _registration(control, common, reason, check_key, version)
+        return _query(control, common, *checks)
+    return _registration(control, common, reason, *checks)
 
 
 def updated_traits(stored: PatientTraits, sent: PatientTraits) -> PatientTraits:
@@ -149,10 +152,11 @@ def _reason(control: etree._Element, interaction: str) -> str:
 
 
 def _query(control: etree._Element, common: dict, check_key: bool,
-           version: str) -> PatientRequest:
+           version: str, ins_oid_refusal) -> PatientRequest:
     query = child(control, "queryByParameter")
     identifier = child(child(query, "parameterList"), "patientIdentifier", "the INS")
-    ins, oid = _ins(children(identifier, "value"), identifier, "value", check_key, version)
+    ins, oid = _ins(children(identifier, "value"), identifier, "value", check_key, version,
+                    ins_oid_refusal)
     query_id = optional(query, "queryId")
     return PatientRequest(
         **common, patient_ins=ins, patient_oid=oid,
@@ -161,10 +165,11 @@ def _query(control: etree._Element, common: dict, check_key: bool,
 
 
 def _registration(control: etree._Element, common: dict, reason: str,
-                  check_key: bool, version: str) -> PatientRequest:
+                  check_key: bool, version: str, ins_oid_refusal) -> PatientRequest:
     registration = child(child(control, "subject"), "registrationRequest")
     patient = child(child(registration, "subject1"), "patient")
-    ins, oid = _ins(children(patient, "id"), patient, "id", check_key, version)
+    ins, oid = _ins(children(patient, "id"), patient, "id", check_key, version,
+                    ins_oid_refusal)
     person = optional(patient, "patientPerson")
     if person is None and reason == c.CREA_RD:
         child(patient, "patientPerson", "the person's traits, needed to create a DMP")
@@ -187,7 +192,7 @@ def _registration(control: etree._Element, common: dict, reason: str,
 
 
 def _ins(ids: list[etree._Element], parent: etree._Element, name: str,
-         check_key: bool, version: str) -> tuple[str, str]:
+         check_key: bool, version: str, ins_oid_refusal=None) -> tuple[str, str]:
     if not ids:
         child(parent, name, "the patient's INS-C" if version == "v1" else "the patient's INS")
     accepted = PATIENT_OIDS[version]
@@ -217,6 +222,9 @@ def _ins(ids: list[etree._Element], parent: etree._Element, name: str,
     if check_key and key != nir_key(number):
         raise Hl7RequestError(f"the INS {ins!r} has key {key}, but the key of {number} is "
                               f"{nir_key(number)}", where)
+    refusal = ins_oid_refusal(ins, oid) if ins_oid_refusal is not None else None
+    if refusal is not None:
+        raise Hl7RequestError(refusal, f"{path_of(chosen)}/@root", c.NOT_ALLOWED)
     return ins, oid
 
 

@@ -95,12 +95,18 @@ def render_acceptance(request: PatientRequest, *, message_id: str,
 def render_rejection(request: PatientRequest, *, message_id: str, now: datetime,
                      code: str, text: str) -> etree._Element:
     """PRPA_IN201313UV02 / PRPA_IN201316UV02: AE with one acknowledgementDetail
-    (typeCode E, ``code`` e.g. DMPFound or DMPClosed, ``text``)."""
-    answer = _answer(request.interaction, accepted=False)
+    (typeCode E, ``code`` e.g. DMPFound or DMPClosed, ``text``). A refused query
+    (e.g. DMPAccessDenied) is a PRPA_IN201308UV02 with AE and queryResponseCode AE, as
+    for a request error."""
+    query = request.interaction == c.QUERY
+    answer = c.QUERY_RESPONSE if query else _answer(request.interaction, accepted=False)
     echo = _echo(request)
     root = start_message(answer, echo, message_id=message_id, now=now)
     acknowledge(root, echo, "AE", (code, None, text, None))
-    control_act(root, echo)
+    control = control_act(root, echo)
+    if query:
+        _query_ack(control, echo, "AE")
+        _query_by_parameter(control, request)
     return finish(root)
 
 

@@ -38,7 +38,8 @@ class HabilitationsService(Service):
         try:
             record = authorisations.set_authorisation(
                 call.dmp, call.vihf, child_text(call.body, "action") or "",
-                child_text(call.body, "role"), call.now, ins=call.patient_ins)
+                child_text(call.body, "role"), call.now, ins=call.patient_ins,
+                gate=lambda: call.check_mode("TD0.3"))
         except DmpRefusal as refusal:
             return refusal_answer(tag, refusal)
         done = "granted" if record.granted else "removed"
@@ -54,7 +55,8 @@ class HabilitationsService(Service):
         tag = f"{{{HABILITATIONS}}}listAuthorizationByPatientResponse"
         try:
             found = authorisations.list_for_patient(
-                call.dmp, call.patient_ins, child_text(call.body, "mode") or "TOUTE", call.now)
+                call.dmp, call.patient_ins, child_text(call.body, "mode") or "TOUTE", call.now,
+                gate=lambda: call.check_mode("TD1.6"))
         except DmpRefusal as refusal:
             return refusal_answer(tag, refusal)
         response = web_service_response(tag, refusals.OK, f"{len(found)} professional(s)")

@@ -144,6 +144,7 @@ class PatientCertifService(Service):
         store = call.context.store
         try:
             query = read_query(call.body)
+            call.check_mode("TD0.0")
             person = certify(store.identities_by_matricule(query.od_number,
                                                            ("ouvrant-droit",)), query)
         except DmpRefusal as refusal:

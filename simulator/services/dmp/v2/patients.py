@@ -58,7 +58,9 @@ def _message_id() -> str:
 def _read(call: DmpCall) -> PatientRequest | DmpAnswer:
     """The parsed request, or the HL7 answer to a request that cannot be read."""
     try:
-        request = parse_patient_request(call.body, version=call.context.version)
+        request = parse_patient_request(
+            call.body, version=call.context.version,
+            ins_oid_refusal=call.ins_oids.refusal if call.context.version != "v1" else None)
     except Hl7RequestError as error:
         if not can_answer_in_hl7(call.body):
             raise ServiceFault(DmpFault.INVALID_REQUEST, detail=str(error)) from None
@@ -114,11 +116,22 @@ def _change(call: DmpCall, request: PatientRequest) -> DmpAnswer:
                    f"AA {request.reason_code}")
 
 
+# The TD label of each reason code (brief §2.1), for the authentication-mode rules.
+TRANSACTIONS = {codes.TEST_EXST: "TD0.2", codes.CNSLT_DATA: "TD1.3a", codes.CREA_RD: "TD1.1",
+                codes.REAC: "TD1.2", codes.MODIF_DATA: "TD1.3b", codes.FERM: "TD1.4"}
+
+
 def _handle(ctx) -> DmpAnswer:
     call = begin_call(ctx, _BY_NAME)
     request = _read(call)
     if isinstance(request, DmpAnswer):
         return request
+    try:
+        call.check_mode(TRANSACTIONS[request.reason_code])
+    except DmpRefusal as refusal:
+        return _answer(render_rejection(request, message_id=_message_id(), now=call.now,
+                                        code=refusal.code, text=refusal.text),
+                       f"AE {refusal.code}")
     if request.interaction == codes.QUERY:
         return _query(call, request)
     return _change(call, request)

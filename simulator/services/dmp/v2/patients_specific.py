@@ -43,7 +43,8 @@ class PatientsSpecificService(Service):
         try:
             found = authorisations.accessible_patients(
                 call.dmp, call.vihf, _since(child_text(call.body, "date")),
-                child_text(call.body, "dateType") or "", call.now)
+                child_text(call.body, "dateType") or "", call.now,
+                gate=lambda: call.check_mode("TD0.4"))
         except DmpRefusal as refusal:
             return refusal_answer(tag, refusal)
         response = web_service_response(tag, refusals.OK, f"{len(found)} DMP(s)")

@@ -15,13 +15,14 @@ from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.xds.coded_metadata import ContentPolicy, update_coded_errors
 from simulator.services.dmp.xds.errors import (
-    DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, XdsError, XdsFailure, failure_label,
-    registry_response)
+    DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, UNKNOWN_PATIENT_ID, XdsError,
+    XdsFailure, failure_label, registry_response)
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, LCM, QUERY, SS_UNIQUE_ID, RegistryObject
 from simulator.services.dmp.xds.query_engine import Narrowing, run_query
 from simulator.services.dmp.xds.query_response import render_query_response
 from simulator.services.dmp.xds.rules import parse_patient_id
-from simulator.services.dmp.xds.stored_queries import LEAF_CLASS, parse_adhoc_query
+from simulator.services.dmp.xds.stored_queries import (
+    GET_DOCUMENTS, LEAF_CLASS, OBJECT_REF, parse_adhoc_query)
 from simulator.services.dmp.xds.updates import parse_update, plan_update
 from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET, RegistryTransaction
 
@@ -66,12 +67,38 @@ class _RegistryView:
 
 
 def _check_query_patient(call: DmpCall, query) -> None:
+    """The query's patientId names the VIHF patient, under an OID that may name it
+    (brief §3.2: ``XDSUnknownPatientId``, that identifier names no patient)."""
     for name in ("$XDSDocumentEntryPatientId", "$XDSSubmissionSetPatientId"):
         value = query.one(name)
-        if value is not None and (parse_patient_id(value) or ("",))[0] != call.patient_id:
+        if value is None:
+            continue
+        patient = parse_patient_id(value)
+        refusal = call.ins_oids.refusal(*patient) \
+            if patient and call.context.version != "v1" else None
+        if refusal is not None:
+            raise XdsFailure([XdsError(UNKNOWN_PATIENT_ID, f"{name} {value}: {refusal}",
+                                       name)])
+        if patient != (call.patient_id, call.patient.oid):
             raise XdsFailure([XdsError(
                 PATIENT_ID_DOES_NOT_MATCH, f"{name} {value} is not the patient the VIHF "
-                f"names ({call.patient_id})", name)])
+                f"names ({call.patient_id}^^^&{call.patient.oid}&ISO^NH)", name)])
+
+
+def _is_td31b(query) -> bool:
+    """TD3.1b (brief §2.5): GetDocuments by $XDSDocumentEntryUniqueId, returnType
+    ObjectRef, which finds the entryUUID of a document the LPS fed, without consulting."""
+    return (query.query_id == GET_DOCUMENTS and query.return_type == OBJECT_REF
+            and bool(query.values("$XDSDocumentEntryUniqueId")))
+
+
+def _check_update_patient(call: DmpCall, plan) -> None:
+    """Every changed entry belongs to the VIHF patient (metadata consistency)."""
+    errors = [XdsError(PATIENT_ID_DOES_NOT_MATCH, f"document {entry.id} is not in the DMP "
+                       f"of {call.patient_id}", entry.id)
+              for entry in plan.affected_entries() if patient_of(entry) != call.patient_id]
+    if errors:
+        raise XdsFailure(errors)
 
 
 def _plan_checked(call: DmpCall, request, registry: RegistryTransaction):
@@ -89,13 +116,9 @@ def _plan_checked(call: DmpCall, request, registry: RegistryTransaction):
 
 
 def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
-    """Every changed entry belongs to the VIHF patient; only the author deletes;
-    other changes need the author or a consultation right (brief §2.5 TD3.3)."""
+    """Only the author deletes; other changes need the author or a consultation right
+    (brief §2.5 TD3.3), which indirect authentication does not have (§4.1)."""
     errors = []
-    for entry in plan.affected_entries():
-        if patient_of(entry) != call.patient_id:
-            errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, f"document {entry.id} is not "
-                                   f"in the DMP of {call.patient_id}", entry.id))
     deleting = {change.entry.id for change in plan.status_changes if change.action == "delete"}
     record = call.dmp.record(call.patient_ins)
     for entry in plan.affected_entries():
@@ -107,7 +130,7 @@ def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> 
                 errors.append(XdsError(REGISTRY_ERROR, f"{refusal.code}: {refusal.text}",
                                        entry.id))
         elif author != call.vihf.name_id:
-            check_may_consult(call)
+            check_may_consult(call, "TD3.1a")
     if errors:
         raise XdsFailure(errors)
 
@@ -149,8 +172,11 @@ class RegistryService(Service):
         try:
             query = parse_adhoc_query(call.body)
             return_type = query.return_type
-            check_may_consult(call)
-            _check_query_patient(call, query)
+            _check_query_patient(call, query)  # consistency, then the business rules
+            if _is_td31b(query):
+                check_may_feed(call, "TD3.1b")
+            else:
+                check_may_consult(call, "TD3.1a")
             view = call.dmp.view()
             shown = visible_to(call, view.author_of)
             result = run_query(query, _RegistryView(view), visible=lambda obj: (
@@ -169,10 +195,13 @@ class RegistryService(Service):
         try:
             request = parse_update(call.body)
             with call.dmp.registry_transaction() as registry:
-                check_may_feed(call)  # inside: a concurrent TD1.4 lands before or after
+                # Inside: a concurrent TD1.4 lands before or after. The metadata and
+                # their consistency first, then the business rules (docs/dmp.md).
                 plan = _plan_checked(call, request, registry)
-                _check_update_rights(call, plan, registry)
+                _check_update_patient(call, plan)
                 _check_new_submission_set(plan, registry)
+                check_may_feed(call, "TD3.3")
+                _check_update_rights(call, plan, registry)
                 _store_plan(registry, plan, call)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors),

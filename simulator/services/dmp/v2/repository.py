@@ -66,16 +66,20 @@ class RepositoryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             submission = parse_provide_and_register(call.body)
-            qualification = check_qualified_ins(call, submission)
             with call.dmp.registry_transaction() as registry:
                 # Checked and written in one immediate transaction: two concurrent
                 # feeds of one uniqueId cannot both pass the duplicate check, and a
                 # concurrent TD1.4 or block lands wholly before or after the feed.
-                check_may_feed(call)
+                # The order of an XDS registry (docs/dmp.md, "Order of the checks"):
+                # the metadata and their consistency, then the business rules.
                 check_submission(submission, lookup=registry, vihf_patient=(
                     call.vihf.patient_ins, call.vihf.patient_oid),
                     version=call.context.version,
-                    policy=ContentPolicy.from_settings(call.context.settings))
+                    policy=ContentPolicy.from_settings(call.context.settings),
+                    ins_oid_refusal=(call.ins_oids.refusal
+                                     if call.context.version != "v1" else None))
+                check_may_feed(call)
+                qualification = check_qualified_ins(call, submission)
                 registration = plan_registration(
                     submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
                     repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)
@@ -97,7 +101,7 @@ class RepositoryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             wanted = parse_retrieve_request(call.body)
-            check_may_consult(call)
+            check_may_consult(call, "TD3.2")
         except XdsFailure as failure:
             body, _ = render_retrieve_response([], failure.errors)
             return DmpAnswer(body, outcome=failure_label(failure.errors))

@@ -17,7 +17,8 @@ from simulator.services.dmp.xds.cda_checks import cda_errors
 from simulator.services.dmp.xds.coded_metadata import ContentPolicy, coded_metadata_errors
 from simulator.services.dmp.xds.errors import (
     DEPRECATED_DOCUMENT, DUPLICATE_UNIQUE_ID, NON_IDENTICAL_HASH, NON_IDENTICAL_SIZE,
-    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, XdsError, XdsFailure)
+    PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, UNKNOWN_PATIENT_ID, XdsError,
+    XdsFailure)
 from simulator.services.dmp.xds.lot_signature import lot_signature_errors
 from simulator.services.dmp.xds.model import (
     APPROVED, DE_AUTHOR, DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_EVENT_CODE, DE_FACILITY_TYPE,
@@ -70,17 +71,23 @@ def parse_patient_id(value: str | None) -> tuple[str, str] | None:
 
 def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | None,
                      lookup: RegistryLookup, version: str = "v2",
-                     policy: ContentPolicy | None = None) -> None:
-    """Apply every TD2.1 rule; raise :class:`XdsFailure` with all the errors found.
+                     policy: ContentPolicy | None = None,
+                     ins_oid_refusal=None) -> None:
+    """Apply every TD2.1 metadata rule; raise :class:`XdsFailure` with all the errors
+    found. The business rules (access, qualified INS) come after, in the service.
 
     ``vihf_patient``: (INS, OID) of the VIHF resource-id, when the VIHF names one.
     ``version``: the API (``v1`` takes the INS-C as patientId, ``v2`` the INS).
     ``policy``: value sets and strictness of the coded-metadata and CDA checks
     (default: strict, shipped value sets).
+    ``ins_oid_refusal(ins, oid)``: why an INS may not be named under that OID (brief
+    §3.2, :mod:`..ins_oid`), or None; a patientId so named is ``XDSUnknownPatientId``
+    (that identifier names no patient of the domain), a sourcePatientId
+    ``XDSRegistryMetadataError``.
     """
     policy = policy or ContentPolicy.default()
     errors: list[XdsError] = []
-    patient = _check_patient_ids(submission, vihf_patient, errors, version)
+    patient = _check_patient_ids(submission, vihf_patient, errors, version, ins_oid_refusal)
     _check_submission_set(submission.submission_set, errors)
     errors += coded_metadata_errors(submission.submission_set, policy)
     for entry in submission.entries:
@@ -96,23 +103,34 @@ def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | 
         raise XdsFailure(errors)
 
 
-def _check_patient_ids(submission, vihf_patient, errors, version) -> tuple[str, str] | None:
+def _check_patient_ids(submission, vihf_patient, errors, version,
+                       ins_oid_refusal) -> tuple[str, str] | None:
     submission_set = submission.submission_set
-    patient = _patient_id(submission_set, SS_PATIENT_ID, errors, version)
+    patient = _patient_id(submission_set, SS_PATIENT_ID, errors, version, ins_oid_refusal)
     if patient and vihf_patient and patient != tuple(vihf_patient):
         errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
             f"the submission set patientId {_cx(patient)} is not the patient of the VIHF "
             f"(resource-id {_cx(vihf_patient)})"), submission_set.id))
     for entry in submission.entries:
-        own = _patient_id(entry, DE_PATIENT_ID, errors, version)
+        own = _patient_id(entry, DE_PATIENT_ID, errors, version, ins_oid_refusal)
         if own and patient and own != patient:
             errors.append(XdsError(PATIENT_ID_DOES_NOT_MATCH, (
                 f"DocumentEntry patientId {_cx(own)} differs from the submission set "
                 f"patientId {_cx(patient)}"), entry.id))
+        # An INS as sourcePatientId (no IPP, DMP.md §5.1) follows the patientId's rule;
+        # the patientId itself is reported once, above.
+        source_value = entry.slot("sourcePatientId")
+        source = parse_patient_id(source_value) \
+            if source_value != entry.external(DE_PATIENT_ID) else None
+        refusal = ins_oid_refusal(*source) if source and ins_oid_refusal else None
+        if refusal is not None:
+            errors.append(XdsError(REGISTRY_METADATA_ERROR, (
+                f"sourcePatientId {entry.slot('sourcePatientId')!r}: {refusal}"), entry.id))
     return patient
 
 
-def _patient_id(obj: RegistryObject, scheme: str, errors, version) -> tuple[str, str] | None:
+def _patient_id(obj: RegistryObject, scheme: str, errors, version,
+                ins_oid_refusal=None) -> tuple[str, str] | None:
     value = obj.external(scheme)
     if value is None:
         errors.append(_missing(obj, f"patientId (ExternalIdentifier {scheme})"))
@@ -135,6 +153,10 @@ def _patient_id(obj: RegistryObject, scheme: str, errors, version) -> tuple[str,
             f"patientId {value!r} must be the INS as CX INS^^^&OID&ISO^NH, e.g. "
             "275126322074974^^^&1.2.250.1.213.1.4.10&ISO^NH (15-character matricule)"),
             obj.id))
+        return None
+    refusal = ins_oid_refusal(*parsed) if ins_oid_refusal else None
+    if refusal is not None:
+        errors.append(XdsError(UNKNOWN_PATIENT_ID, f"patientId {value!r}: {refusal}", obj.id))
         return None
     return parsed
 
