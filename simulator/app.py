@@ -57,11 +57,18 @@ class Simulator:
         seed_registry(self.store, self.settings, force=True)
         self.store.dmp.clear()
         for recorder in self.usage_recorders():  # queued calls must not outlive the reset
-            recorder.discard()
+            recorder.discard(self.settings.journal_read_timeout, self.clock.sleep)
         self.store.timeline.clear()
         self.journal.clear()
         self.reset_clock()
         self.reset_scenario()
+
+    def share_across_processes(self, workers: int) -> None:
+        """Make journal reads, reports and resets complete across ``workers`` forked
+        worker processes (``insi-dmp-sim serve``, before the fork)."""
+        self.journal.share_across_processes(workers)
+        for recorder in self.usage_recorders():
+            recorder.share_across_processes(workers)
 
     def usage_recorders(self) -> list:
         """The batched usage recorders of the endpoints (INSi's; DMP calls are written
@@ -156,7 +163,8 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,
-                      pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None)
+                      pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None,
+                      read_timeout=settings.journal_read_timeout)
     metrics = Metrics(store)
     chaos = ChaosEngine(store, clock)
     recorder = Recorder(journal, metrics, clock)

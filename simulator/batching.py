@@ -3,15 +3,20 @@
 Used for what every request produces (journal entries, metric increments): one SQLite
 write per request would cost as much as the rest of the request. Items reach the store
 when ``batch`` are waiting, every ``interval`` seconds, and whenever ``flush`` is
-called (readers flush their own process first).
+called (readers flush their own process first). With a
+:class:`simulator.flush_barrier.FlushBarrier` (``barrier``), each process counts what it
+queued and wrote in shared memory, and its flusher also wakes when a reader in another
+process asks, so that a read can be complete across worker processes.
 """
 from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 from typing import Callable
 
+from simulator.flush_barrier import FlushBarrier
 from simulator.store.database import StorageFull
 
 LOG = logging.getLogger(__name__)
@@ -25,14 +30,16 @@ class ProcessBatcher:
         self.write = write
         self.interval = interval
         self.batch = batch
+        self.barrier = None  # a FlushBarrier shared with the other worker processes
         self._buffer: _Buffer | None = None
 
     def add(self, item) -> None:
-        """Queue one item; writes the batch when it is full (on a full disk the items
-        wait in memory, bounded, and the request that brought them is not failed)."""
-        if self._current().add(item) >= self.batch:
+        """Queue one item; writes the batch when it is full. On a full disk the batch is
+        dropped (logged), and the request that brought the item is not failed."""
+        buffer = self._current()
+        if buffer.add(item) >= self.batch or buffer.slot is None and self.barrier is not None:
             try:
-                self.flush()
+                self.flush()  # a process without a barrier slot writes through
             except StorageFull:
                 pass
 
@@ -47,27 +54,41 @@ class ProcessBatcher:
                 try:
                     self.write(items)
                 except StorageFull as error:
-                    dropped = buffer.put_back(items, 16 * self.batch)
-                    if not buffer.full or dropped:  # once per episode, and on each loss
-                        LOG.warning("%s: %d items wait in memory for space, %d dropped",
-                                    error, len(items) - dropped, dropped)
+                    if not buffer.full:  # once per episode, not every flush interval
+                        LOG.warning("%s: queued items are dropped until space returns",
+                                    error)
                     buffer.full = True
                     raise
+                finally:  # written, or lost with the store: no reader waits for them
+                    buffer.resolved(len(items))
                 if buffer.full:
-                    LOG.info("storage writable again: queued items written")
+                    LOG.info("storage writable again")
                     buffer.full = False
 
     def flush_for_reading(self) -> None:
-        """Flush before a read: on a full disk, the read goes on with what is stored
-        (the queued items are written when space comes back)."""
+        """Flush before a read: on a full disk the read goes on with what is stored."""
         try:
             self.flush()
         except StorageFull:
             pass
 
+    def flush_everywhere(self, timeout: float, pause: Callable[[float], None]) -> bool:
+        """Write this process's queued items now and, with a barrier, wait until every
+        other process has written what it had queued; False after ``timeout`` seconds.
+        On a full disk, the queued items are dropped and the read goes on."""
+        self.flush_for_reading()
+        return self.barrier is None or self.barrier.wait_complete(timeout, pause)
+
+    def share_across_processes(self, workers: int) -> None:
+        """Give this batcher a barrier for ``workers`` forked processes (call in the
+        parent, before the fork). Slots for twice as many: gunicorn replaces a worker
+        that dies, and a dead worker's slot is reused only once its pid is gone."""
+        self.barrier = FlushBarrier(max(workers, 1) * 2 + 2)
+
     def discard(self) -> None:
         """Drop this process's queued items."""
-        self._current().take()
+        buffer = self._current()
+        buffer.resolved(len(buffer.take()))
 
     def _current(self) -> "_Buffer":
         # Created after a fork (gunicorn preloads the app), so that the lock and the
@@ -86,36 +107,46 @@ class _Buffer:
         self.writing = threading.Lock()
         self._lock = threading.Lock()
         self._items: list = []
+        self.barrier = owner.barrier
+        self.slot = self.barrier.claim() if self.barrier is not None else None
         threading.Thread(target=self._run, args=(owner,), daemon=True,
                          name="batch-flusher").start()
 
     def add(self, item) -> int:
         with self._lock:
             self._items.append(item)
+            if self.slot is not None:
+                self.barrier.recorded(self.slot)
             return len(self._items)
-
-    def put_back(self, items: list, keep: int) -> int:
-        """Queue ``items`` again before the newer ones, keeping at most ``keep`` (the
-        newest); how many were dropped."""
-        with self._lock:
-            self._items = items + self._items
-            dropped = max(0, len(self._items) - keep)
-            del self._items[:dropped]
-            return dropped
 
     def take(self) -> list:
         with self._lock:
             items, self._items = self._items, []
             return items
 
+    def resolved(self, count: int) -> None:
+        """Tell the barrier that ``count`` taken items are written or dropped."""
+        if self.slot is not None and count:
+            self.barrier.resolved(self.slot, count)
+
     def _run(self, owner: ProcessBatcher) -> None:
-        stop = threading.Event()
-        while not stop.wait(owner.interval):
+        while True:
+            self._wait(owner.interval)
             if owner._buffer is not self or self.pid != os.getpid():
                 return
             try:
                 owner.flush()
             except StorageFull:
-                continue  # try again at the next interval: space may come back
-            except Exception:  # noqa: BLE001 - the store may be gone at shutdown
-                return
+                continue  # logged once by flush; space may come back
+            except Exception:  # noqa: BLE001 - keep flushing: readers wait for this queue
+                LOG.warning("batch flush failed; the items are dropped", exc_info=True)
+
+    def _wait(self, interval: float) -> None:
+        """Wait ``interval`` seconds, or less when a reader wakes this process's slot
+        (``select`` is cooperative under gevent: the worker keeps serving)."""
+        if self.slot is None:
+            threading.Event().wait(interval)
+            return
+        ready, _, _ = select.select([self.barrier.wake_fd(self.slot)], [], [], interval)
+        if ready:
+            self.barrier.drain(self.slot)

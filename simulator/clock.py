@@ -51,15 +51,20 @@ class SimClock:
             offset = (target - self._wall()).total_seconds()
             self._store.set_clock_state(offset, None)
 
-    def sleep(self, seconds: float) -> None:
-        """Wait in real time (injected latency). Under the gevent workers this only
-        suspends the current request's greenlet, never the worker. Ends early once
-        :meth:`cut_sleeps` was called (a draining server), so that the request still
-        gets its scenario's outcome before the worker stops."""
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        """Wait in real time. Under the gevent workers this only suspends the current
+        request's greenlet, never the worker."""
+        time.sleep(seconds)
+
+    def delay(self, seconds: float) -> None:
+        """Wait in real time for an injected latency, like :meth:`sleep`, but end early
+        once :meth:`cut_sleeps` was called (a draining server), so that the request
+        still gets its scenario's outcome before the worker stops."""
         self._wake_event().wait(seconds)
 
     def cut_sleeps(self) -> None:
-        """End every injected wait of this process now, and those still to come."""
+        """End every injected delay of this process now, and those still to come."""
         self._wake_event().set()
 
     def _wake_event(self) -> threading.Event:

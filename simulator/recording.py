@@ -11,10 +11,11 @@ class Recorder:
         self.clock = clock
 
     def record(self, *, request_id: str, service: str, operation: str | None, environ: dict,
-               reply, started: float, request_body: bytes, decision=None) -> None:
+               reply, started: float, request_body: bytes, decision=None,
+               facts=None) -> None:
         """Journal the exchange and count it."""
         self.journal.record(request_id=request_id, service=service, operation=operation,
                             environ=environ, reply=reply, started=started,
-                            request_body=request_body, decision=decision)
+                            request_body=request_body, decision=decision, facts=facts)
         self.metrics.count_request(service, operation, reply,
                                    self.clock.monotonic() - started, decision)

@@ -82,6 +82,9 @@ class SimulatorServer(BaseApplication):
             app = create_app(self.settings)
         else:
             app = self.app_factory(self.settings)
+        simulator = getattr(app, "simulator", None)
+        if simulator is not None:  # before the fork: the workers share the barrier
+            simulator.share_across_processes(self.settings.workers)
         # The app is built once in the master (preload): move everything it allocated
         # (spyne models, faker data, the registry) out of the collector's reach, so that
         # the workers' collections only walk what requests allocate.

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from simulator.services.dmp.access import CONSULTATION, TRANSACTIONS
+from simulator.services.dmp.xds.wire_profile import WireProfileError, parse_prefixes
 
 INSI_RESPONSE_FORMATS = ("auto", "legacy-2022", "current")
 INSI_FAULT_FORMATS = ("auto", "legacy", "current")
@@ -64,6 +65,7 @@ class Settings:
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
+    dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
     dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
     dmp_ins_oid_check: bool = True  # SIM_DMP_INS_OID_CHECK: the INS OID matches the identity
     dmp_indirect_denied: tuple[str, ...] = DEFAULT_DMP_INDIRECT_DENIED  # SIM_DMP_INDIRECT_DENIED: TD labels, or none
@@ -74,6 +76,9 @@ class Settings:
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
+    # SIM_JOURNAL_READ_TIMEOUT: seconds a journal read waits for the other workers'
+    # queued entries before answering 503 rather than an incomplete list
+    journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
     # Server limits against stalling and bloating (issue 14; README "Reliability"):
     admin_max_request_bytes: int = 1024 * 1024  # SIM_ADMIN_MAX_REQUEST_BYTES: /_admin bodies
@@ -128,6 +133,10 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        try:
+            parse_prefixes(self.dmp_xds_prefixes)
+        except WireProfileError as exc:
+            raise SettingsError(str(exc)) from exc
         for name in ("read_timeout", "header_timeout", "graceful_timeout"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"SIM_{name.upper()} must be a positive number of "
@@ -175,7 +184,8 @@ def _convert(name: str, raw: str):
                     "dmp_max_results", "admin_max_request_bytes", "max_connections",
                     "memory_trim_bytes"):
             return int(raw)
-        if name in ("read_timeout", "header_timeout", "graceful_timeout"):
+        if name in ("journal_read_timeout", "read_timeout", "header_timeout",
+                    "graceful_timeout"):
             return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
                     "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check"):

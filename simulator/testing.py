@@ -13,7 +13,6 @@ need nothing beyond the simulator itself.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -22,76 +21,22 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from simulator.client import SimulatorClient, SimulatorError
 from simulator.settings import Settings
 
 SHIPPED_HINT = "a shipped scenario name, or YAML text with a 'rules:' list"
 
 
-class SimulatorHandle:
-    """A running simulator: its URLs and its control plane."""
+class SimulatorHandle(SimulatorClient):
+    """A simulator this test run started: its control plane (every call of
+    :class:`simulator.client.SimulatorClient`) and ``stop``."""
 
     def __init__(self, base_url: str, stop, admin_token: str | None = None):
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, admin_token)
         self._stop = stop
-        self._admin_token = admin_token
-
-    @property
-    def insi_url(self) -> str:
-        """The INSi endpoint (``.../lps``)."""
-        return self.base_url + "/lps"
-
-    @property
-    def insi_wsdl_url(self) -> str:
-        """The INSi WSDL, for clients generated at runtime."""
-        return self.insi_url + "?wsdl"
-
-    def admin(self, method: str, path: str, body=None, content_type="application/json"):
-        """Call ``/_admin``; returns the decoded JSON answer (raises on an HTTP error)."""
-        data = None
-        if body is not None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        headers = {"Content-Type": content_type}
-        if self._admin_token:
-            headers["Authorization"] = f"Bearer {self._admin_token}"
-        request = urllib.request.Request(self.base_url + "/_admin" + path, data=data,
-                                         method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            raise RuntimeError(f"{method} /_admin{path}: {error.code} "
-                               f"{error.read().decode(errors='replace')}") from None
-
-    def reset(self) -> None:
-        """Initial identities, empty journal, configured clock and scenario."""
-        self.admin("POST", "/reset")
-
-    def set_clock(self, now: str, frozen: bool = True) -> dict:
-        """Move the simulated clock (ISO-8601 date or date-time), frozen by default."""
-        return self.admin("PUT", "/clock", {"now": now, "frozen": frozen})
-
-    def set_scenario(self, scenario: str) -> dict:
-        """Activate a scenario: a shipped name, or YAML text."""
-        if "rules:" in scenario:
-            return self.admin("PUT", "/scenario", scenario, "application/yaml")
-        return self.admin("PUT", "/scenario", {"name": scenario})
-
-    def clear_scenario(self) -> None:
-        """Back to normal answers."""
-        self.admin("DELETE", "/scenario")
-
-    def journal(self, limit: int = 100) -> list[dict]:
-        """Newest-first exchanges."""
-        return self.admin("GET", f"/journal?limit={limit}")["entries"]
-
-    def add_identity(self, person: dict) -> dict:
-        """Add a person (fields of the identity files)."""
-        return self.admin("POST", "/identities", person)
 
     def stop(self) -> None:
         """Stop the simulator."""
@@ -119,10 +64,32 @@ def _start_thread(settings: Settings) -> SimulatorHandle:
     from simulator.app import create_app
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-test-"))
     server = make_server("127.0.0.1", 0, create_app(settings.with_changes(data_dir=data_dir)),
-                         threaded=True)
+                         threaded=True, request_handler=_handler_class())
     threading.Thread(target=server.serve_forever, daemon=True, name="insi-dmp-sim").start()
     return SimulatorHandle(f"http://127.0.0.1:{server.server_port}", server.shutdown,
                            settings.admin_token)
+
+
+def _handler_class():
+    """werkzeug's request handler, closing a connection that a chaos rule dropped.
+
+    A transport action (``reset``, ``empty``...) closes the request's socket, but the
+    handler's buffered reader still holds it open, and werkzeug goes back to reading the
+    next request: the client waited for its own timeout instead of seeing the reset that
+    gunicorn gives. Closing the reader releases the socket (with ``SO_LINGER 0`` for a
+    reset, the kernel sends RST) and ends the connection, as in process mode.
+    """
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def connection_dropped(self, error, environ=None) -> None:
+            self.close_connection = True
+            try:
+                self.rfile.close()
+            except OSError:
+                pass
+
+    return Handler
 
 
 def _start_process(settings: Settings) -> SimulatorHandle:
@@ -148,7 +115,7 @@ def _start_process(settings: Settings) -> SimulatorHandle:
         try:
             handle.admin("GET", "/health")
             return handle
-        except (OSError, RuntimeError):
+        except (OSError, SimulatorError):
             if process.poll() is not None or time.monotonic() > deadline:
                 stop()
                 raise RuntimeError("insi-dmp-sim serve did not become healthy") from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import replace
 
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -16,6 +17,9 @@ from simulator.admin import current_simulator
 from simulator.admin.chaos_api import chaos_admin
 from simulator.admin.dashboard import dashboard
 from simulator.admin.dmp_api import dmp_admin
+from simulator.admin.journal_api import journal_admin
+from simulator.admin.openapi import openapi_document
+from simulator.journal import JournalIncomplete
 from simulator.admin.reports_api import reports_admin
 from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
@@ -36,12 +40,14 @@ def create_admin_app(simulator) -> Flask:
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)
     app.register_blueprint(dmp_admin)
+    app.register_blueprint(journal_admin)
     app.register_blueprint(reports_admin)
     app.register_blueprint(dashboard)
     app.add_url_rule("/metrics", "metrics", lambda: (
         simulator.metrics.render(), 200,
         {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}))
     app.register_error_handler(404, lambda e: (jsonify(error=f"Not found: {request.path}"), 404))
+    app.register_error_handler(JournalIncomplete, lambda e: (jsonify(error=str(e)), 503))
     app.register_error_handler(405, lambda e: (jsonify(error=f"{request.method} is not "
                                                           f"allowed on {request.path}"), 405))
     app.register_error_handler(HTTPException, _http_error)
@@ -130,19 +136,6 @@ def reset():
                    clock=_clock_view(sim))
 
 
-@admin.get("/journal")
-def journal():
-    """Newest-first exchanges: ``?limit=N&service=insi&bodies=0``."""
-    sim = current_simulator()
-    try:
-        limit = int(request.args.get("limit", 100))
-    except ValueError:
-        return _bad_request("limit must be a whole number")
-    bodies = request.args.get("bodies", "1") not in ("0", "false", "no")
-    entries = sim.journal.entries(max(limit, 0), request.args.get("service"), bodies)
-    return jsonify(entries=entries, capacity=sim.journal.size)
-
-
 @admin.get("/identities")
 def list_identities():
     """Search the registry (names, matricules, INS-C):
@@ -167,22 +160,64 @@ def get_identity(key: str):
     return jsonify(_identity_view(identity))
 
 
+def _identity_from_body():
+    """(identity, None) from the JSON body (file fields), or (None, 400 answer)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return None, _bad_request("expected a JSON object with birth_name, first_names, "
+                                  "sex, birth_date, birth_place, nir (see the README)")
+    try:
+        return identity_from_mapping(body, "request body"), None
+    except IdentityFileError as exc:
+        return None, _bad_request(str(exc))
+
+
+@admin.put("/identities/<key>")
+def update_identity(key: str):
+    """Replace a person (any source) with the fields of the body, as in ``POST``; the
+    key and source stay. Lasts until the next reset, restarts included."""
+    sim = current_simulator()
+    current = sim.store.get_identity(key)
+    if current is None:
+        return jsonify(error=f"No identity with key {key!r}"), 404
+    identity, refusal = _identity_from_body()
+    if refusal is not None:
+        return refusal
+    identity = replace(identity, key=key, source=current.source)
+    holders = sim.store.identities_by_matricule(identity.active.number, ("active",))
+    if any(holder.key != key for holder in holders):
+        return jsonify(error=f"Another identity holds INS {identity.active.ins} "
+                             f"({holders[0].key})"), 409
+    if not sim.store.update_identity(identity):  # deleted meanwhile
+        return jsonify(error=f"No identity with key {key!r}"), 404
+    return jsonify(_identity_view(identity))
+
+
+@admin.delete("/identities/<key>")
+def delete_identity(key: str):
+    """Remove a person (any source) until the next reset, restarts included."""
+    if not current_simulator().store.delete_identity(key):
+        return jsonify(error=f"No identity with key {key!r}"), 404
+    return "", 204
+
+
 @admin.post("/identities")
 def add_identity():
     """Add a person; the body uses the fields of the CSV/YAML identity files."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _bad_request("expected a JSON object with birth_name, first_names, sex, "
-                            "birth_date, birth_place, nir (see the README)")
-    try:
-        identity = identity_from_mapping(body, "request body")
-    except IdentityFileError as exc:
-        return _bad_request(str(exc))
+    identity, refusal = _identity_from_body()
+    if refusal is not None:
+        return refusal
     try:
         current_simulator().store.add_identity(identity)
     except KeyError:
         return jsonify(error=f"An identity with INS {identity.active.ins} exists already"), 409
     return jsonify(_identity_view(identity)), 201
+
+
+@admin.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of the control plane."""
+    return jsonify(openapi_document())
 
 
 @admin.get("/calendar")

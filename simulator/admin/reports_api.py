@@ -30,9 +30,9 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def flush_usage(sim) -> None:
-    """Write this process's queued usage rows, so that reports see every call."""
+    """Write every worker's queued usage rows, so that reports see every call."""
     for recorder in sim.usage_recorders():
-        recorder.flush()
+        recorder.flush(sim.settings.journal_read_timeout, sim.clock.sleep)
 
 
 def parse_day(text: str | None, default: date) -> date:

@@ -22,6 +22,8 @@ class RequestFacts:
     lps_name: str | None = None
     ins: str | None = None  # 13-character matricule, when the request carries one
     birth_name: str | None = None
+    structure: str | None = None  # the calling structure (journal queries)
+    professional: str | None = None  # the user, VIHF NameID (journal queries)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,15 @@ def initial_identities(settings: Settings) -> list[Identity]:
 def seed_registry(store, settings: Settings, force: bool = False) -> None:
     """Load the initial identities unless the store already holds this exact set.
 
-    A persistent data directory keeps identities added at runtime across restarts, as
-    long as the seed, the population size and the vendor file are unchanged.
+    Identities added, replaced or deleted at runtime (``/_admin/identities``) last until
+    the next reset (``force``): a restart on a persistent data directory keeps them, and
+    when the seed, the population size or the vendor file changed, they are replayed
+    over the new initial set (a runtime version wins over a file person of the same key).
     """
     source = settings.identities_file
     signature = ":".join([REGISTRY_VERSION, str(settings.seed), str(settings.population),
                           str(source), str(source.stat().st_mtime_ns) if source else ""])
     if not force and store.get_meta("registry") == signature:
         return
-    store.replace_identities(initial_identities(settings))
+    store.replace_identities(initial_identities(settings), keep_changes=not force)
     store.set_meta("registry", signature)

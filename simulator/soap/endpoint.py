@@ -104,7 +104,7 @@ class SoapEndpoint(ServerBase):
     def __call__(self, environ, start_response):
         started = self.clock.monotonic()
         request_id = uuid.uuid4().hex[:16]
-        raw, request, operation, decision = b"", None, None, None
+        raw, request, operation, decision, facts = b"", None, None, None, None
         headers = [("X-Request-Id", request_id)]
         try:
             if environ.get("REQUEST_METHOD") == "GET":
@@ -126,7 +126,9 @@ class SoapEndpoint(ServerBase):
             raw = _read_body(environ, self.max_request_bytes)
             request = parse_soap12(raw, environ.get("CONTENT_TYPE"))
             operation, key = self.binding.resolve_operation(request)
-            decision = self.chaos.decide(lambda: self.binding.request_facts(request, operation))
+            # Extracted once: chaos rules match on them, the journal is queried by them.
+            facts = self._facts(request, operation, request_id)
+            decision = self.chaos.decide(lambda: facts)
             reply = self._answer(decision, Exchange(request_id, request, operation, key,
                                                     environ, self.binding.context))
         except Exception as error:  # noqa: BLE001 - every error becomes the service's fault
@@ -141,11 +143,21 @@ class SoapEndpoint(ServerBase):
             reply = self._render_error(error, request, request_id)
         self.recorder.record(request_id=request_id, service=self.binding.name,
                              operation=operation, environ=environ, reply=reply,
-                             started=started, request_body=raw, decision=decision)
+                             started=started, request_body=raw, decision=decision,
+                             facts=facts)
         if decision is not None and decision.action.kind in effects.TRANSPORT_ACTIONS:
             return effects.deliver(decision, reply, _headers(reply, headers), environ,
                                    start_response, self.clock)
         return _send(start_response, reply, headers)
+
+    def _facts(self, request: SoapRequest, operation: str, request_id: str) -> RequestFacts:
+        """The binding's facts of a request; bare ones if it fails, so that extracting
+        them for the journal never turns an answer into a fault."""
+        try:
+            return self.binding.request_facts(request, operation)
+        except Exception:  # noqa: BLE001 - best effort by contract
+            LOG.warning("request %s: no caller facts", request_id, exc_info=True)
+            return RequestFacts(service=self.binding.name, operation=operation)
 
     def _render_error(self, error: BaseException, request: SoapRequest | None,
                       request_id: str) -> Reply:
@@ -163,7 +175,7 @@ class SoapEndpoint(ServerBase):
         """The service's answer, after the rule's delay, unless the rule replaces it."""
         if decision is not None:
             if decision.delay:
-                self.clock.sleep(decision.delay)
+                self.clock.delay(decision.delay)
             if decision.action.kind == "fault":
                 raise self.binding.fault(decision.action.fault)
             if decision.action.kind == "http_status":

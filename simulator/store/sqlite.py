@@ -14,6 +14,7 @@ from pathlib import Path
 
 from simulator.identities.insc import insc_of
 from simulator.identities.model import Identity
+from simulator.journal_query import JournalQuery, journal_conditions, outcome_has
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
 from simulator.store.timeline import TimelineStore
@@ -41,16 +42,24 @@ CREATE TABLE IF NOT EXISTS matricules (
     role TEXT NOT NULL  -- active | history | ouvrant-droit | insc (22-digit INS-C)
 );
 CREATE INDEX IF NOT EXISTS matricules_number ON matricules (number, role);
+-- Identities added, replaced or deleted through /_admin since the last reset, in order
+-- (payload NULL: deleted), replayed over a new initial set (simulator.identities.registry).
+CREATE TABLE IF NOT EXISTS identity_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    payload TEXT
+);
 """
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
-DIAGNOSTICS_VERSION = 4
+DIAGNOSTICS_VERSION = 5
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL,
     at TEXT NOT NULL,
+    real_at TEXT NOT NULL,
     service TEXT NOT NULL,
     operation TEXT,
     http_method TEXT NOT NULL,
@@ -60,9 +69,15 @@ CREATE TABLE IF NOT EXISTS journal (
     chaos TEXT,
     duration_ms REAL NOT NULL,
     client TEXT,
+    software TEXT,
+    structure TEXT,
+    professional TEXT,
+    patient TEXT,
     request_body TEXT,
     response_body TEXT
 );
+CREATE INDEX IF NOT EXISTS journal_request_id ON journal (request_id);
+CREATE INDEX IF NOT EXISTS journal_real_at ON journal (real_at, id);
 CREATE TABLE IF NOT EXISTS metrics (
     name TEXT NOT NULL,
     labels TEXT NOT NULL,
@@ -78,8 +93,10 @@ CREATE TABLE IF NOT EXISTS chaos_counters (
 );
 """
 
-_JOURNAL_COLUMNS_WITHOUT_BODIES = ("id, request_id, at, service, operation, http_method, path, "
-                                   "status, outcome, chaos, duration_ms, client")
+JOURNAL_COLUMNS = ("request_id", "at", "real_at", "service", "operation", "http_method", "path",
+                   "status", "outcome", "chaos", "duration_ms", "client", "software",
+                   "structure", "professional", "patient", "request_body", "response_body")
+_JOURNAL_COLUMNS_WITHOUT_BODIES = ", ".join(("id",) + JOURNAL_COLUMNS[:-2])
 
 
 class SQLiteStore:
@@ -173,21 +190,53 @@ class SQLiteStore:
         return {rule: (matched, fired) for rule, matched, fired in rows}
 
     # -- identities -------------------------------------------------------------------
-    def replace_identities(self, identities: list[Identity]) -> None:
-        """Drop every identity and store these instead, in one transaction."""
+    def replace_identities(self, identities: list[Identity],
+                           keep_changes: bool = False) -> None:
+        """Drop every identity and store these instead, in one transaction. With
+        ``keep_changes``, the runtime changes (:meth:`add_identity`,
+        :meth:`update_identity`, :meth:`delete_identity`) are replayed over them;
+        without, they are forgotten."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM matricules")
             conn.execute("DELETE FROM identities")
             for identity in identities:
                 _insert_identity(conn, identity)
+            if not keep_changes:
+                conn.execute("DELETE FROM identity_changes")
+                return
+            for key, payload in conn.execute(
+                    "SELECT key, payload FROM identity_changes ORDER BY seq").fetchall():
+                _delete_identity(conn, key)
+                if payload is not None:
+                    _insert_identity(conn, identity_from_json(payload))
 
     def add_identity(self, identity: Identity) -> None:
-        """Store one more identity; raises ``KeyError`` when its key exists."""
+        """Store one more identity (kept until the next reset); raises ``KeyError`` when
+        its key exists."""
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM identities WHERE key = ?",
                             (identity.key,)).fetchone():
                 raise KeyError(identity.key)
             _insert_identity(conn, identity)
+            _log_change(conn, identity.key, identity)
+
+    def update_identity(self, identity: Identity) -> bool:
+        """Replace the identity of the same key (kept until the next reset); False when
+        there is none."""
+        with self.transaction() as conn:
+            if not _delete_identity(conn, identity.key):
+                return False
+            _insert_identity(conn, identity)
+            _log_change(conn, identity.key, identity)
+            return True
+
+    def delete_identity(self, key: str) -> bool:
+        """Remove an identity (until the next reset); False when there is none."""
+        with self.transaction() as conn:
+            if not _delete_identity(conn, key):
+                return False
+            _log_change(conn, key, None)
+            return True
 
     def identities_by_traits(self, birth_name: str, sex: str, birth_date: str) -> list[Identity]:
         """Identities with exactly this birth name, sex and birth date."""
@@ -245,9 +294,7 @@ class SQLiteStore:
     # -- journal ----------------------------------------------------------------------
     def append_journal(self, entries: list[dict], keep: int) -> None:
         """Record exchanges and trim the journal to the newest ``keep`` entries."""
-        columns = ("request_id", "at", "service", "operation", "http_method", "path",
-                   "status", "outcome", "chaos", "duration_ms", "client", "request_body",
-                   "response_body")
+        columns = JOURNAL_COLUMNS
         with self.diagnostics.transaction() as conn:
             conn.executemany(
                 f"INSERT INTO journal ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -258,19 +305,45 @@ class SQLiteStore:
     def read_journal(self, limit: int, service: str | None = None,
                      with_bodies: bool = True, keep: int | None = None) -> list[dict]:
         """Newest-first journal entries (at most ``limit``, and never older than ``keep``)."""
-        where, params = [], []
-        if service:
-            where.append("service = ?")
-            params.append(service)
+        return self.query_journal(JournalQuery(service=service, limit=limit,
+                                               bodies=with_bodies), keep)[0]
+
+    def query_journal(self, query: JournalQuery, keep: int | None = None
+                      ) -> tuple[list[dict], int]:
+        """(newest-first entries matching ``query``, at most ``query.limit``; how many
+        match in all), never older than the newest ``keep``. Raises ``KeyError`` when
+        ``query.since`` names a request id the journal does not hold."""
+        where, params = journal_conditions(query)
         if keep is not None:
             where.append("id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?")
             params.append(keep)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         # Without bodies, leave them in SQLite: 1,000 entries can hold 32 MB of bodies,
         # and reading them only to drop them grew each worker's heap (the soak, issue 7).
-        columns = "*" if with_bodies else _JOURNAL_COLUMNS_WITHOUT_BODIES
-        return self.diagnostics.query(
-            f"SELECT {columns} FROM journal {clause} ORDER BY id DESC LIMIT ?", (*params, limit))
+        columns = "*" if query.bodies else _JOURNAL_COLUMNS_WITHOUT_BODIES
+        with self.diagnostics.lock:
+            conn = self.diagnostics.connection()
+            conn.create_function("outcome_has", 2, outcome_has, deterministic=True)
+            if isinstance(query.since, str) and conn.execute(
+                    "SELECT 1 FROM journal WHERE request_id = ?", (query.since,)).fetchone() \
+                    is None:
+                raise KeyError(query.since)
+            count = conn.execute(f"SELECT COUNT(*) FROM journal {clause}", params).fetchone()[0]
+            cursor = conn.execute(f"SELECT {columns} FROM journal {clause}"
+                                  " ORDER BY real_at DESC, id DESC LIMIT ?",
+                                  (*params, query.limit))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()], count
+
+    def journal_entry(self, request_id: str, keep: int | None = None) -> dict | None:
+        """One journal entry with its bodies, or None (also when older than the newest
+        ``keep``)."""
+        window = "" if keep is None else \
+            " AND id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?"
+        rows = self.diagnostics.query(
+            f"SELECT * FROM journal WHERE request_id = ?{window} ORDER BY id DESC LIMIT 1",
+            (request_id,) if keep is None else (request_id, keep))
+        return rows[0] if rows else None
 
     def add_metrics(self, increments: list[tuple[str, tuple, float]]) -> None:
         """Add ``(name, labels, value)`` increments to the metric counters."""
@@ -303,6 +376,16 @@ def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:
     rows.append((insc_of(identity), identity.key, "insc"))
     conn.executemany("INSERT INTO matricules (number, identity_key, role) VALUES (?, ?, ?)",
                      rows)
+
+
+def _delete_identity(conn: sqlite3.Connection, key: str) -> bool:
+    conn.execute("DELETE FROM matricules WHERE identity_key = ?", (key,))
+    return conn.execute("DELETE FROM identities WHERE key = ?", (key,)).rowcount > 0
+
+
+def _log_change(conn: sqlite3.Connection, key: str, identity: Identity | None) -> None:
+    conn.execute("INSERT INTO identity_changes (key, payload) VALUES (?, ?)",
+                 (key, identity_to_json(identity) if identity is not None else None))
 
 
 def _drop_if_outdated(path: Path, version: int) -> None:

@@ -21,6 +21,7 @@ from dmp_builders.client import (
     Answer, BASE, Dmp, HAB, NOW, PAT, SET_AUTHORIZATION, SOAP, WSA,
     assert_reply_addressing, c14n, golden, set_authorization)
 from dmp_builders.soap import SOAP_CT, envelope
+from string_split_client import read_query_answer, read_retrieve
 from simulator.services.dmp.v2 import (
     habilitations, patients, patients_specific, registry as registry_service, repository)
 from simulator.settings import parse_datetime
@@ -309,6 +310,17 @@ def assert_valid(schema, element) -> None:
     assert not errors, errors
 
 
+def body_on_the_wire(raw: bytes) -> str:
+    """The SOAP Body's content exactly as the answer's bytes carry it."""
+    text = raw.decode("utf-8")
+    return text[text.index("<soap:Body>") + len("<soap:Body>"):text.rindex("</soap:Body>")]
+
+
+def wire_golden(name: str) -> str:
+    """A golden of tests/wire/golden/dmp as the wire carries it (no blank text)."""
+    return etree.tostring(golden(name), encoding="unicode")
+
+
 @pytest.fixture
 def fed(dmp) -> Dmp:
     """A DMP, the caller's authorisation, and one TD2.1 feed (CDA + lot signature)."""
@@ -329,10 +341,15 @@ def test_iti41_registry_responses_of_success_and_failure_are_schema_valid(dmp, x
     assert_reply_addressing(success, "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse")
     assert success.body.tag == f"{{{RS}}}RegistryResponse"
     assert success.body.get("status") == SUCCESS
+    assert body_on_the_wire(success.response.data) == wire_golden(
+        "registry-response-success.xml")
     assert_valid(xds_schema, success.body)
     failure = dmp.feed()  # the same uniqueIds again
     assert failure.response.status_code == 200
     assert failure.body.get("status") == FAILURE
+    failure_root = wire_golden("registry-response-failure.xml")
+    assert body_on_the_wire(failure.response.data).startswith(
+        failure_root[:failure_root.index(">") + 1])  # same prefixes, declarations, status
     codes = {e.get("errorCode") for e in failure.body.iter(f"{{{RS}}}RegistryError")}
     assert codes == {"XDSDuplicateUniqueIdInRegistry"}
     assert_valid(xds_schema, failure.body)
@@ -349,6 +366,11 @@ def test_find_documents_after_a_feed_is_a_schema_valid_leaf_class_answer(fed, xd
                   "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"}
     assert unique_ids == {xds.Doc().unique_id, xds.SIGNATURE_UNIQUE_ID}
     assert_valid(xds_schema, answer.body)
+    empty = wire_golden("iti18-empty.xml")
+    assert body_on_the_wire(answer.response.data).startswith(
+        empty[:empty.index("totalResultCount=")] + 'totalResultCount="2" status=')
+    read = read_query_answer(answer.response.data.decode("utf-8"))
+    assert {d.unique_id for d in read.documents} == unique_ids
 
 
 def test_iti43_mtom_answer_is_schema_valid_once_the_xop_includes_are_resolved(fed, xds_schema):
@@ -366,6 +388,10 @@ def test_iti43_mtom_answer_is_schema_valid_once_the_xop_includes_are_resolved(fe
     document = infoset.find(f"{{{XDSB}}}DocumentResponse/{{{XDSB}}}Document")
     assert base64.b64decode(document.text) == xds.Doc().bytes()
     assert_valid(xds_schema, infoset)
+    golden_root = wire_golden("iti43-response.xml")
+    assert body_on_the_wire(root).startswith(golden_root[:golden_root.index(">") + 1])
+    assert read_retrieve(response.headers["Content-Type"], response.data) == (
+        "Success", [xds.Doc().bytes()])
 
 
 def test_iti57_registry_response_is_schema_valid(fed, xds_schema):
@@ -377,6 +403,8 @@ def test_iti57_registry_response_is_schema_valid(fed, xds_schema):
     assert_reply_addressing(answer, "urn:ihe:iti:2010:UpdateDocumentSetResponse")
     assert answer.body.tag == f"{{{RS}}}RegistryResponse"
     assert answer.body.get("status") == SUCCESS, etree.tostring(answer.body)
+    assert body_on_the_wire(answer.response.data) == wire_golden(
+        "registry-response-success.xml")
     assert_valid(xds_schema, answer.body)
     remaining = {e.get("id") for e in find_documents(fed).body.iter(f"{{{RIM}}}ExtrinsicObject")}
     assert document.get("id") not in remaining

@@ -1,6 +1,8 @@
 """ITI-18 responses (TD3.1): requests as clients send them, parsed, run and rendered, then
-compared by exclusive C14N with hand-written golden messages and validated against the
-ebRS query.xsd when ../shared is present."""
+compared byte for byte with hand-written golden messages in the DMP's serialisation
+(prefixes, declarations, attribute order: docs/dmp.md), read by a client that only splits
+strings as the ANS's DRIMbox does, and validated against the ebRS query.xsd when
+../shared is present."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,6 +13,7 @@ from lxml import etree
 
 from dmp_builders import registry as b
 from dmp_builders.registry import MemoryRegistry
+from string_split_client import SplitReadError, read_query_answer
 from simulator.services.dmp.xds import errors
 from simulator.services.dmp.xds.errors import XdsError, XdsFailure
 from simulator.services.dmp.xds.model import (
@@ -18,6 +21,7 @@ from simulator.services.dmp.xds.model import (
 from simulator.services.dmp.xds.query_engine import QueryResult, run_query
 from simulator.services.dmp.xds.query_response import render_query_response
 from simulator.services.dmp.xds.stored_queries import parse_adhoc_query
+from simulator.services.dmp.xds.wire_profile import parse_prefixes
 from simulator.soap.parsing import safe_parser
 
 GOLDEN = Path(__file__).parent / "golden" / "dmp"
@@ -39,6 +43,16 @@ def c14n(element: etree._Element) -> bytes:
 def golden(name: str) -> etree._Element:
     parser = etree.XMLParser(remove_blank_text=True)
     return etree.parse(str(GOLDEN / name), parser).getroot()
+
+
+def wire(element: etree._Element) -> bytes:
+    """The element as it goes on the wire: prefixes, declarations and attribute order
+    kept (C14N would sort attributes and move declarations)."""
+    return etree.tostring(element, encoding="UTF-8")
+
+
+def assert_golden(element: etree._Element, name: str) -> None:
+    assert wire(element).decode() == wire(golden(name)).decode()
 
 
 def registered(obj, first: int):
@@ -88,8 +102,17 @@ def lcm_schema(query_schema):
 def test_leaf_class_response(query_schema):
     response = render_query_response(QueryResult([document(), submission_set()],
                                                  [HAS_MEMBER_ASSOCIATION]), "LeafClass")
-    assert c14n(response) == c14n(golden("iti18-leafclass.xml"))
+    assert_golden(response, "iti18-leafclass.xml")
     query_schema.validate(response)
+    read = read_query_answer(wire(response).decode())
+    assert (read.status, read.total) == ("Success", 3)
+    assert read.entries == {"ExtrinsicObject": 1, "RegistryPackage": 1, "Association": 1,
+                            "ObjectRef": 0}
+    [doc] = read.documents
+    assert (doc.unique_id, doc.id_after_patient_id, doc.mime_type, doc.title,
+            doc.creation_time) == ("1.2.250.1.999.1.1.7001", "1.2.250.1.999.1.1.7001",
+                                   "application/pdf", "CR de sortie", "20240110093000")
+    assert read.repository_id == "1.2.250.1.213.4.1.1.1.2"
 
 
 def test_object_ref_response_of_get_documents_and_associations(query_schema):
@@ -97,8 +120,10 @@ def test_object_ref_response_of_get_documents_and_associations(query_schema):
     query = parse_adhoc_query(xml(b.get_documents_and_associations([DOC], return_type="ObjectRef")))
     response = render_query_response(run_query(query, registry, visible=everyone),
                                      query.return_type)
-    assert c14n(response) == c14n(golden("iti18-objectref.xml"))
+    assert_golden(response, "iti18-objectref.xml")
     query_schema.validate(response)
+    read = read_query_answer(wire(response).decode())
+    assert (read.total, read.object_refs, read.documents) == (2, [DOC, HAS_MEMBER_ID], [])
 
 
 def test_error_response_of_a_query_without_patient(query_schema):
@@ -106,8 +131,10 @@ def test_error_response_of_a_query_without_patient(query_schema):
     with pytest.raises(XdsFailure) as raised:
         parse_adhoc_query(xml(text))
     response = render_query_response(None, "LeafClass", raised.value.errors)
-    assert c14n(response) == c14n(golden("iti18-error-missing-param.xml"))
+    assert_golden(response, "iti18-error-missing-param.xml")
     query_schema.validate(response)
+    read = read_query_answer(wire(response).decode())
+    assert (read.status, read.total) == ("Failure", 0)
 
 
 def test_leaf_class_above_the_limit_fails_with_too_many_results(query_schema):
@@ -132,10 +159,35 @@ def test_warnings_keep_success_and_the_objects():
 
 
 def test_an_empty_result_still_carries_the_object_list(query_schema):
-    response = render_query_response(QueryResult(), "LeafClass")
-    assert response.get("status") == errors.SUCCESS
-    assert response.find(f"{{{b.RIM}}}RegistryObjectList") is not None
-    query_schema.validate(response)
+    for return_type in ("LeafClass", "ObjectRef"):
+        response = render_query_response(QueryResult(), return_type)
+        assert_golden(response, "iti18-empty.xml")
+        query_schema.validate(response)
+        read = read_query_answer(wire(response).decode())
+        assert (read.status, read.total, read.documents) == ("Success", 0, [])
+
+
+def test_the_ihe_prefixes_give_the_same_infoset_and_defeat_the_string_client(query_schema):
+    """SIM_DMP_XDS_PREFIXES=ihe: the same answer for a namespace-aware reader, but not the
+    platform's text (the string client finds no ns4: and fails, as DRIMbox would)."""
+    result = QueryResult([document(), submission_set()], [HAS_MEMBER_ASSOCIATION])
+    ihe = render_query_response(result, "LeafClass", profile=parse_prefixes("ihe"))
+    jaxb = render_query_response(result, "LeafClass")
+    assert wire(ihe).startswith(b'<query:AdhocQueryResponse xmlns:rs="')
+    assert c14n(strip_prefixes(ihe)) == c14n(strip_prefixes(jaxb))
+    query_schema.validate(ihe)
+    with pytest.raises(SplitReadError):
+        read_query_answer(wire(ihe).decode())
+
+
+def strip_prefixes(element: etree._Element) -> etree._Element:
+    """A copy with the same names and values under one fixed prefix map."""
+    copy = etree.fromstring(wire(element))
+    fixed = {"a": b.QUERY, "b": b.RIM, "c": errors.RS}
+    out = etree.Element(copy.tag, dict(copy.attrib), nsmap=fixed)
+    out.extend(copy)
+    etree.cleanup_namespaces(out)
+    return out
 
 
 @pytest.mark.parametrize("body", [

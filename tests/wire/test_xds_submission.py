@@ -25,6 +25,7 @@ from simulator.services.dmp.xds.retrieve import (
     DocumentRequest, parse_retrieve_request, render_retrieve_response)
 from simulator.services.dmp.xds.rules import check_submission
 from simulator.services.dmp.xds.submission import parse_provide_and_register
+from simulator.services.dmp.xds.wire_profile import parse_prefixes
 from simulator.soap.mtom import build_related, resolve_includes, split_related
 from simulator.soap.parsing import content_type_parts, parse_soap12
 
@@ -295,22 +296,52 @@ MISSING = XdsError("XDSDocumentUniqueIdError", "document 1.2.250.1.999.1.1.8121.
                    f"not in repository {REPOSITORY}", "1.2.250.1.999.1.1.8121.21.404")
 
 
-def canonical(element: etree._Element) -> bytes:
-    reparsed = etree.fromstring(etree.tostring(element),
-                                etree.XMLParser(remove_blank_text=True))
-    return etree.tostring(reparsed, method="c14n")
+def wire_golden(name: str) -> str:
+    """A golden as the wire carries it (blank text and comments dropped; prefixes,
+    declarations and attribute order kept: docs/dmp.md, "How answers are serialised")."""
+    golden = etree.parse(str(GOLDEN / name),
+                         etree.XMLParser(remove_blank_text=True, remove_comments=True))
+    return etree.tostring(golden.getroot(), encoding="unicode")
 
 
 def test_retrieve_response_matches_the_golden_message(schema):
     element, attachments = render_retrieve_response(
         [(CDA_REQUEST, "text/xml", b"<ClinicalDocument/>"),
          (PDF_REQUEST, "application/pdf", b"%PDF")], [MISSING])
-    golden = etree.parse(str(GOLDEN / "iti43-response.xml"),
-                         etree.XMLParser(remove_blank_text=True, remove_comments=True))
-    assert canonical(element) == canonical(golden.getroot())
+    assert etree.tostring(element, encoding="unicode") == wire_golden("iti43-response.xml")
     assert attachments == [("document1@insi-dmp-sim", b"<ClinicalDocument/>"),
                            ("document2@insi-dmp-sim", b"%PDF")]
     assert_valid_xop(schema, element, attachments)
+
+
+DUPLICATE = XdsError("XDSDuplicateUniqueIdInRegistry", "uniqueId 1.2.250.1.999.1.1.7001 is "
+                     "already in the registry with other content", "1.2.250.1.999.1.1.7001")
+
+
+@pytest.mark.parametrize("errors, name", [([], "registry-response-success.xml"),
+                                          ([DUPLICATE], "registry-response-failure.xml")])
+def test_registry_responses_match_the_golden_messages(schema, errors, name):
+    """TD2.1 and TD3.3 answers: one writer, the DMP's prefixes and declarations."""
+    element = registry_response(errors)
+    assert etree.tostring(element, encoding="unicode") == wire_golden(name)
+    assert_valid(schema, element)
+
+
+def test_the_ihe_prefixes_change_only_the_prefixes_of_td21_and_td32_answers(schema):
+    """SIM_DMP_XDS_PREFIXES=ihe: same names and values, schema-valid, readable prefixes."""
+    ihe = parse_prefixes("ihe")
+    failure = registry_response([DUPLICATE], profile=ihe)
+    assert etree.tostring(failure, encoding="unicode").startswith(
+        '<rs:RegistryResponse xmlns:rs="urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0" ')
+    assert_valid(schema, failure)
+    found = [(CDA_REQUEST, "text/xml", b"<ClinicalDocument/>")]
+    element, attachments = render_retrieve_response(found, [], profile=ihe)
+    assert element.prefix == "xdsb" and element[0].prefix == "rs"
+    assert_valid_xop(schema, element, attachments)
+    default, _ = render_retrieve_response(found, [])
+    assert etree.tostring(element, method="c14n") != etree.tostring(default, method="c14n")
+    assert [e.tag for e in element.iter()] == [e.tag for e in default.iter()]
+    assert [dict(e.attrib) for e in element.iter()] == [dict(e.attrib) for e in default.iter()]
 
 
 def test_retrieve_success_is_schema_valid_and_its_mtom_package_carries_the_bytes(schema):

@@ -68,7 +68,9 @@ class DmpBinding:
         peek = peek_vihf(request.header)
         return RequestFacts(service=self.name, operation=operation,
                             version=self.context.version,
-                            lps_name=peek.get(LPS_NAME_ATTRIBUTE), ins=peek.get("ins"))
+                            lps_name=peek.get(LPS_NAME_ATTRIBUTE), ins=peek.get("ins"),
+                            structure=peek.get("structure"),
+                            professional=peek.get("professional"))
 
     def fault(self, name: str) -> ServiceFault:
         """The catalogue fault a scenario rule names."""

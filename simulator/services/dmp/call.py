@@ -23,6 +23,7 @@ from simulator.services.dmp.timeline import (
     API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
     software_of)
 from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
+from simulator.services.dmp.xds.wire_profile import WireProfile, parse_prefixes
 from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
@@ -42,6 +43,11 @@ class DmpContext:
     clock: SimClock
     calendar: RegulatoryCalendar
     version: str = "v2"
+
+    @property
+    def wire_profile(self) -> WireProfile:
+        """How XDS answers are serialised (``SIM_DMP_XDS_PREFIXES``)."""
+        return parse_prefixes(self.settings.dmp_xds_prefixes)
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,9 @@ LPS_NAME_ATTRIBUTE = "LPS_Nom"
 
 
 def peek_vihf(header: etree._Element | None) -> dict[str, str]:
-    """Best-effort look at a VIHF without checking it (for chaos rules): the software
-    name under ``LPS_Nom`` and the patient's 13-character matricule under ``ins``."""
+    """Best-effort look at a VIHF without checking it (for chaos rules and journal
+    queries): the software name under ``LPS_Nom``, the patient's 13-character matricule
+    under ``ins``, ``structure`` (Identifiant_Structure) and ``professional`` (NameID)."""
     found: dict[str, str] = {}
     if header is None:
         return found
@@ -245,6 +246,12 @@ def peek_vihf(header: etree._Element | None) -> dict[str, str]:
     if assertion is None:
         return found
     texts = _Texts(_attributes(assertion))
+    name_id = (assertion.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or "").strip()
+    if name_id:
+        found["professional"] = name_id
+    structure = texts.optional("Identifiant_Structure")
+    if structure:
+        found["structure"] = structure
     software = texts.optional(LPS_NAME_ATTRIBUTE)
     if software:
         found[LPS_NAME_ATTRIBUTE] = software

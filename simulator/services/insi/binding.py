@@ -12,7 +12,7 @@ from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
 from simulator.services.insi.service import InsiContext, InsiService
-from simulator.services.insi.usage import InsiUsage
+from simulator.services.insi.usage import InsiUsage, caller_of
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.reply import Reply
@@ -61,7 +61,8 @@ class InsiBinding:
             service=self.name, operation=operation,
             idam=text(lps, LPS_IDAM), lps_name=text(lps, LPS_NAME),
             ins=number.upper()[:13] if number else None,
-            birth_name=name.upper() if name else None)
+            birth_name=name.upper() if name else None,
+            structure=caller_of(request)[1] or None)
 
     def fault(self, name: str) -> ServiceFault:
         """The catalogue fault a scenario rule names (checked when the scenario loaded)."""

@@ -47,14 +47,26 @@ class InsiUsage:
         self._batcher.add(((at, software, structure, API_INSI, "INS", operation),
                            (structure, ins, "insi", at) if ins else None))
 
-    def flush(self) -> None:
-        """Write this process's queued calls now (if the storage has room: the reports
-        that call this read what is stored)."""
-        self._batcher.flush_for_reading()
+    def flush(self, timeout: float = 10.0, pause=None) -> bool:
+        """Write this process's queued calls now and, under ``insi-dmp-sim serve``, wait
+        until the other workers have written theirs (False after ``timeout`` seconds).
+        ``pause`` waits without holding the worker (the clock's sleep)."""
+        if pause is None:
+            self._batcher.flush_for_reading()  # on a full disk, reports read what is stored
+            return True
+        return self._batcher.flush_everywhere(timeout, pause)
 
-    def discard(self) -> None:
-        """Drop this process's queued calls (the simulator is being reset)."""
-        self._batcher.discard()
+    def share_across_processes(self, workers: int) -> None:
+        """Let :meth:`flush` reach the other forked workers (call before the fork)."""
+        self._batcher.share_across_processes(workers)
+
+    def discard(self, timeout: float = 10.0, pause=None) -> None:
+        """Before a reset: drop this process's queued calls; under ``insi-dmp-sim
+        serve`` (with ``pause``), write every worker's instead, so that none reaches the
+        store after the caller has cleared it."""
+        if pause is None or self._batcher.barrier is None \
+                or not self._batcher.flush_everywhere(timeout, pause):
+            self._batcher.discard()
 
     def _write(self, items: list) -> None:
         self.timeline.record_usage([usage for usage, _ in items])

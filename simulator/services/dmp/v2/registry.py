@@ -182,10 +182,12 @@ class RegistryService(Service):
             result = run_query(query, _RegistryView(view), visible=lambda obj: (
                 patient_of(obj) == call.patient_id and shown(obj)))
         except XdsFailure as failure:
-            return DmpAnswer(render_query_response(None, return_type, failure.errors),
+            return DmpAnswer(render_query_response(None, return_type, failure.errors,
+                                                   profile=call.context.wire_profile),
                              outcome=failure_label(failure.errors))
         body = render_query_response(result, return_type,
-                                     limit=call.context.settings.dmp_max_results)
+                                     limit=call.context.settings.dmp_max_results,
+                                     profile=call.context.wire_profile)
         return DmpAnswer(body, outcome=f"{len(result.objects)} objects")
 
     @dmp_rpc(UPDATE.body)
@@ -204,6 +206,8 @@ class RegistryService(Service):
                 _check_update_rights(call, plan, registry)
                 _store_plan(registry, plan, call)
         except XdsFailure as failure:
-            return DmpAnswer(registry_response(failure.errors),
+            return DmpAnswer(registry_response(failure.errors,
+                                               profile=call.context.wire_profile),
                              outcome=failure_label(failure.errors))
-        return DmpAnswer(registry_response([]), outcome="Success")
+        return DmpAnswer(registry_response([], profile=call.context.wire_profile),
+                         outcome="Success")

@@ -86,14 +86,16 @@ class RepositoryService(Service):
                 store_registration(registry, registration, ins=call.patient_id,
                                    feeder=call.vihf.name_id, now=call.now)
         except XdsFailure as failure:
-            return DmpAnswer(registry_response(failure.errors),
+            return DmpAnswer(registry_response(failure.errors,
+                                               profile=call.context.wire_profile),
                              outcome=failure_label(failure.errors),
                              rule=getattr(failure, "rule", None))
         call.context.store.timeline.count_feed(call.now, call.vihf.structure_id,
                                                software_of(call.vihf), qualification.kind,
                                                len(submission.documents))
-        return DmpAnswer(registry_response([]), outcome=f"Success {len(registration.entries)} "
-                                                        f"entries, {qualification.kind} INS")
+        return DmpAnswer(registry_response([], profile=call.context.wire_profile),
+                         outcome=f"Success {len(registration.entries)} entries, "
+                                 f"{qualification.kind} INS")
 
     @dmp_rpc(RETRIEVE.body)
     def RetrieveDocumentSetRequest(ctx, _body):
@@ -103,7 +105,8 @@ class RepositoryService(Service):
             wanted = parse_retrieve_request(call.body)
             check_may_consult(call, "TD3.2")
         except XdsFailure as failure:
-            body, _ = render_retrieve_response([], failure.errors)
+            body, _ = render_retrieve_response([], failure.errors,
+                                               profile=call.context.wire_profile)
             return DmpAnswer(body, outcome=failure_label(failure.errors))
         found, errors = [], []
         view = call.dmp.view()
@@ -125,7 +128,8 @@ class RepositoryService(Service):
                     request.document_unique_id))
                 continue
             found.append((request, content[0], content[1]))
-        body, attachments = render_retrieve_response(found, errors)
+        body, attachments = render_retrieve_response(found, errors,
+                                                     profile=call.context.wire_profile)
         return DmpAnswer(body, attachments=attachments,
                          outcome=f"{len(found)} found" + (f", {len(errors)} errors"
                                                           if errors else ""))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from simulator.services.dmp.xds.model import RS
+from simulator.services.dmp.xds.wire_profile import DEFAULT_PROFILE, WireProfile
 
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 FAILURE = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
@@ -109,12 +110,13 @@ def add_error_list(parent: etree._Element, errors: list[XdsError]) -> None:
 
 
 def registry_response(errors: list[XdsError] = (), status: str | None = None,
-                      parent: etree._Element | None = None) -> etree._Element:
-    """A ``rs:RegistryResponse`` (standalone, or appended to ``parent``)."""
+                      parent: etree._Element | None = None,
+                      profile: WireProfile = DEFAULT_PROFILE) -> etree._Element:
+    """A ``rs:RegistryResponse``: standalone (the answer's root, declaring ``profile``'s
+    namespaces), or appended to ``parent``."""
     errors = list(errors)
     status = status or status_for(errors)
-    nsmap = {"rs": RS}
-    element = etree.Element(f"{{{RS}}}RegistryResponse", status=status, nsmap=nsmap) \
+    element = profile.root(RS, "RegistryResponse", [("status", status)]) \
         if parent is None else etree.SubElement(parent, f"{{{RS}}}RegistryResponse",
                                                 status=status)
     add_error_list(element, errors)

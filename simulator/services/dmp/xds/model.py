@@ -251,18 +251,24 @@ def _add_localized(parent: etree._Element, child: str, value: str) -> None:
         etree.SubElement(holder, _q("LocalizedString"), value=value)
 
 
-def _attributes(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    return {name: value for name, value in pairs if value}
+# Attributes are written in the order a JAXB marshaller writes them, which is the order
+# of the pairs below: the element's own type first (schema order), then the types it
+# extends (RegistryObjectType: lid, objectType, status; IdentifiableType: id, home).
+# Inferred from JAXB registries' answers (wire_profile.py); string-reading clients rely
+# on e.g. classificationScheme before nodeRepresentation (DRIMbox documents.service.ts).
+def _attributes(pairs: list[tuple[str, str]], keep_empty: frozenset[str] = frozenset()
+                ) -> dict[str, str]:
+    return {name: value for name, value in pairs if value or name in keep_empty}
 
 
 def write_classification(parent: etree._Element, c: Classification) -> etree._Element:
     """Append ``c`` to ``parent`` as a ``rim:Classification``."""
     element = etree.SubElement(parent, _q("Classification"), _attributes([
-        ("classificationScheme", c.scheme), ("classificationNode", c.classification_node),
-        ("classifiedObject", c.classified_object), ("nodeRepresentation", c.node),
-        ("id", c.id), ("objectType", CLASSIFICATION_TYPE)]))
-    if c.scheme and not c.node:
-        element.set("nodeRepresentation", "")  # author classifications carry an empty one
+        ("classificationScheme", c.scheme), ("classifiedObject", c.classified_object),
+        ("classificationNode", c.classification_node), ("nodeRepresentation", c.node),
+        ("objectType", CLASSIFICATION_TYPE), ("id", c.id)],
+        # author classifications carry an empty nodeRepresentation
+        keep_empty=frozenset({"nodeRepresentation"} if c.scheme else ())))
     _add_slots(element, c.slots)
     _add_localized(element, "Name", c.name)
     return element
@@ -272,10 +278,10 @@ def write_registry_object(parent: etree._Element, obj: RegistryObject) -> etree.
     """Append ``obj`` to ``parent`` in ebRIM element order (Slot, Name, Description,
     VersionInfo, Classification, ExternalIdentifier)."""
     element = etree.SubElement(parent, _q(obj.kind), _attributes([
-        ("id", obj.id), ("lid", obj.lid), ("home", obj.home),
+        ("mimeType", obj.mime_type), ("lid", obj.lid),
         ("objectType", obj.object_type or (REGISTRY_PACKAGE_TYPE
                                            if obj.kind == "RegistryPackage" else "")),
-        ("status", obj.status), ("mimeType", obj.mime_type)]))
+        ("status", obj.status), ("id", obj.id), ("home", obj.home)]))
     _add_slots(element, obj.slots)
     _add_localized(element, "Name", obj.name)
     _add_localized(element, "Description", obj.description)
@@ -285,9 +291,9 @@ def write_registry_object(parent: etree._Element, obj: RegistryObject) -> etree.
         write_classification(element, classification)
     for ext in obj.external_ids:
         ext_element = etree.SubElement(element, _q("ExternalIdentifier"), _attributes([
-            ("id", ext.id), ("registryObject", ext.registry_object or obj.id),
-            ("identificationScheme", ext.scheme), ("objectType", EXTERNAL_ID_TYPE),
-            ("value", ext.value)]))
+            ("registryObject", ext.registry_object or obj.id),
+            ("identificationScheme", ext.scheme), ("value", ext.value),
+            ("objectType", EXTERNAL_ID_TYPE), ("id", ext.id)]))
         _add_localized(ext_element, "Name", ext.name)
     return element
 
@@ -295,7 +301,7 @@ def write_registry_object(parent: etree._Element, obj: RegistryObject) -> etree.
 def write_association(parent: etree._Element, a: Association) -> etree._Element:
     """Append ``a`` to ``parent`` as a ``rim:Association``."""
     element = etree.SubElement(parent, _q("Association"), _attributes([
-        ("id", a.id), ("associationType", a.type), ("sourceObject", a.source),
-        ("targetObject", a.target), ("status", a.status), ("objectType", ASSOCIATION_TYPE)]))
+        ("associationType", a.type), ("sourceObject", a.source), ("targetObject", a.target),
+        ("objectType", ASSOCIATION_TYPE), ("status", a.status), ("id", a.id)]))
     _add_slots(element, a.slots)
     return element

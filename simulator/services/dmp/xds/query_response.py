@@ -4,6 +4,8 @@ Element order follows query.xsd (RegistryResponseType: ResponseSlotList?,
 RegistryErrorList?, then RegistryObjectList, which is present even when empty).
 Within the list: documents (ExtrinsicObject), then submission sets (RegistryPackage),
 then Associations, as a query found them; ``ObjectRef`` returns give the ids alone.
+Prefixes, declarations and attribute order follow the answer's
+:class:`~simulator.services.dmp.xds.wire_profile.WireProfile`.
 """
 from __future__ import annotations
 
@@ -12,11 +14,10 @@ from lxml import etree
 from simulator.services.dmp.xds.errors import (
     TOO_MANY_RESULTS, XdsError, add_error_list, status_for)
 from simulator.services.dmp.xds.model import (
-    QUERY, RIM, RS, write_association, write_registry_object)
+    QUERY, RIM, write_association, write_registry_object)
 from simulator.services.dmp.xds.query_engine import QueryResult
 from simulator.services.dmp.xds.stored_queries import LEAF_CLASS, OBJECT_REF
-
-NSMAP = {"query": QUERY, "rim": RIM, "rs": RS}
+from simulator.services.dmp.xds.wire_profile import DEFAULT_PROFILE, WireProfile
 
 
 def _too_many(result: QueryResult, return_type: str, limit: int | None) -> XdsError | None:
@@ -30,22 +31,29 @@ def _too_many(result: QueryResult, return_type: str, limit: int | None) -> XdsEr
 
 def render_query_response(result: QueryResult | None, return_type: str,
                           errors: list[XdsError] | tuple = (), *,
-                          limit: int | None = None) -> etree._Element:
+                          limit: int | None = None,
+                          profile: WireProfile = DEFAULT_PROFILE) -> etree._Element:
     """``query:AdhocQueryResponse`` for ``result`` (None for a failed query).
 
     ``return_type`` is LeafClass (full objects) or ObjectRef (ids). With ``limit``, a
     LeafClass result above it fails with XDSTooManyResults and no objects.
+    ``totalResultCount`` is the number of objects in the list (0 on failure): ebRS 3.0
+    query.xsd puts it on AdhocQueryResponse, and DRIMbox reads it there (even before
+    looking at the status, DmpAPI.java), so it is always written.
     """
     result = result or QueryResult()
     errors = list(errors)
     too_many = _too_many(result, return_type, limit)
     if too_many is not None:
         errors.append(too_many)
-    response = etree.Element(f"{{{QUERY}}}AdhocQueryResponse", status=status_for(errors),
-                             nsmap=NSMAP)
+    failed = status_for(errors) != status_for([])
+    count = 0 if failed else len(result.objects) + len(result.associations)
+    response = profile.root(QUERY, "AdhocQueryResponse", [
+        ("startIndex", "0"), ("totalResultCount", str(count)),
+        ("status", status_for(errors))])
     add_error_list(response, errors)
     object_list = etree.SubElement(response, f"{{{RIM}}}RegistryObjectList")
-    if status_for(errors) != status_for([]):
+    if failed:
         return response
     if return_type == OBJECT_REF:
         for ref in [o.id for o in result.objects] + [a.id for a in result.associations]:

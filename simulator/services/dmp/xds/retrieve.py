@@ -13,7 +13,8 @@ from lxml import etree
 from simulator.services.dmp.xds.errors import (
     ERROR, FAILURE, PARTIAL_SUCCESS, REGISTRY_METADATA_ERROR, REPOSITORY_ERROR, SUCCESS,
     XdsError, XdsFailure, registry_response)
-from simulator.services.dmp.xds.model import RS, XDSB
+from simulator.services.dmp.xds.model import XDSB
+from simulator.services.dmp.xds.wire_profile import DEFAULT_PROFILE, WireProfile
 from simulator.soap.mtom import XOP
 
 RETRIEVE_REQUEST = f"{{{XDSB}}}RetrieveDocumentSetRequest"
@@ -59,7 +60,7 @@ def parse_retrieve_request(body: etree._Element | None) -> list[DocumentRequest]
 
 
 def render_retrieve_response(found: list[tuple[DocumentRequest, str, bytes]],
-                             errors: list[XdsError]
+                             errors: list[XdsError], profile: WireProfile = DEFAULT_PROFILE
                              ) -> tuple[etree._Element, list[tuple[str, bytes]]]:
     """(``xdsb:RetrieveDocumentSetResponse``, [(Content-ID, bytes)]) for the documents
     ``found`` as (request, mimeType, bytes) and the ``errors`` of the others.
@@ -69,8 +70,7 @@ def render_retrieve_response(found: list[tuple[DocumentRequest, str, bytes]],
     """
     failed = any(e.severity == ERROR for e in errors)
     status = SUCCESS if not failed else PARTIAL_SUCCESS if found else FAILURE
-    root = etree.Element(f"{{{XDSB}}}RetrieveDocumentSetResponse",
-                         nsmap={"xdsb": XDSB, "rs": RS, "xop": XOP})
+    root = profile.root(XDSB, "RetrieveDocumentSetResponse", [])
     registry_response(errors, status=status, parent=root)
     attachments = []
     for index, (request, mime_type, content) in enumerate(found, start=1):
@@ -84,7 +84,9 @@ def render_retrieve_response(found: list[tuple[DocumentRequest, str, bytes]],
         _text(response, "DocumentUniqueId", request.document_unique_id)
         _text(response, "mimeType", mime_type)
         document = etree.SubElement(response, f"{{{XDSB}}}Document")
-        etree.SubElement(document, f"{{{XOP}}}Include", href=f"cid:{content_id}")
+        # Declared where used (inferred: Java MTOM stacks such as CXF write it there).
+        etree.SubElement(document, f"{{{XOP}}}Include", href=f"cid:{content_id}",
+                         nsmap={"xop": XOP})
         attachments.append((content_id, content))
     return root, attachments
 
