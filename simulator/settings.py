@@ -33,6 +33,9 @@ DEFAULT_FAULT_FORMAT_SWITCH = date(2024, 7, 1)
 # may continue until 2023-04-28. The switches are the first days of the next period.
 DEFAULT_DMP_V1_CLOSE = date(2023, 1, 1)
 DEFAULT_DMP_GRACE_END = date(2023, 4, 29)
+# Issue 12: the official DMP WSDL package 2.01.04 of 2024-06-11 no longer has TD1.5a-d
+# (patientsSpecific keeps patientList only). First day they are refused.
+DEFAULT_DMP_TD15_REMOVAL = date(2024, 6, 11)
 
 
 class SettingsError(ValueError):
@@ -62,6 +65,10 @@ class Settings:
     dmp_v1_close_switch: date = DEFAULT_DMP_V1_CLOSE  # SIM_DMP_V1_CLOSE_SWITCH: grace from
     dmp_grace_end_switch: date = DEFAULT_DMP_GRACE_END  # SIM_DMP_GRACE_END_SWITCH: closed from
     dmp_grace_software: tuple[str, ...] = ()  # SIM_DMP_GRACE_SOFTWARE: NAME-VERSION,...
+    dmp_td15_removal_switch: date = DEFAULT_DMP_TD15_REMOVAL  # SIM_DMP_TD15_REMOVAL_SWITCH
+    dmp_pdq_max_results: int = 50  # SIM_DMP_PDQ_MAX_RESULTS: TD0.5 candidates before "too many"
+    # SIM_DMP_PATIENT_ACCESS_NEEDS_AUTHORISATION: TD1.5 needs a valid authorisation
+    dmp_patient_access_needs_authorisation: bool = True
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
@@ -142,7 +149,7 @@ class Settings:
                 raise SettingsError(f"SIM_{name.upper()} must be a positive number of "
                                     f"seconds, got {getattr(self, name)}")
         for name in ("port", "workers", "journal_size", "max_request_bytes",
-                     "admin_max_request_bytes", "max_connections"):
+                     "dmp_pdq_max_results", "admin_max_request_bytes", "max_connections"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
 
@@ -181,14 +188,15 @@ def _convert(name: str, raw: str):
     try:
         if name in ("port", "seed", "workers", "population", "journal_size",
                     "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
-                    "dmp_max_results", "admin_max_request_bytes", "max_connections",
-                    "memory_trim_bytes"):
+                    "dmp_max_results", "dmp_pdq_max_results", "admin_max_request_bytes",
+                    "max_connections", "memory_trim_bytes"):
             return int(raw)
         if name in ("journal_read_timeout", "read_timeout", "header_timeout",
                     "graceful_timeout"):
             return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
-                    "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check"):
+                    "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check",
+                    "dmp_patient_access_needs_authorisation"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")

@@ -135,7 +135,8 @@ def test_readiness_tells_what_breaks_on_each_date(app, client):
     grace = readiness(client, "2023-01-15")
     assert grace["stage"] == "grace"
     assert [r["name"] for r in grace["rules"]] == ["dmp-v1-grace", "td00-deprecated",
-                                                   "dmp-feeding-requires-qualified-ins"]
+                                                   "dmp-feeding-requires-qualified-ins",
+                                                   "td15-available"]
     assert [(b["rule"], b["since"]) for b in entry(grace, DPI, CHU)["breaks"]] == [
         ("dmp-v1-grace", "2023-01-01")]
 

@@ -20,8 +20,8 @@ from simulator.services.dmp.ins_oid import InsOidRule
 from simulator.services.dmp.operations import DmpOperation
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.timeline import (
-    API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
-    software_of)
+    API_V1, API_V2, TD00, TD15, check_legacy_access, check_td15, deprecation_headers,
+    identifier_kind, software_of)
 from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
 from simulator.services.dmp.xds.wire_profile import WireProfile, parse_prefixes
 from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
@@ -107,7 +107,7 @@ class DmpCall:
 
 def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
     """Check the request's WS-Addressing headers and its VIHF, count the call for the
-    reports, apply the timeline to API v1 and TD0.0; return the call."""
+    reports, apply the timeline to API v1, TD0.0 and TD1.5; return the call."""
     exchange = ctx.udc
     context: DmpContext = exchange.service
     operation = operations[exchange.operation]
@@ -132,6 +132,8 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
         access = check_legacy_access(context, vihf, api, now)
         if access.deprecated:
             exchange.reply_headers.extend(deprecation_headers(access))
+    elif api == TD15:
+        check_td15(context, now)
     return DmpCall(operation, vihf, now, exchange.request.body_element, context,
                    exchange.request_id, identify_patient(context, vihf))
 
