@@ -6,6 +6,7 @@ the Prometheus counters at ``/metrics``. All state lives in objects created here
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
@@ -29,7 +30,8 @@ from simulator.services.dmp.v2.services import v2_bindings
 from simulator.services.dmp.xds.value_sets import load_terminology
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
-from simulator.settings import Settings
+from simulator.services.dmp.xmldsig import SignatureVerifier
+from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
 from simulator.store.sqlite import SQLiteStore, open_store
@@ -102,7 +104,9 @@ class SimulatorApp:
         if endpoint is not None:
             return endpoint(environ, start_response)
         if path.startswith("/_admin") or path in ("/", "/metrics"):
-            refused = refusal(environ, self.simulator.settings.admin_token)
+            settings = self.simulator.settings
+            refused = refusal(environ, settings.admin_token, admin_hosts(settings)) \
+                or _too_large(environ, settings.admin_max_request_bytes)
             if refused is not None:
                 return _json(start_response, refused[0], {"error": refused[1]})
             return self.admin(environ, start_response)
@@ -110,11 +114,49 @@ class SimulatorApp:
                                             "services": sorted(self.simulator.endpoints)})
 
 
+def admin_hosts(settings: Settings) -> tuple[str, ...]:
+    """Host names the control plane answers without a token, besides loopback names."""
+    bound = () if settings.host in ("", "0.0.0.0", "::") else (settings.host,)
+    return (*bound, *settings.admin_hosts)
+
+
+def _too_large(environ, limit: int) -> tuple[int, str] | None:
+    """413 for a control-plane body larger than ``limit``: refused unread when its
+    Content-Length says so; a body without one (chunked) is read up to the limit and
+    handed on with its length."""
+    refusal = (413, f"the control plane takes bodies of {limit} bytes at most "
+                    "(SIM_ADMIN_MAX_REQUEST_BYTES), this one has {}")
+    length = (environ.get("CONTENT_LENGTH") or "").strip()
+    if not length:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not (chunked or environ.get("wsgi.input_terminated")) \
+                or "wsgi.input" not in environ:
+            return None  # no body (reading would wait for one on a keep-alive connection)
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return refusal[0], refusal[1].format("more")
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return None
+    try:
+        declared = int(length)
+    except ValueError:
+        return 400, "Content-Length is not a number"
+    return (refusal[0], refusal[1].format(declared)) if declared > limit else None
+
+
 def _json(start_response, status: int, payload: dict):
     body = json.dumps(payload).encode()
     start_response(status_line(status), [("Content-Type", "application/json"),
                                          ("Content-Length", str(len(body)))])
     return [body]
+
+
+def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier:
+    """The DMP's signature verifier, trusting the CAs of SIM_DMP_TRUSTED_CAS."""
+    try:
+        return SignatureVerifier.from_files(settings.dmp_trusted_cas, clock.real_now)
+    except ValueError as error:
+        raise SettingsError(f"SIM_DMP_TRUSTED_CAS: {error}") from None
 
 
 def create_app(settings: Settings | None = None) -> SimulatorApp:
@@ -137,8 +179,11 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
-    dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar)),
-                    **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1"))}
+    signatures = signature_verifier(settings, clock)
+    dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar,
+                                             signatures=signatures)),
+                    **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1",
+                                             signatures=signatures))}
     for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
     simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)

@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                                               "<data-dir>/pki/client-insi-auto.pem")
     add_setting_flags(health)
     certs = commands.add_parser("certs", help="write a test PKI: CA, server, INSI-AUTO, "
-                                              "INSI-MANU and CPS-like client certificates")
+                                              "INSI-MANU, CPS-like client certificates and "
+                                              "an ORG SIGN-like signing certificate")
     certs.add_argument("--out", default="insi-dmp-sim-pki",
                        help="directory to write (default ./insi-dmp-sim-pki; files replaced)")
     certs.add_argument("--structure", default="10B0152872",

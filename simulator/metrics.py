@@ -57,7 +57,7 @@ class Metrics:
 
     def render(self) -> str:
         """The Prometheus text exposition of every metric."""
-        self._batcher.flush()
+        self._batcher.flush_for_reading()
         rows = self.store.read_metrics()
         lines = []
         for family, (kind, help_text) in sorted(FAMILIES.items()):

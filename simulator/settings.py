@@ -75,7 +75,11 @@ class Settings:
     # SIM_DMP_PATIENT_ACCESS_NEEDS_AUTHORISATION: TD1.5 needs a valid authorisation
     dmp_patient_access_needs_authorisation: bool = True
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
-    dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
+    # SIM_DMP_RELAXED_SECURITY: no signature required nor verified (VIHF, lot SignedInfo)
+    dmp_relaxed_security: bool = False
+    # SIM_DMP_TRUSTED_CAS: PEM files (comma-separated) of the CAs the signing certificates
+    # must chain to; empty = the chain is not judged (signatures still verified)
+    dmp_trusted_cas: tuple[Path, ...] = ()
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
     dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
     dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
@@ -92,6 +96,16 @@ class Settings:
     # queued entries before answering 503 rather than an incomplete list
     journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES: larger ones get HTTP 413
+    # Server limits against stalling and bloating (issue 14; README "Reliability"):
+    admin_max_request_bytes: int = 1024 * 1024  # SIM_ADMIN_MAX_REQUEST_BYTES: /_admin bodies
+    admin_hosts: tuple[str, ...] = ()  # SIM_ADMIN_HOSTS: Host names /_admin accepts besides
+    # loopback names and SIM_HOST when no token is set (DNS rebinding guard)
+    read_timeout: float = 30.0  # SIM_READ_TIMEOUT: seconds to receive a request's body
+    header_timeout: float = 75.0  # SIM_HEADER_TIMEOUT: idle keep-alive and header reading
+    max_connections: int = 1000  # SIM_MAX_CONNECTIONS: open connections per worker
+    graceful_timeout: float = 5.0  # SIM_GRACEFUL_TIMEOUT: drain deadline after SIGTERM
+    memory_trim_bytes: int = 1024 * 1024  # SIM_MEMORY_TRIM_BYTES: malloc_trim after a body
+    # this large (0: never)
     log_level: str = "info"  # SIM_LOG_LEVEL: debug, info, warning, error or critical
     log_format: str = "text"  # SIM_LOG_FORMAT: text, or json (one JSON object per line)
     access_log: bool = False  # SIM_ACCESS_LOG: log every request (with its X-Request-Id)
@@ -137,12 +151,19 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        missing = [str(p) for p in self.dmp_trusted_cas if not Path(p).is_file()]
+        if missing:
+            raise SettingsError(f"SIM_DMP_TRUSTED_CAS: no such file: {', '.join(missing)}")
         try:
             parse_prefixes(self.dmp_xds_prefixes)
         except WireProfileError as exc:
             raise SettingsError(str(exc)) from exc
+        for name in ("read_timeout", "header_timeout", "graceful_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"SIM_{name.upper()} must be a positive number of "
+                                    f"seconds, got {getattr(self, name)}")
         for name in ("port", "workers", "journal_size", "max_request_bytes",
-                     "dmp_pdq_max_results"):
+                     "dmp_pdq_max_results", "admin_max_request_bytes", "max_connections"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}) must be "
                                     f"positive, got {getattr(self, name)}")
@@ -221,6 +242,8 @@ def _convert(name: str, raw: str):
             return parse_datetime(raw)
         if kind is date:
             return date.fromisoformat(raw)
+        if name == "dmp_trusted_cas":
+            return tuple(Path(part.strip()) for part in raw.split(",") if part.strip())
         if name == "dmp_indirect_denied" and raw.strip().lower() == "none":
             return ()
         if kind is tuple:

@@ -259,7 +259,7 @@ def test_software_of_the_settings_is_listed(make_app):
 ])
 def test_grace_registration_refuses_anything_else(client, body, says):
     response = client.post("/_admin/dmp/grace", json=body) if body is not None else \
-        client.post("/_admin/dmp/grace", data="software=X", content_type="text/plain")
+        client.post("/_admin/dmp/grace", data="software=X", content_type="application/xml")
     assert response.status_code == 400 and says in response.json["error"]
     assert client.get("/_admin/dmp/grace").json["registrations"] == []
 
