@@ -66,9 +66,22 @@ class Metrics:
                     items.append((DELAY_BY_DAY, day, decision.delay))
         self._batcher.add(items)  # one queue entry per request: this is the hot path
 
+    def share_across_processes(self, workers: int) -> None:
+        """Let :meth:`complete_rows` wait for ``workers`` forked worker processes (call
+        in the parent, before the fork)."""
+        self._batcher.share_across_processes(workers)
+
     def rows(self) -> list[tuple[str, tuple, float]]:
         """Every stored (name, labels, value), this worker's pending increments included."""
         self._batcher.flush()
+        return self.store.read_metrics()
+
+    def complete_rows(self, timeout: float, pause) -> list[tuple[str, tuple, float]] | None:
+        """Like :meth:`rows`, every worker's pending increments included (the
+        dashboard's charts, a test's check); None when a worker did not write them
+        within ``timeout`` seconds."""
+        if not self._batcher.flush_everywhere(timeout, pause):
+            return None
         return self.store.read_metrics()
 
     def render(self) -> str:
