@@ -86,7 +86,14 @@ def test_every_control_of_the_dashboard_changes_the_server(tmp_path):
         browser.wait_for("document.getElementById('journal-count').textContent")
         browser.evaluate("window.notReloaded = true")
 
-        # Clock: a date-time typed in, frozen, then running, then frozen again.
+        # Clock: a bad date is refused with the server's message, nothing moves.
+        before = sim.clock()["now"][:10]
+        browser.type("#clock-input", "tomorrow")
+        page.click("#clock-set")
+        assert "ISO-8601" in page.text("#status")
+        assert browser.evaluate("document.getElementById('status').className") == "error"
+        assert sim.clock()["now"][:10] == before
+        # A date-time typed in, frozen, then running, then frozen again.
         browser.type("#clock-input", "2022-10-24T21:00:00+02:00")
         if not browser.evaluate("document.getElementById('clock-frozen').checked"):
             browser.click("#clock-frozen")
