@@ -160,13 +160,13 @@ def test_every_control_of_the_dashboard_changes_the_server(tmp_path):
         assert browser.evaluate("window.pwned") is None
 
         # Charts: what the stats endpoints say, drawn.
-        latency = {op["operation"]: op for op in sim.admin("GET", "/stats/latency")["operations"]}
+        latency = {op["operation"]: op for op in sim.latency_stats()}
         traits = latency["rechercherInsAvecTraitsIdentite"]
         drawn = browser.evaluate(
             "[...document.querySelectorAll('#latency-chart rect.p99')].map(r => "
             "[r.dataset.operation, Number(r.dataset.ms)])")
         assert ["rechercherInsAvecTraitsIdentite", traits["p99_ms"]] in drawn
-        days = sim.admin("GET", "/stats/injections")["days"]
+        days = sim.injection_stats()
         assert {d["day"] for d in days} == {"2022-10-24", "2022-11-10"}
         assert days[0]["actions"] == {"fault": 3}
         bars = browser.evaluate(
