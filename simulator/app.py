@@ -6,6 +6,7 @@ the Prometheus counters at ``/metrics``. All state lives in objects created here
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
@@ -103,12 +104,44 @@ class SimulatorApp:
         if endpoint is not None:
             return endpoint(environ, start_response)
         if path.startswith("/_admin") or path in ("/", "/metrics"):
-            refused = refusal(environ, self.simulator.settings.admin_token)
+            settings = self.simulator.settings
+            refused = refusal(environ, settings.admin_token, admin_hosts(settings)) \
+                or _too_large(environ, settings.admin_max_request_bytes)
             if refused is not None:
                 return _json(start_response, refused[0], {"error": refused[1]})
             return self.admin(environ, start_response)
         return _json(start_response, 404, {"error": f"No service at {path}",
                                             "services": sorted(self.simulator.endpoints)})
+
+
+def admin_hosts(settings: Settings) -> tuple[str, ...]:
+    """Host names the control plane answers without a token, besides loopback names."""
+    bound = () if settings.host in ("", "0.0.0.0", "::") else (settings.host,)
+    return (*bound, *settings.admin_hosts)
+
+
+def _too_large(environ, limit: int) -> tuple[int, str] | None:
+    """413 for a control-plane body larger than ``limit``: refused unread when its
+    Content-Length says so; a body without one (chunked) is read up to the limit and
+    handed on with its length."""
+    refusal = (413, f"the control plane takes bodies of {limit} bytes at most "
+                    "(SIM_ADMIN_MAX_REQUEST_BYTES), this one has {}")
+    length = (environ.get("CONTENT_LENGTH") or "").strip()
+    if not length:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not (chunked or environ.get("wsgi.input_terminated")) \
+                or "wsgi.input" not in environ:
+            return None  # no body (reading would wait for one on a keep-alive connection)
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return refusal[0], refusal[1].format("more")
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return None
+    try:
+        declared = int(length)
+    except ValueError:
+        return 400, "Content-Length is not a number"
+    return (refusal[0], refusal[1].format(declared)) if declared > limit else None
 
 
 def _json(start_response, status: int, payload: dict):

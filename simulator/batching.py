@@ -17,6 +17,7 @@ import threading
 from typing import Callable
 
 from simulator.flush_barrier import FlushBarrier
+from simulator.store.database import StorageFull
 
 LOG = logging.getLogger(__name__)
 
@@ -33,10 +34,14 @@ class ProcessBatcher:
         self._buffer: _Buffer | None = None
 
     def add(self, item) -> None:
-        """Queue one item; writes the batch when it is full."""
+        """Queue one item; writes the batch when it is full. On a full disk the batch is
+        dropped (logged), and the request that brought the item is not failed."""
         buffer = self._current()
         if buffer.add(item) >= self.batch or buffer.slot is None and self.barrier is not None:
-            self.flush()  # a process without a barrier slot writes through
+            try:
+                self.flush()  # a process without a barrier slot writes through
+            except StorageFull:
+                pass
 
     def flush(self) -> None:
         """Write this process's queued items now."""
@@ -48,13 +53,30 @@ class ProcessBatcher:
             if items:
                 try:
                     self.write(items)
+                except StorageFull as error:
+                    if not buffer.full:  # once per episode, not every flush interval
+                        LOG.warning("%s: queued items are dropped until space returns",
+                                    error)
+                    buffer.full = True
+                    raise
                 finally:  # written, or lost with the store: no reader waits for them
                     buffer.resolved(len(items))
+                if buffer.full:
+                    LOG.info("storage writable again")
+                    buffer.full = False
+
+    def flush_for_reading(self) -> None:
+        """Flush before a read: on a full disk the read goes on with what is stored."""
+        try:
+            self.flush()
+        except StorageFull:
+            pass
 
     def flush_everywhere(self, timeout: float, pause: Callable[[float], None]) -> bool:
         """Write this process's queued items now and, with a barrier, wait until every
-        other process has written what it had queued; False after ``timeout`` seconds."""
-        self.flush()
+        other process has written what it had queued; False after ``timeout`` seconds.
+        On a full disk, the queued items are dropped and the read goes on."""
+        self.flush_for_reading()
         return self.barrier is None or self.barrier.wait_complete(timeout, pause)
 
     def share_across_processes(self, workers: int) -> None:
@@ -81,6 +103,7 @@ class _Buffer:
 
     def __init__(self, owner: ProcessBatcher):
         self.pid = os.getpid()
+        self.full = False  # the last write found the storage full
         self.writing = threading.Lock()
         self._lock = threading.Lock()
         self._items: list = []
@@ -113,6 +136,8 @@ class _Buffer:
                 return
             try:
                 owner.flush()
+            except StorageFull:
+                continue  # logged once by flush; space may come back
             except Exception:  # noqa: BLE001 - keep flushing: readers wait for this queue
                 LOG.warning("batch flush failed; the items are dropped", exc_info=True)
 

@@ -59,6 +59,7 @@ class RegulatoryCalendar:
                       "the switch date is inferred (domain brief §7.1)",
                       starts=fault_switch),
             *_dmp_rules(settings.dmp_v1_close_switch, settings.dmp_grace_end_switch),
+            *_td15_rules(settings.dmp_td15_removal_switch),
         )
 
     def rule(self, name: str) -> DatedRule:
@@ -102,6 +103,11 @@ class RegulatoryCalendar:
         last = self.settings.dmp_v1_close_switch - timedelta(days=1)
         return last.replace(day=1), last
 
+    def td15_rule(self, day: date) -> DatedRule:
+        """``td15-available`` or ``td15-removed``: the rule of TD1.5a-d on ``day``."""
+        return self.rule("td15-available" if self.rule("td15-available").in_force(day)
+                         else "td15-removed")
+
     def feeding_requires_qualified_ins(self, day: date) -> bool:
         """After API v1 and TD0.0 are switched off, a v2 feed needs a qualified INS."""
         return self.rule("dmp-feeding-requires-qualified-ins").in_force(day)
@@ -138,4 +144,22 @@ def _dmp_rules(v1_close: date, grace_end: date) -> tuple[DatedRule, ...]:
                   "qualification", _QA, starts=grace_end),
         DatedRule("dmp-feeding-requires-qualified-ins", "The DMP can no longer be fed "
                   f"without a qualified INS (since {grace_end})", _QA, starts=grace_end),
+    )
+
+
+# Issue 12, citing the official DMP WSDL package: its version 2.01.04 (2024-06-11) keeps
+# only patientList in patientsSpecific. The package itself is not public (brief §2.3).
+_WSDL_PACKAGE = "official DMP WSDL package 2.01.04 of 2024-06-11"
+
+
+def _td15_rules(removal: date) -> tuple[DatedRule, ...]:
+    """TD1.5a-d (patient web access on ``patientsSpecific``): served until the day before
+    ``removal``, refused from it, with no grace (a removed operation, not a closed API)."""
+    last = (removal - timedelta(days=1)).isoformat()
+    return (
+        DatedRule("td15-available", "TD1.5a-d createPatientAccess, patientOTPUpdate, "
+                  f"updatePatientAccess answer until {last}", _WSDL_PACKAGE, ends=removal),
+        DatedRule("td15-removed", f"TD1.5a-d removed since {removal}: patientsSpecific "
+                  "keeps patientList only; patients manage their access in Mon espace santé",
+                  _WSDL_PACKAGE, starts=removal),
     )

@@ -6,6 +6,8 @@ brings it back to the configured start.
 """
 from __future__ import annotations
 
+import os
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -21,6 +23,7 @@ class SimClock:
     def __init__(self, store, wall: Callable[[], datetime] = _wall_now):
         self._store = store
         self._wall = wall
+        self._wake: tuple[int, threading.Event] | None = None
 
     def now(self) -> datetime:
         """The simulated current instant (timezone-aware, UTC)."""
@@ -50,9 +53,26 @@ class SimClock:
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        """Wait in real time (injected latency). Under the gevent workers this only
-        suspends the current request's greenlet, never the worker."""
+        """Wait in real time. Under the gevent workers this only suspends the current
+        request's greenlet, never the worker."""
         time.sleep(seconds)
+
+    def delay(self, seconds: float) -> None:
+        """Wait in real time for an injected latency, like :meth:`sleep`, but end early
+        once :meth:`cut_sleeps` was called (a draining server), so that the request
+        still gets its scenario's outcome before the worker stops."""
+        self._wake_event().wait(seconds)
+
+    def cut_sleeps(self) -> None:
+        """End every injected delay of this process now, and those still to come."""
+        self._wake_event().set()
+
+    def _wake_event(self) -> threading.Event:
+        # Made in the process that waits, after gevent patched threading: an Event made
+        # in the master before the fork would block the whole worker.
+        if self._wake is None or self._wake[0] != os.getpid():
+            self._wake = (os.getpid(), threading.Event())
+        return self._wake[1]
 
     @staticmethod
     def monotonic() -> float:

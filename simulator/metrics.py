@@ -72,8 +72,9 @@ class Metrics:
         self._batcher.share_across_processes(workers)
 
     def rows(self) -> list[tuple[str, tuple, float]]:
-        """Every stored (name, labels, value), this worker's pending increments included."""
-        self._batcher.flush()
+        """Every stored (name, labels, value), this worker's pending increments included
+        (on a full disk, what is stored)."""
+        self._batcher.flush_for_reading()
         return self.store.read_metrics()
 
     def complete_rows(self, timeout: float, pause) -> list[tuple[str, tuple, float]] | None:

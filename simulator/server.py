@@ -7,7 +7,9 @@ once before the workers fork.
 from __future__ import annotations
 
 import gc
+
 import logging
+import math
 import ssl
 import tempfile
 from pathlib import Path
@@ -53,12 +55,16 @@ class SimulatorServer(BaseApplication):
         options = {
             "bind": f"{s.host}:{s.port}",
             "workers": s.workers,
-            "worker_class": "gevent",
-            "worker_connections": 1000,
+            # gunicorn's gevent worker plus read deadlines, a connection-slot policy, a
+            # drain that ends injected delays and memory trimming (simulator/worker.py).
+            "worker_class": "simulator.worker.SimulatorWorker",
+            "worker_connections": s.max_connections,
             "preload_app": True,
-            "keepalive": 75,
+            "keepalive": math.ceil(s.header_timeout),
             "timeout": 120,
-            "graceful_timeout": 5,
+            # The master waits this long (plus a margin for the worker's 1 s polling)
+            # before killing workers that still have requests in flight.
+            "graceful_timeout": math.ceil(s.graceful_timeout) + 2,
             "loglevel": s.log_level,
             "accesslog": None,
             # gunicorn's runtime control socket lives in $HOME: several simulators (CI,
@@ -84,7 +90,11 @@ class SimulatorServer(BaseApplication):
         # the workers' collections only walk what requests allocate.
         gc.collect()
         gc.freeze()
-        return take_turns(app)
+        application = take_turns(app)
+        # The worker's drain ends injected delays through this (simulator/worker.py).
+        clock = getattr(getattr(app, "simulator", None), "clock", None)
+        application.cut_sleeps = clock.cut_sleeps if clock is not None else None
+        return application
 
 
 def tls_options(settings: Settings) -> dict:

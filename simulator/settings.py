@@ -33,6 +33,9 @@ DEFAULT_FAULT_FORMAT_SWITCH = date(2024, 7, 1)
 # may continue until 2023-04-28. The switches are the first days of the next period.
 DEFAULT_DMP_V1_CLOSE = date(2023, 1, 1)
 DEFAULT_DMP_GRACE_END = date(2023, 4, 29)
+# Issue 12: the official DMP WSDL package 2.01.04 of 2024-06-11 no longer has TD1.5a-d
+# (patientsSpecific keeps patientList only). First day they are refused.
+DEFAULT_DMP_TD15_REMOVAL = date(2024, 6, 11)
 
 
 class SettingsError(ValueError):
@@ -62,6 +65,10 @@ class Settings:
     dmp_v1_close_switch: date = DEFAULT_DMP_V1_CLOSE  # SIM_DMP_V1_CLOSE_SWITCH: grace from
     dmp_grace_end_switch: date = DEFAULT_DMP_GRACE_END  # SIM_DMP_GRACE_END_SWITCH: closed from
     dmp_grace_software: tuple[str, ...] = ()  # SIM_DMP_GRACE_SOFTWARE: NAME-VERSION,...
+    dmp_td15_removal_switch: date = DEFAULT_DMP_TD15_REMOVAL  # SIM_DMP_TD15_REMOVAL_SWITCH
+    dmp_pdq_max_results: int = 50  # SIM_DMP_PDQ_MAX_RESULTS: TD0.5 candidates before "too many"
+    # SIM_DMP_PATIENT_ACCESS_NEEDS_AUTHORISATION: TD1.5 needs a valid authorisation
+    dmp_patient_access_needs_authorisation: bool = True
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
     dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
@@ -80,6 +87,16 @@ class Settings:
     # queued entries before answering 503 rather than an incomplete list
     journal_read_timeout: float = 10.0
     max_request_bytes: int = 10 * 1024 * 1024  # SIM_MAX_REQUEST_BYTES
+    # Server limits against stalling and bloating (issue 14; README "Reliability"):
+    admin_max_request_bytes: int = 1024 * 1024  # SIM_ADMIN_MAX_REQUEST_BYTES: /_admin bodies
+    admin_hosts: tuple[str, ...] = ()  # SIM_ADMIN_HOSTS: Host names /_admin accepts besides
+    # loopback names and SIM_HOST when no token is set (DNS rebinding guard)
+    read_timeout: float = 30.0  # SIM_READ_TIMEOUT: seconds to receive a request's body
+    header_timeout: float = 75.0  # SIM_HEADER_TIMEOUT: idle keep-alive and header reading
+    max_connections: int = 1000  # SIM_MAX_CONNECTIONS: open connections per worker
+    graceful_timeout: float = 5.0  # SIM_GRACEFUL_TIMEOUT: drain deadline after SIGTERM
+    memory_trim_bytes: int = 1024 * 1024  # SIM_MEMORY_TRIM_BYTES: malloc_trim after a body
+    # this large (0: never)
     log_level: str = "info"  # SIM_LOG_LEVEL
     tls: bool = False  # SIM_TLS: serve https (generates <data-dir>/pki without a certificate)
     tls_cert: Path | None = None  # SIM_TLS_CERT: server certificate (PEM, may hold the key)
@@ -127,7 +144,12 @@ class Settings:
             parse_prefixes(self.dmp_xds_prefixes)
         except WireProfileError as exc:
             raise SettingsError(str(exc)) from exc
-        for name in ("port", "workers", "journal_size", "max_request_bytes"):
+        for name in ("read_timeout", "header_timeout", "graceful_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"SIM_{name.upper()} must be a positive number of "
+                                    f"seconds, got {getattr(self, name)}")
+        for name in ("port", "workers", "journal_size", "max_request_bytes",
+                     "dmp_pdq_max_results", "admin_max_request_bytes", "max_connections"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)}")
 
@@ -166,12 +188,15 @@ def _convert(name: str, raw: str):
     try:
         if name in ("port", "seed", "workers", "population", "journal_size",
                     "journal_body_bytes", "max_request_bytes", "dmp_vihf_max_skew",
-                    "dmp_max_results"):
+                    "dmp_max_results", "dmp_pdq_max_results", "admin_max_request_bytes",
+                    "max_connections", "memory_trim_bytes"):
             return int(raw)
-        if name == "journal_read_timeout":
+        if name in ("journal_read_timeout", "read_timeout", "header_timeout",
+                    "graceful_timeout"):
             return float(raw)
         if name in ("frozen", "insi_qualif_quirks", "tls", "tls_require_client_cert",
-                    "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check"):
+                    "dmp_relaxed_security", "journal_pseudonymise", "dmp_ins_oid_check",
+                    "dmp_patient_access_needs_authorisation"):
             if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")
@@ -184,7 +209,7 @@ def _convert(name: str, raw: str):
             return date.fromisoformat(raw)
         if name == "dmp_indirect_denied" and raw.strip().lower() == "none":
             return ()
-        if name in ("insi_idams", "dmp_grace_software", "dmp_indirect_denied"):
+        if name in ("insi_idams", "dmp_grace_software", "dmp_indirect_denied", "admin_hosts"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except SettingsError:
         raise

@@ -16,10 +16,10 @@ from collections import defaultdict
 from datetime import date
 
 from simulator.calendar import GRACE, OPEN, RegulatoryCalendar
-from simulator.services.dmp.timeline import API_V1, API_V2, INSI, TD00
+from simulator.services.dmp.timeline import API_V1, API_V2, INSI, TD00, TD15
 from simulator.settings import Settings
 
-APIS = (API_V1, API_V2, TD00, INSI)
+APIS = (API_V1, API_V2, TD00, TD15, INSI)
 LEGACY_APIS = {API_V1: "v1", TD00: "td00"}  # api -> the calendar's name for it
 QUALIFIED, NON_QUALIFIED, INS_C = "qualified", "non-qualified", "ins-c"
 FEED_KINDS = (QUALIFIED, NON_QUALIFIED, INS_C)
@@ -142,6 +142,11 @@ def _refusals(apis: dict, grace: dict, feeds: dict, calendar: RegulatoryCalendar
                 "count": apis[api]["calls"], "rule": rule.name,
                 "since": rule.starts.isoformat(), "description": rule.description}
         (deprecated if stage == GRACE and grace[api] else breaks).append(item)
+    td15 = calendar.td15_rule(on)
+    if TD15 in apis and td15.name == "td15-removed":
+        breaks.append({"api": TD15, "usage": "calls", "operations": apis[TD15]["operations"],
+                       "count": apis[TD15]["calls"], "rule": td15.name,
+                       "since": td15.starts.isoformat(), "description": td15.description})
     if calendar.feeding_requires_qualified_ins(on):
         rule = calendar.rule("dmp-feeding-requires-qualified-ins")
         for kind, api, label in ((NON_QUALIFIED, API_V2, "a non-qualified INS"),
@@ -165,12 +170,16 @@ def _findings(apis: dict, feeds: dict, listed: str | None, structure_uses_insi: 
     if TD00 in apis:
         findings.append("obtains identities through TD0.0 (obsolete: the CNAM's identity "
                         "may differ from the INS; use INSi and identity qualification)")
+    if TD15 in apis:
+        findings.append("manages the patient's web access through TD1.5 (removed from the "
+                        "DMP WSDL package 2.01.04 of 2024-06-11: patients manage their access "
+                        "in Mon espace santé)")
     if any(kind == "INS-C" for s in apis.values() for kind in s["identifiers"]) \
             and API_V1 not in apis:
         findings.append("sends INS-C identifiers")
     if feeds.get(NON_QUALIFIED) or feeds.get(INS_C):
         findings.append("feeds documents without a qualified INS (not counted by SUN-ES)")
-    if (API_V2 in apis or TD00 in apis) and not structure_uses_insi:
+    if (API_V2 in apis or TD00 in apis or TD15 in apis) and not structure_uses_insi:
         findings.append("no INSi call seen from its structure: its INS are not obtained "
                         "from INSi")
     return findings

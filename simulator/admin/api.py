@@ -4,9 +4,13 @@ JSON in and out; errors are JSON objects with an ``error`` message a person can 
 """
 from __future__ import annotations
 
+import json
+import logging
+import uuid
 from dataclasses import replace
 
 from flask import Blueprint, Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from simulator import __version__
 from simulator.admin import current_simulator
@@ -21,9 +25,12 @@ from simulator.admin.stats_api import stats_admin
 from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
+from simulator.soap.errors import capped
 from simulator.store.codec import identity_to_dict
 
 admin = Blueprint("admin", __name__, url_prefix="/_admin")
+LOG = logging.getLogger(__name__)
+ERROR_LIMIT = 1000  # characters of an error message: refused values are quoted, not echoed
 
 
 def create_admin_app(simulator) -> Flask:
@@ -45,7 +52,36 @@ def create_admin_app(simulator) -> Flask:
     app.register_error_handler(JournalIncomplete, lambda e: (jsonify(error=str(e)), 503))
     app.register_error_handler(405, lambda e: (jsonify(error=f"{request.method} is not "
                                                           f"allowed on {request.path}"), 405))
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.after_request(_cap_error)
     return app
+
+
+def _http_error(error: HTTPException):
+    """Every other HTTP error (413, 400...) as JSON, not werkzeug's HTML page."""
+    return jsonify(error=f"{error.name}: {error.description}"), error.code
+
+
+def _unexpected_error(error: Exception):
+    """An unforeseen failure: logged with an id, answered in JSON (never Flask's HTML 500)."""
+    error_id = uuid.uuid4().hex[:16]
+    LOG.error("control plane %s %s (error %s): %r", request.method, request.path, error_id,
+              error, exc_info=(type(error), error, error.__traceback__))
+    return jsonify(error=f"internal error {error_id} ({type(error).__name__}), logged by the "
+                         "simulator"), 500
+
+
+def _cap_error(response):
+    """An error message quoting what the client sent is cut to ERROR_LIMIT characters,
+    so that a refused value is never echoed whole (issue 14: 200 MB in, 200 MB out)."""
+    if response.status_code >= 400 and response.is_json and \
+            response.content_length and response.content_length > ERROR_LIMIT:
+        payload = response.get_json(silent=True)
+        if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+            payload["error"] = capped(payload["error"], ERROR_LIMIT)
+            response.set_data(json.dumps(payload))
+    return response
 
 
 def _clock_view(sim) -> dict:

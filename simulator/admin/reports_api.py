@@ -52,7 +52,7 @@ def readiness_view(sim, on: date) -> dict:
     flush_usage(sim)
     timeline, calendar = sim.store.timeline, sim.calendar
     names = (calendar.legacy_rule(on, "v1").name, calendar.legacy_rule(on, "td00").name,
-             "dmp-feeding-requires-qualified-ins")
+             "dmp-feeding-requires-qualified-ins", calendar.td15_rule(on).name)
     return {
         "date": on.isoformat(), "today": sim.clock.today().isoformat(),
         "stage": calendar.legacy_stage(on),

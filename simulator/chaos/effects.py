@@ -34,7 +34,7 @@ def deliver(decision, reply: Reply, headers: list, environ, start_response, cloc
         return _dribble(reply.body, action.seconds, clock)
     sock = _raw_socket(environ)
     if action.kind == "hang":
-        clock.sleep(action.seconds)
+        clock.delay(action.seconds)
         _close(sock)
     elif action.kind == "reset":
         # SO_LINGER 0: closing sends RST instead of FIN, "connection reset by peer".
@@ -60,7 +60,7 @@ def _dribble(body: bytes, seconds: float, clock, chunks: int = 10):
     pieces = [body[i:i + size] for i in range(0, len(body), size)]
     for index, piece in enumerate(pieces):
         if index:
-            clock.sleep(seconds / max(1, len(pieces) - 1))
+            clock.delay(seconds / max(1, len(pieces) - 1))
         yield piece
 
 

@@ -17,6 +17,7 @@ from simulator.chaos import latency as models
 from simulator.chaos.scenario import ACTION_KINDS, Action, Match, Rule, Scenario
 from simulator.chaos.windows import DAY_NAMES, Daily, Period
 from simulator.services.catalog import SERVICES
+from simulator.soap.errors import capped
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)\s*$")
@@ -24,8 +25,47 @@ _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
+MAX_YAML_DEPTH = 20  # nesting levels; a scenario needs 6 (rules > rule > match > when > ...)
+MAX_YAML_NODES = 20_000  # values with aliases expanded; the largest shipped scenario has
+# a few hundred
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message says where and why."""
+
+
+class _ScenarioYamlLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` with the expansion of aliases and the nesting bounded (issue 14):
+    an alias re-uses a node, so a few hundred bytes of nested aliases expand to millions
+    of values once the scenario is walked or shown (a "billion laughs" in YAML); and
+    PyYAML composes nested nodes recursively, so deep nesting would exhaust the stack.
+    Aliases that repeat a block a few times stay fine."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> its node count, aliases expanded
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise self._error(f"nested more than {MAX_YAML_DEPTH} levels deep")
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if id(node) not in self._sizes:  # an alias gives back a node already counted
+            children = node.value if isinstance(node, yaml.SequenceNode) else \
+                [n for pair in node.value for n in pair] \
+                if isinstance(node, yaml.MappingNode) else []
+            self._sizes[id(node)] = 1 + sum(self._sizes[id(child)] for child in children)
+            if self._sizes[id(node)] > MAX_YAML_NODES:
+                raise self._error(f"more than {MAX_YAML_NODES} values once its aliases "
+                                  "(*name) are expanded")
+        return node
+
+    def _error(self, problem: str) -> yaml.YAMLError:
+        return yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
 
 
 def shipped_scenarios() -> dict[str, Path]:
@@ -46,9 +86,9 @@ def load_scenario(name_or_path: str) -> Scenario:
 def parse_scenario(text: str, origin: str = "scenario") -> Scenario:
     """Parse and validate scenario YAML; ``origin`` names it in error messages."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ScenarioYamlLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{origin}: not valid YAML ({exc})") from None
+        raise ScenarioError(f"{origin}: not valid YAML ({capped(str(exc), 500)})") from None
     return _Reader(origin).scenario(data, text)
 
 
@@ -61,7 +101,7 @@ class _Reader:
 
     def fail(self, field: str, expected: str, value) -> ScenarioError:
         place = f"{self.where}, field {field}" if field else self.where
-        return ScenarioError(f"{place}: expected {expected}, got {value!r}")
+        return ScenarioError(f"{place}: expected {expected}, got {capped(repr(value), 200)}")
 
     def mapping(self, value, field: str, allowed: tuple[str, ...]) -> dict:
         if not isinstance(value, dict):

@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 _SCHEMA_LOCATION = re.compile(r'schemaLocation="xsd/([A-Za-z0-9_.-]+\.xsd)"')
 _ADDRESS = re.compile(r'(<soap12:address location=")[^"]*(")')
 XML_TYPE = "text/xml; charset=utf-8"
+# A DNS name or IPv4 address, or an IPv6 literal in brackets, then an optional port.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])"
+                   r"(?::[0-9]{1,5})?")
 
 
 class WsdlDocuments:
@@ -48,7 +52,13 @@ class WsdlDocuments:
 
 
 def _endpoint_url(environ) -> str:
+    """The URL the client called, for the served addresses. The Host header is the
+    client's to choose: one that is not a host name or address with an optional port
+    (RFC 9110 §7.2, RFC 3986 §3.2.2) is replaced by the server's own address, and the
+    whole URL is escaped for XML, so that no header can inject markup (issue 14)."""
     scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST") or \
-        f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+    host = environ.get("HTTP_HOST") or ""
+    if not _HOST.fullmatch(host):
+        host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    url = f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+    return escape(url, {'"': "&quot;"})

@@ -24,6 +24,7 @@ from simulator.soap.errors import ProtocolError, ServiceFault
 from simulator.soap.parsing import SoapRequest, parse_soap12
 from simulator.soap.reply import Reply, status_line
 from simulator.soap.spyne_glue import UnexpectedError
+from simulator.store.database import StorageFull
 
 LOG = logging.getLogger(__name__)
 
@@ -134,8 +135,11 @@ class SoapEndpoint(ServerBase):
             if isinstance(error, UnexpectedError) or not isinstance(error, (ProtocolError,
                                                                             Fault)):
                 cause = getattr(error, "cause", error)
-                LOG.error("request %s: unexpected %r", request_id, cause,
-                          exc_info=(type(cause), cause, cause.__traceback__))
+                if isinstance(cause, StorageFull):  # not a bug: said in the fault
+                    LOG.warning("request %s: %s", request_id, cause)
+                else:
+                    LOG.error("request %s: unexpected %r", request_id, cause,
+                              exc_info=(type(cause), cause, cause.__traceback__))
             reply = self._render_error(error, request, request_id)
         self.recorder.record(request_id=request_id, service=self.binding.name,
                              operation=operation, environ=environ, reply=reply,
@@ -171,7 +175,7 @@ class SoapEndpoint(ServerBase):
         """The service's answer, after the rule's delay, unless the rule replaces it."""
         if decision is not None:
             if decision.delay:
-                self.clock.sleep(decision.delay)
+                self.clock.delay(decision.delay)
             if decision.action.kind == "fault":
                 raise self.binding.fault(decision.action.fault)
             if decision.action.kind == "http_status":

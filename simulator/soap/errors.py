@@ -44,6 +44,9 @@ class ServiceFault(Fault):
 
 
 MESSAGE_LIMIT = 1000
+# Appended to the technical fault's text when the store found the disk full (issue 14).
+STORAGE_FULL = (" (the simulator's storage is full: nothing of this request was stored; "
+                "free space in its data directory)")
 
 
 def capped(message: str, limit: int = MESSAGE_LIMIT) -> str:

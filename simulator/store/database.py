@@ -1,10 +1,33 @@
 """One SQLite database file: a connection per process, a lock, transactions."""
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints of a process
+
+
+class StorageFull(OSError):
+    """The disk (or the database's size limit) is full: nothing of the write was kept.
+    Raised instead of sqlite3's ``database or disk is full`` so that the services can say
+    so in their fault, and the bookkeeping writes (journal, metrics, usage) can wait
+    for space without failing the call they record (issue 14)."""
+
+
+def _is_full(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and (
+        getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(error))
+
+
+def _storage_full(error: BaseException) -> StorageFull:
+    return StorageFull(f"the simulator's storage is full ({error})")
 
 
 class Database:
@@ -13,11 +36,21 @@ class Database:
     def __init__(self, path: Path, schema: str, synchronous: str = "NORMAL"):
         self.path = Path(path)
         self.synchronous = synchronous
-        self.lock = threading.RLock()
+        self._lock: tuple[int, threading.RLock] | None = None
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
         with self.lock:
             self.connection().executescript(schema)
+
+    @property
+    def lock(self):
+        """This process's lock on the connection. Made in the process that uses it: the
+        app is built in gunicorn's master before the gevent worker patches threading, so
+        a lock made then is a thread lock, which two greenlets of one worker (one thread)
+        could both hold; made after the patch it is gevent's cooperative RLock."""
+        if self._lock is None or self._lock[0] != os.getpid():
+            self._lock = (os.getpid(), threading.RLock())
+        return self._lock[1]
 
     def connection(self) -> sqlite3.Connection:
         """This process's connection (call with ``lock`` held)."""
@@ -28,13 +61,37 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
+            # No checkpoint inside COMMIT: SQLite's automatic one runs there, and when it
+            # fails (a full disk: a checkpoint grows the main file) COMMIT reports the
+            # error although the transaction was committed (sqlite3_wal_hook). The
+            # answer would then say "nothing stored" of a stored feed. Checkpoints run
+            # beside, every CHECKPOINT_INTERVAL, so that a COMMIT error means not committed.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._conn, self._pid = conn, os.getpid()
+            _start_checkpointer(self)
         return self._conn
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file as far as readers allow (PASSIVE); on a
+        full disk it waits for the next turn."""
+        with self.lock:
+            if self._conn is None or self._pid != os.getpid():
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as error:
+                if not _is_full(error):
+                    LOG.warning("WAL checkpoint of %s failed: %s", self.path, error)
 
     def execute(self, sql: str, params=()) -> list[tuple]:
         """Run one statement (autocommitted) and fetch its rows."""
         with self.lock:
-            return self.connection().execute(sql, params).fetchall()
+            try:
+                return self.connection().execute(sql, params).fetchall()
+            except sqlite3.OperationalError as error:
+                if _is_full(error):
+                    raise _storage_full(error) from error
+                raise
 
     def query(self, sql: str, params=()) -> list[dict]:
         """Run one query and return its rows as dicts."""
@@ -72,5 +129,38 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        except sqlite3.OperationalError as error:
+            if _is_full(error):
+                self._rollback()
+                raise _storage_full(error) from error
+            raise
         finally:
             self._database.lock.release()
+        if exc is not None and _is_full(exc):
+            raise _storage_full(exc) from exc
+
+    def _rollback(self) -> None:
+        """After a failed COMMIT: end the transaction, so that the connection can serve
+        the next one (reads keep working on a full disk)."""
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+
+def _start_checkpointer(database: Database) -> None:
+    """A daemon thread (a greenlet under gevent) checkpointing ``database`` for this
+    process until the database is closed or gone."""
+    ref, pid = weakref.ref(database), os.getpid()
+
+    def run() -> None:
+        while True:
+            time.sleep(CHECKPOINT_INTERVAL)
+            database = ref()
+            if database is None or database._pid != pid or database._conn is None:
+                return
+            database.checkpoint()
+            del database
+
+    threading.Thread(target=run, daemon=True, name="wal-checkpoint").start()

@@ -13,7 +13,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Callable
 
-from simulator.services.dmp.records import AuthorisationRecord, DmpRecord, PatientTraits
+from simulator.services.dmp.records import (
+    AuthorisationRecord, DmpRecord, PatientAccess, PatientTraits)
 from simulator.store.database import Database
 from simulator.store.xds_registry import (
     DOCUMENT, RegistryTransaction, create_registry_tables, registry_transaction, registry_view)
@@ -53,9 +54,15 @@ def _json_ready(record, moments: tuple[str, ...]) -> dict:
     return data
 
 
+_ACCESS_MOMENTS = ("created_at", "codes_issued_at")
+
+
 def record_to_dict(record: DmpRecord) -> dict:
     """A DMP record as a JSON-ready dict (instants in ISO-8601)."""
-    return _json_ready(record, _RECORD_MOMENTS)
+    data = _json_ready(record, _RECORD_MOMENTS)
+    if record.web_access is not None:
+        data["web_access"] = _json_ready(record.web_access, _ACCESS_MOMENTS)
+    return data
 
 
 def authorisation_to_dict(record: AuthorisationRecord) -> dict:
@@ -76,6 +83,12 @@ def record_from_json(text: str) -> DmpRecord:
     traits["address"] = tuple(traits["address"])
     for name in _RECORD_MOMENTS:
         data[name] = _moment(data[name])
+    access = data.pop("web_access", None)  # absent from records written before TD1.5
+    if access is not None:
+        for name in _ACCESS_MOMENTS:
+            access[name] = _moment(access[name])
+        access["channels"] = tuple(tuple(pair) for pair in access["channels"])
+        data["web_access"] = PatientAccess(**access)
     return DmpRecord(traits=PatientTraits(**traits), **data)
 
 

@@ -28,7 +28,7 @@ UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 # A request each DMP v2 endpoint (TD0.0 included) answers in-band (HTTP 200) on an empty
 # store, for ADRUN Zoé: {service: (body, action, reply action, envelope options)}
-# (patientsSpecific and TD0.0 name no patient in the VIHF).
+# (patientsSpecific, TD0.0 and TD0.5 name no patient in the VIHF).
 IN_BAND_REQUESTS = {
     "patients": (hl7.query().decode(), "urn:hl7-org:v3:PRPA_IN201307UV02",
                  "urn:hl7-org:v3:PRPA_IN201308UV02", {}),
@@ -46,6 +46,8 @@ IN_BAND_REQUESTS = {
                  "urn:ihe:iti:2007:RegistryStoredQueryResponse", {}),
     "repository": (xds.retrieve_body((xds.REPOSITORY, xds.Doc().unique_id)),
                    xds.RETRIEVE_ACTION, "urn:ihe:iti:2007:RetrieveDocumentSetResponse", {}),
+    "patientsPDQ": (hl7.find_candidates().decode(), "urn:hl7-org:v3:PRPA_IN201305UV02",
+                    "urn:hl7-org:v3:PRPA_IN201306UV02", {"patient": None}),
     "patientCertif": (
         f'<p:identityCertification xmlns:p="{PAT}"><p:nirOD>2760763220901</p:nirOD>'
         "<p:dateNaissance>2012-05-10</p:dateNaissance><p:rangNaissance>1</p:rangNaissance>"

@@ -205,3 +205,41 @@ def _vitale(vitale: PatientTraits | None) -> str:
     return ('<contactParty classCode="CON"><code code="CARTE_SESAM_VITALE" '
             'codeSystem="1.2.250.1.213.4.1.2.5"/><contactPerson>'
             + _name(vitale) + f'<birthTime value="{born}"/></contactPerson></contactParty>')
+
+
+def find_candidates(name: str | None = "ADRUN", *, given: str | None = None,
+                    birth_date: str | None = None, sex: str | None = None,
+                    city: str | None = None, postcode: str | None = None,
+                    approximate_name: bool = False, approximate_city: bool = False,
+                    query_id: str = QUERY_ID, **wrapper) -> bytes:
+    """PRPA_IN201305UV02 (TD0.5, ``patientsPDQ``): as the ANS kit sends it
+    (controlActProcess code PRPA_TE201305UV02, livingSubjectName with semanticsText
+    LivingSubject.name), with the IHE PDQ v3 parameters for the other criteria and
+    ``use="SRCH"`` on a value searched approximately (reconstructed, docs/dmp-hl7.md)."""
+    def search_use(approximate: bool) -> str:
+        return ' use="SRCH"' if approximate else ""
+
+    parameters = ""
+    if sex is not None:
+        parameters += (f"<livingSubjectAdministrativeGender><value code={quoteattr(sex)}/>"
+                       "<semanticsText>LivingSubject.administrativeGender</semanticsText>"
+                       "</livingSubjectAdministrativeGender>")
+    if birth_date is not None:
+        parameters += (f"<livingSubjectBirthTime><value value={quoteattr(birth_date)}/>"
+                       "<semanticsText>LivingSubject.birthTime</semanticsText>"
+                       "</livingSubjectBirthTime>")
+    if name is not None:
+        given_xml = f"<given>{escape(given)}</given>" if given is not None else ""
+        parameters += (f"<livingSubjectName><value{search_use(approximate_name)}>"
+                       f"<family>{escape(name)}</family>{given_xml}</value>"
+                       "<semanticsText>LivingSubject.name</semanticsText></livingSubjectName>")
+    if city is not None or postcode is not None:
+        lines = (f"<postalCode>{escape(postcode)}</postalCode>" if postcode is not None else "") \
+            + (f"<city>{escape(city)}</city>" if city is not None else "")
+        parameters += (f"<patientAddress><value{search_use(approximate_city)}>{lines}</value>"
+                       "<semanticsText>Patient.addr</semanticsText></patientAddress>")
+    control = ('<code code="PRPA_TE201305UV02" codeSystem="2.16.840.1.113883.1.6"/>'
+               f'<queryByParameter><queryId root="{LPS_OID}.4" extension="{query_id}"/>'
+               f'<statusCode code="new"/><parameterList>{parameters}</parameterList>'
+               "</queryByParameter>")
+    return _message("PRPA_IN201305UV02", control, **wrapper)

@@ -57,6 +57,7 @@ WSA_HEADER_REQUIRED = f"{{{NS['wsa']}}}MessageAddressingHeaderRequired"
 OPERATION_OF = {
     "PRPA_IN201307UV02": "PRPA_IN201307UV02", "PRPA_IN201311UV02": "PRPA_IN201311UV02",
     "PRPA_IN201314UV02": "PRPA_IN201314UV02",
+    "PRPA_IN201305UV02": "findCandidatesQuery",  # patientsPDQ (TD0.5)
     "AdhocQueryRequest": "DocumentRegistry_RegistryStoredQuery",
     "SubmitObjectsRequest": "DocumentRegistry_UpdateDocumentSet",
     "ProvideAndRegisterDocumentSetRequest": "DocumentRepository_ProvideAndRegisterDocumentSet-b",

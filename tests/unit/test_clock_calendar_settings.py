@@ -72,7 +72,7 @@ def test_calendar_lists_rules_with_sources():
     rules = RegulatoryCalendar(Settings()).as_list(date(2023, 1, 1))
     assert {r["name"] for r in rules if r["in_force"]} == {
         "insi-response-format-current", "insi-fault-format-legacy", "ins-mandatory",
-        "dmp-v1-grace", "td00-deprecated"}
+        "dmp-v1-grace", "td00-deprecated", "td15-available"}
     assert all(r["source"] for r in rules)
 
 

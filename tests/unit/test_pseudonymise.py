@@ -1,6 +1,7 @@
 """Identity data out of the journal (SIM_JOURNAL_PSEUDONYMISE)."""
 from __future__ import annotations
 
+from dmp_builders import hl7
 from envelopes import traits_request, vitale_request
 from simulator.pseudonymise import Pseudonymiser
 
@@ -38,3 +39,19 @@ def test_corsican_matricules_in_attributes_are_replaced():
     pseudonymise = Pseudonymiser(b"k" * 32)
     text = pseudonymise('<id extension="297022A020778"/><x value="297022B02077812"/>')
     assert "297022A020778" not in text and "297022B02077812" not in text
+
+
+def test_search_criteria_addresses_telecoms_and_otp_channels_are_replaced():
+    pseudonymise = Pseudonymiser(b"k" * 32)
+    search = pseudonymise(hl7.find_candidates("ADRUN", given="ZOE", birth_date="19751231",
+                                              city="PARIS", postcode="75005").decode())
+    creation = pseudonymise(hl7.create().decode())
+    channel = pseudonymise('<p:createPatientAccess xmlns:p="urn:si-dmp-patients">'
+                           "<p:otpChannelType>SMS</p:otpChannelType>"
+                           "<p:channel>0612345678</p:channel></p:createPatientAccess>")
+    for text, secrets_ in ((search, ("ADRUN", "ZOE", "19751231", "PARIS", "75005")),
+                           (creation, ("0102030405", "Chat qui Peche", "75005", "PARIS")),
+                           (channel, ("0612345678",))):
+        for secret in secrets_:
+            assert secret not in text, (secret, text)
+    assert "LivingSubject.birthTime" in search and ">SMS<" in channel

@@ -241,3 +241,31 @@ def test_feeding_share_is_none_without_documents_and_unknown_kinds_are_refused()
     assert feeding([feed(CHU, "2023-01", "qualified", 0)])[0]["qualified_share"] is None
     with pytest.raises(ValueError, match="qualifie"):
         feeding([feed(CHU, "2023-01", "qualifie", 1)])
+
+
+# --- TD1.5, removed with the DMP WSDL package 2.01.04 -----------------------------------------
+
+TD15_CALLS = [usage(DPI, CHU, "dmp-v2", "2024-03", 2, "INS", "PRPA_IN201307UV02"),
+              usage(DPI, CHU, "td15", "2024-03", 3, "INS", "createPatientAccess"),
+              usage(DPI, CHU, "td15", "2024-04", 1, "INS", "updatePatientAccess")]
+
+
+def test_td15_usage_is_a_finding_and_breaks_from_its_removal_only():
+    before = report(TD15_CALLS, on=date(2024, 6, 10))[(DPI, CHU)]
+    assert list(before["apis"]) == ["dmp-v2", "td15"]
+    assert any("TD1.5" in finding and "2.01.04" in finding for finding in before["findings"])
+    assert before["breaks"] == []
+    after = report(TD15_CALLS, on=date(2024, 6, 11))[(DPI, CHU)]
+    assert [(b["api"], b["rule"], b["since"], b["count"], b["operations"])
+            for b in after["breaks"]] == [
+        ("td15", "td15-removed", "2024-06-11", 4, ["createPatientAccess",
+                                                   "updatePatientAccess"])]
+    moved = report(TD15_CALLS, on=date(2024, 6, 11),
+                   dmp_td15_removal_switch=date(2024, 9, 1))[(DPI, CHU)]
+    assert moved["breaks"] == []
+
+
+def test_software_without_td15_calls_has_no_td15_finding():
+    entry = report(TD15_CALLS[:1], on=date(2024, 6, 11))[(DPI, CHU)]
+    assert not any("TD1.5" in finding for finding in entry["findings"])
+    assert entry["breaks"] == []

@@ -19,8 +19,8 @@ def test_health(client):
         f"/si-dmp-server/v1/services/{name}" for name in
         ("habilitations", "patients", "registry", "repository")] + [
         f"/si-dmp-server/v2/services/{name}" for name in
-        ("habilitations", "patientCertif", "patients", "patientsSpecific", "registry",
-         "repository")]
+        ("habilitations", "patientCertif", "patients", "patientsPDQ", "patientsSpecific",
+         "registry", "repository")]
     assert body["identities"] == 16 + 100  # CNDA persons + generated population
     assert body["clock"] == {"now": "2024-01-15T10:00:00.000+00:00", "frozen": True}
 

@@ -11,8 +11,8 @@ from lxml import etree
 
 from dmp_builders import hl7, registry as reg, xds
 from dmp_builders.client import (
-    HAB, IN_BAND_REQUESTS, NOW, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n, golden,
-    set_authorization)
+    HAB, IN_BAND_REQUESTS, NOW, PAT, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n,
+    golden, set_authorization)
 from dmp_builders.soap import ADRUN, TEST_OID, envelope
 from simulator.settings import parse_datetime
 
@@ -291,12 +291,24 @@ EVERY_TRANSACTION = {
     "TD0.2": lambda dmp, uids: ("patients", hl7.query().decode(), QUERY),
     "TD0.3": lambda dmp, uids: ("habilitations", set_authorization(), SET_AUTHORIZATION),
     "TD0.4": lambda dmp, uids: ("patientsSpecific", *IN_BAND_REQUESTS["patientsSpecific"][:2]),
+    "TD0.5": lambda dmp, uids: ("patientsPDQ", *IN_BAND_REQUESTS["patientsPDQ"][:2]),
     "TD1.1": lambda dmp, uids: ("patients", hl7.create().decode(),
                                 "urn:hl7-org:v3:PRPA_IN201311UV02"),
     "TD1.2": lambda dmp, uids: ("patients", hl7.reactivate().decode(), REVISE),
     "TD1.3a": lambda dmp, uids: ("patients", hl7.query("CNSLT_DATA").decode(), QUERY),
     "TD1.3b": lambda dmp, uids: ("patients", hl7.modify().decode(), REVISE),
     "TD1.4": lambda dmp, uids: ("patients", hl7.close().decode(), REVISE),
+    "TD1.5a": lambda dmp, uids: (
+        "patientsSpecific", f'<p:createPatientAccess xmlns:p="{PAT}"><p:otpChannelType>EMAIL'
+        "</p:otpChannelType><p:channel>zoe@example.org</p:channel></p:createPatientAccess>",
+        f"{PAT}:PatientSpecificEndPoint:createPatientAccess"),
+    "TD1.5b": lambda dmp, uids: (
+        "patientsSpecific", f'<p:patientOTPUpdate xmlns:p="{PAT}"><p:channelType>SMS'
+        "</p:channelType><p:channel>0612345678</p:channel><p:action>AJOUT</p:action>"
+        "</p:patientOTPUpdate>", f"{PAT}:PatientSpecificEndPoint:patientOTPUpdate"),
+    "TD1.5c/d": lambda dmp, uids: (
+        "patientsSpecific", f'<p:updatePatientAccess xmlns:p="{PAT}"/>',
+        f"{PAT}:PatientSpecificEndPoint:updatePatientAccess"),
     "TD1.6": lambda dmp, uids: ("habilitations", *IN_BAND_REQUESTS["habilitations"][:2]),
     "TD3.1a": lambda dmp, uids: ("registry", reg.find_documents(), STORED_QUERY),
     "TD3.1b": lambda dmp, uids: ("registry", reg.get_documents(unique_ids=[uids[0]]),
@@ -306,6 +318,7 @@ EVERY_TRANSACTION = {
     "TD3.3": lambda dmp, uids: ("registry", reg.archive(uids[1]), UPDATE),
 }
 REVISE = "urn:hl7-org:v3:PRPA_IN201314UV02"
+NO_PATIENT = ("TD0.0", "TD0.4", "TD0.5")  # their VIHF names no patient
 
 
 def refusal_in_carrier(body) -> str:
@@ -338,8 +351,7 @@ def test_every_transaction_applies_the_mode_rule_in_its_carrier(make_app):
     for transaction, request in sorted(EVERY_TRANSACTION.items()):
         service, body, action = request(dmp, (doc.unique_id, entry_uuid))
         answer = dmp.call(service, body, action, **INDIRECT,
-                          **({"patient": None} if service in ("patientCertif",
-                                                              "patientsSpecific") else {}))
+                          **({"patient": None} if transaction in NO_PATIENT else {}))
         assert answer.response.status_code == 200, (transaction, answer.response.data[:300])
         text = refusal_in_carrier(answer.body)
         assert "DMPAccessDenied" in text and f"AUTH_MODE: {transaction}," in text, (

@@ -23,7 +23,8 @@ from dmp_builders.client import (
 from dmp_builders.soap import SOAP_CT, envelope
 from string_split_client import read_query_answer, read_retrieve
 from simulator.services.dmp.v2 import (
-    habilitations, patients, patients_specific, registry as registry_service, repository)
+    habilitations, patients, patients_pdq, patients_specific, registry as registry_service,
+    repository)
 from simulator.settings import parse_datetime
 from simulator.soap.mtom import resolve_includes, split_related
 from simulator.soap.parsing import content_type_parts, safe_parser
@@ -46,7 +47,7 @@ XDS_XSD = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / 
     "IHE" / "XDS.b_DocumentRepository.xsd"
 SERVICES = {"patients": patients, "habilitations": habilitations,
             "patientsSpecific": patients_specific, "registry": registry_service,
-            "repository": repository}
+            "repository": repository, "patientsPDQ": patients_pdq}
 
 
 # --- a DMP client --------------------------------------------------------------------------
@@ -130,6 +131,15 @@ def _wsdl_requests() -> dict[str, tuple[str, dict]]:
         f"{{{PAT}}}patientList": (
             f'<p:patientList xmlns:p="{PAT}"><p:date>2024-01-01</p:date>'
             "<p:dateType>LASTAUTORIZATION</p:dateType></p:patientList>", {"patient": None}),
+        f"{{{PAT}}}createPatientAccess": (
+            f'<p:createPatientAccess xmlns:p="{PAT}"><p:otpChannelType>EMAIL</p:otpChannelType>'
+            "<p:channel>zoe@example.org</p:channel></p:createPatientAccess>", {}),
+        f"{{{PAT}}}patientOTPUpdate": (
+            f'<p:patientOTPUpdate xmlns:p="{PAT}"><p:channelType>SMS</p:channelType>'
+            "<p:channel>0612345678</p:channel><p:action>AJOUT</p:action></p:patientOTPUpdate>",
+            {}),
+        f"{{{PAT}}}updatePatientAccess": (f'<p:updatePatientAccess xmlns:p="{PAT}"/>', {}),
+        "{urn:hl7-org:v3}PRPA_IN201305UV02": (hl7.find_candidates().decode(), {"patient": None}),
         "{urn:hl7-org:v3}PRPA_IN201307UV02": (hl7.query().decode(), {}),
         "{urn:hl7-org:v3}PRPA_IN201311UV02": (hl7.create().decode(), {}),
         "{urn:hl7-org:v3}PRPA_IN201314UV02": (hl7.close().decode(), {}),
@@ -149,7 +159,7 @@ def test_each_wsdl_operation_is_answered_with_its_wsdl_reply(dmp):
     # answer is in-band (200) whatever the DMP's state.
     requests = _wsdl_requests()
     for service in ("patients", "habilitations", "patientsSpecific", "repository",
-                    "registry"):
+                    "registry", "patientsPDQ"):
         wsdl_file = WSDL_DIR / f"{service}.wsdl"
         replies = output_actions(wsdl_file)
         found = wsdl_operations(zeep.Client(str(wsdl_file), transport=OfflineTransport()))

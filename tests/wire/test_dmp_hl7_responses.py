@@ -174,7 +174,8 @@ def test_cnslt_data_gives_the_observations_mediboard_reads():
                     for o in answer.xpath("//h:patient/h:subjectOf/h:administrativeObservation",
                                           namespaces=NS)}
     assert observations == {"OPPOSITION_BRIS_DE_GLACE": "true",
-                            "OPPOSITION_ACCES_URGENCE": "false", "RATTACHEMENT_ENS": "true"}
+                            "OPPOSITION_ACCES_URGENCE": "false", "COMPTE_INTERNET_OUVERT": "false",
+                            "RATTACHEMENT_ENS": "true"}
 
 
 def test_rejection_as_the_kit_reads_it():

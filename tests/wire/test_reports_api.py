@@ -135,7 +135,8 @@ def test_readiness_tells_what_breaks_on_each_date(app, client):
     grace = readiness(client, "2023-01-15")
     assert grace["stage"] == "grace"
     assert [r["name"] for r in grace["rules"]] == ["dmp-v1-grace", "td00-deprecated",
-                                                   "dmp-feeding-requires-qualified-ins"]
+                                                   "dmp-feeding-requires-qualified-ins",
+                                                   "td15-available"]
     assert [(b["rule"], b["since"]) for b in entry(grace, DPI, CHU)["breaks"]] == [
         ("dmp-v1-grace", "2023-01-01")]
 
@@ -258,7 +259,7 @@ def test_software_of_the_settings_is_listed(make_app):
 ])
 def test_grace_registration_refuses_anything_else(client, body, says):
     response = client.post("/_admin/dmp/grace", json=body) if body is not None else \
-        client.post("/_admin/dmp/grace", data="software=X", content_type="text/plain")
+        client.post("/_admin/dmp/grace", data="software=X", content_type="application/xml")
     assert response.status_code == 400 and says in response.json["error"]
     assert client.get("/_admin/dmp/grace").json["registrations"] == []
 

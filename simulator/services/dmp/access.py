@@ -61,11 +61,16 @@ TRANSACTIONS = {
     "TD0.2": "test of existence (patients PRPA_IN201307UV02 TEST_EXST)",
     "TD0.3": "add or remove an authorisation (habilitations setAuthorization)",
     "TD0.4": "list of the accessible DMPs (patientsSpecific patientList)",
+    "TD0.5": "search of a patient's DMP without INS (patientsPDQ PRPA_IN201305UV02)",
     "TD1.1": "DMP creation (patients PRPA_IN201311UV02 CREA_RD)",
     "TD1.2": "DMP reactivation (patients PRPA_IN201314UV02 REAC)",
     "TD1.3a": "reading the administrative data (patients PRPA_IN201307UV02 CNSLT_DATA)",
     "TD1.3b": "updating the administrative data (patients PRPA_IN201314UV02 MODIF_DATA)",
     "TD1.4": "DMP closure (patients PRPA_IN201314UV02 FERM)",
+    "TD1.5a": "creating the patient's web access (patientsSpecific createPatientAccess)",
+    "TD1.5b": "changing the web access's OTP channels (patientsSpecific patientOTPUpdate)",
+    "TD1.5c/d": "new codes for the patient's web access (patientsSpecific "
+                "updatePatientAccess)",
     "TD1.6": "list of the authorised or blocked professionals (habilitations "
              "listAuthorizationByPatient)",
     "TD2.1": "feeding documents (repository ITI-41)",

@@ -18,11 +18,12 @@ from simulator.services.dmp.vihf import LPS_NAME_ATTRIBUTE, peek_vihf
 from simulator.soap.addressing import fault_envelope, response_envelope
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
-from simulator.soap.errors import ProtocolError, ServiceFault, capped
+from simulator.soap.errors import STORAGE_FULL, ProtocolError, ServiceFault, capped
 from simulator.soap.mtom import build_related
 from simulator.soap.parsing import SoapRequest
 from simulator.soap.reply import Reply
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
+from simulator.store.database import StorageFull
 
 WSDL_DIR = Path(__file__).resolve().parents[3] / "wsdl" / "dmp"
 
@@ -113,6 +114,8 @@ def _fault_of(error: BaseException) -> tuple[DmpFault, str, int]:
                  "version-mismatch": DmpFault.VERSION_MISMATCH}.get(error.kind,
                                                                     DmpFault.INVALID_REQUEST)
         return entry, error.message, error.http_status
+    if isinstance(getattr(error, "cause", error), StorageFull):
+        return DmpFault.TECHNICAL_ERROR, STORAGE_FULL, 500
     if isinstance(error, UnexpectedError) or not isinstance(error, Fault):
         return DmpFault.TECHNICAL_ERROR, " (see the simulator's log)", 500
     return DmpFault.INVALID_REQUEST, error.faultstring, 500

@@ -6,6 +6,7 @@ the right SOAP fault before any business rule runs.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,15 +20,18 @@ from simulator.services.dmp.ins_oid import InsOidRule
 from simulator.services.dmp.operations import DmpOperation
 from simulator.services.dmp.refusals import refusal_for
 from simulator.services.dmp.timeline import (
-    API_V1, API_V2, TD00, check_legacy_access, deprecation_headers, identifier_kind,
-    software_of)
+    API_V1, API_V2, TD00, TD15, check_legacy_access, check_td15, deprecation_headers,
+    identifier_kind, software_of)
 from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
 from simulator.services.dmp.xds.wire_profile import WireProfile, parse_prefixes
 from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
+from simulator.store.database import StorageFull
 from simulator.store.dmp import DmpStore
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -103,7 +107,7 @@ class DmpCall:
 
 def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
     """Check the request's WS-Addressing headers and its VIHF, count the call for the
-    reports, apply the timeline to API v1 and TD0.0; return the call."""
+    reports, apply the timeline to API v1, TD0.0 and TD1.5; return the call."""
     exchange = ctx.udc
     context: DmpContext = exchange.service
     operation = operations[exchange.operation]
@@ -117,12 +121,19 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
     except VihfError as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
     api = operation.api or (API_V1 if context.version == "v1" else API_V2)
-    context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,
-                                          identifier_kind(vihf.patient_oid), operation.name)])
+    try:
+        context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,
+                                              identifier_kind(vihf.patient_oid),
+                                              operation.name)])
+    except StorageFull:  # the call is served all the same; the reports miss it
+        LOG.warning("request %s: not counted in the usage reports, the storage is full",
+                    exchange.request_id)
     if api in (API_V1, TD00):
         access = check_legacy_access(context, vihf, api, now)
         if access.deprecated:
             exchange.reply_headers.extend(deprecation_headers(access))
+    elif api == TD15:
+        check_td15(context, now)
     return DmpCall(operation, vihf, now, exchange.request.body_element, context,
                    exchange.request_id, identify_patient(context, vihf))
 

@@ -29,6 +29,23 @@ class PatientTraits:
 
 
 @dataclass(frozen=True)
+class PatientAccess:
+    """The patient's web access to their DMP (TD1.5a creates it, TD1.5b changes its
+    one-time-password channels, TD1.5c/d issues new codes)."""
+
+    login: str
+    channels: tuple[tuple[str, str], ...]  # (EMAIL | SMS, address), at most one per type
+    created_at: datetime
+    created_by: str  # VIHF NameID of the professional who created it
+    codes_issued: int = 1  # the initial codes, then one per TD1.5c/d
+    codes_issued_at: datetime | None = None
+
+    def channel(self, channel_type: str) -> str | None:
+        """The address of the OTP channel of this type, or None."""
+        return dict(self.channels).get(channel_type)
+
+
+@dataclass(frozen=True)
 class DmpRecord:
     """One patient's DMP, identified by the INS (matricule + OID)."""
 
@@ -45,6 +62,7 @@ class DmpRecord:
     opposes_centre_15: bool = False
     linked_to_mes: bool = False  # "rattachement Mon espace santé" (TD0.2 output)
     insc: str | None = None  # the INS-C, kept for TD0.2 compatibility output
+    web_access: PatientAccess | None = None  # TD1.5: the patient's web access, if created
 
     def state(self) -> DmpState:
         """The view the access rules need."""

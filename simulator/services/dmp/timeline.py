@@ -1,6 +1,7 @@
-"""The regulatory timeline applied to DMP calls: usage counted for the reports, and the
+"""The regulatory timeline applied to DMP calls: usage counted for the reports, the
 gate of API v1 and TD0.0 (open, grace for flows active in the month before the close,
-closed), with a refusal that names the rule and its date.
+closed), and the removal of TD1.5 (served, then refused with no grace), each refusal
+naming the rule and its date.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from simulator.services.dmp.vihf import Vihf
 from simulator.soap.errors import ServiceFault
 
 API_V1, API_V2, TD00, INSI = "dmp-v1", "dmp-v2", "td00", "insi"
+TD15 = "td15"  # TD1.5a-d, patient web access (patientsSpecific), removed in 2024
 _IDENTIFIERS = {"1.2.250.1.213.1.4.2": "INS-C", "1.2.250.1.213.1.4.9": "INS-NIA"}
 
 
@@ -72,3 +74,13 @@ def deprecation_headers(access: LegacyAccess) -> list[tuple[str, str]]:
     sunset = datetime.combine(access.rule.ends, datetime.min.time(), timezone.utc)
     return [("Deprecation", f"@{int(closed.timestamp())}"),
             ("Sunset", format_datetime(sunset, usegmt=True))]
+
+
+def check_td15(context, now: datetime) -> None:
+    """Let a TD1.5a-d call through until their removal, then raise the API_CLOSED fault
+    naming ``td15-removed``: the refusal TD0.0 gets once removed (docs/dmp.md)."""
+    rule = context.calendar.td15_rule(now.date())
+    if rule.name == "td15-removed":
+        raise ServiceFault(DmpFault.API_CLOSED,
+                           detail=f"{rule.name}: {rule.description} ({rule.source})",
+                           rule=rule.name)

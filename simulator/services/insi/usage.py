@@ -52,7 +52,7 @@ class InsiUsage:
         until the other workers have written theirs (False after ``timeout`` seconds).
         ``pause`` waits without holding the worker (the clock's sleep)."""
         if pause is None:
-            self._batcher.flush()
+            self._batcher.flush_for_reading()  # on a full disk, reports read what is stored
             return True
         return self._batcher.flush_everywhere(timeout, pause)
 

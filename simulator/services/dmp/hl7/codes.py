@@ -14,7 +14,8 @@ PRPA_IN201308UV02 reads exactly these paths).
 
 Reconstructed by the simulator (marked ``# reconstructed`` below; change them here):
 the code systems of the attentionLine keywords, where the INTERDIT reason goes, the
-Mon espace santé observation code, the HL7 detail codes of request errors.
+Mon espace santé and web access observation codes, the HL7 detail codes of request
+errors.
 """
 from __future__ import annotations
 
@@ -73,12 +74,16 @@ CONSENTEMENT_REACTIVATION_DMP = "CONSENTEMENT_REACTIVATION_DMP"
 OPPOSITION_BRIS_DE_GLACE = "OPPOSITION_BRIS_DE_GLACE"
 OPPOSITION_ACCES_URGENCE = "OPPOSITION_ACCES_URGENCE"
 RATTACHEMENT_MES = "RATTACHEMENT_ENS"  # reconstructed: name as one client reads it
+# Reconstructed, from the same client: whether the patient's web access (TD1.5a) exists,
+# DevBox's "compte internet ouvert" TD0.2 output.
+COMPTE_INTERNET_OUVERT = "COMPTE_INTERNET_OUVERT"
 OBSERVATION_NAMES = {
     CONSENTEMENT_OUVERTURE_DMP: "Consentement à l'ouverture du DMP",
     CONSENTEMENT_REACTIVATION_DMP: "Consentement à la réactivation du DMP",
     OPPOSITION_BRIS_DE_GLACE: "Opposition au mode bris de glace",
     OPPOSITION_ACCES_URGENCE: "Opposition à l'accès en mode urgence",
     RATTACHEMENT_MES: "Rattachement à Mon espace santé",
+    COMPTE_INTERNET_OUVERT: "Accès web du patient ouvert",
 }
 
 VITALE_SYSTEM = "1.2.250.1.213.4.1.2.5"

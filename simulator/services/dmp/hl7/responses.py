@@ -16,8 +16,8 @@ controlActProcess/reasonOf/detectedIssueEvent, the administrative observations i
 patient/subjectOf/administrativeObservation, names as family BR / SP and given.
 
 Reconstructed (the DMP's schemas are not public; codes live in :mod:`.codes`): the
-INTERDIT reason as the value's ``originalText``; the Mon espace santé link as an
-administrative observation; queryAck statusCode and quantities, custodian, the echoed
+INTERDIT reason as the value's ``originalText``; the Mon espace santé link and the
+patient's web access (TD1.5a) as administrative observations; queryAck statusCode and quantities, custodian, the echoed
 queryByParameter (HL7 v3 / IHE PDQ v3 habits); AE + queryResponseCode AE and the HL7
 SYN1xx detail codes for requests that cannot be parsed; what acceptances repeat.
 """
@@ -189,7 +189,8 @@ def _registration_event(control: etree._Element, record: DmpRecord, *, full: boo
         el(patient, "id", {"root": c.INS_C, "extension": record.insc})
     el(patient, "statusCode", {"code": "terminated" if closed else "active"})
     _person(patient, record.traits, full)
-    observations = [(c.RATTACHEMENT_MES, record.linked_to_mes)]
+    observations = [(c.COMPTE_INTERNET_OUVERT, record.web_access is not None),
+                    (c.RATTACHEMENT_MES, record.linked_to_mes)]
     if full:
         observations = [(c.OPPOSITION_BRIS_DE_GLACE, record.opposes_bris_de_glace),
                         (c.OPPOSITION_ACCES_URGENCE, record.opposes_centre_15)] + observations

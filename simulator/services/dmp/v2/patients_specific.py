@@ -1,5 +1,6 @@
 """``patientsSpecific``: TD0.4 patientList (the DMPs a professional or structure may
-access, since a date)."""
+access, since a date) and, until their removal in 2024, TD1.5a-d, the patient's web
+access (:mod:`.patient_web_access`)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,12 +14,13 @@ from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.services.dmp.specific_xml import (
     PATIENTS, add_text, child_text, refusal_answer, web_service_response)
+from simulator.services.dmp.v2 import patient_web_access as td15
 
 _ENDPOINT = f"{PATIENTS}:PatientSpecificEndPoint"
 PATIENT_LIST = DmpOperation(
     "patientList", f"{{{PATIENTS}}}patientList", frozenset({f"{_ENDPOINT}:patientList"}),
     f"{_ENDPOINT}:patientListResponse", patient_in_vihf=False)
-OPERATIONS = [PATIENT_LIST]
+OPERATIONS = [PATIENT_LIST, *td15.OPERATIONS]
 _BY_NAME = {op.name: op for op in OPERATIONS}
 
 
@@ -60,3 +62,18 @@ class PatientsSpecificService(Service):
                 if value:
                     add_text(item, name, value)
         return DmpAnswer(response, outcome=refusals.OK)
+
+    @dmp_rpc(td15.CREATE_PATIENT_ACCESS.body)
+    def createPatientAccess(ctx, _body):
+        """TD1.5a: create the patient's web access (removed 2024-06-11)."""
+        return td15.create_patient_access(begin_call(ctx, _BY_NAME))
+
+    @dmp_rpc(td15.PATIENT_OTP_UPDATE.body)
+    def patientOTPUpdate(ctx, _body):
+        """TD1.5b: add, change or remove an OTP channel (removed 2024-06-11)."""
+        return td15.patient_otp_update(begin_call(ctx, _BY_NAME))
+
+    @dmp_rpc(td15.UPDATE_PATIENT_ACCESS.body)
+    def updatePatientAccess(ctx, _body):
+        """TD1.5c/d: unblock the access, new codes (removed 2024-06-11)."""
+        return td15.update_patient_access(begin_call(ctx, _BY_NAME))

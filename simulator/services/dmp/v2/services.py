@@ -4,7 +4,8 @@ from __future__ import annotations
 from simulator.services.dmp.binding import DmpBinding
 from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.v2 import (
-    habilitations, patients, patients_specific, registry, repository)
+    habilitations, patients, patients_pdq, patients_specific, registry, repository)
+from simulator.services.dmp.v2.dated_wsdl import DatedWsdlBinding
 from simulator.services.dmp.v2.patient_certif import OPERATIONS as TD00, PatientCertifService
 
 BASE_PATH = "/si-dmp-server/v2/services"
@@ -17,12 +18,14 @@ def v2_bindings(context: DmpContext) -> dict[str, DmpBinding]:
                    "patients.wsdl"),
         DmpBinding("habilitations", habilitations.HabilitationsService,
                    habilitations.OPERATIONS, context, "habilitations.wsdl"),
-        DmpBinding("patientsSpecific", patients_specific.PatientsSpecificService,
-                   patients_specific.OPERATIONS, context, "patientsSpecific.wsdl"),
+        DatedWsdlBinding("patientsSpecific", patients_specific.PatientsSpecificService,
+                         patients_specific.OPERATIONS, context, "patientsSpecific.wsdl"),
         DmpBinding("repository", repository.RepositoryService, repository.OPERATIONS, context,
                    "repository.wsdl"),
         DmpBinding("registry", registry.RegistryService, registry.OPERATIONS, context,
                    "registry.wsdl"),
         DmpBinding("patientCertif", PatientCertifService, TD00, context, "patientCertif.wsdl"),
+        DmpBinding("patientsPDQ", patients_pdq.PatientsPdqService, patients_pdq.OPERATIONS,
+                   context, "patientsPDQ.wsdl"),
     ]
     return {f"{BASE_PATH}/{binding.service}": binding for binding in bindings}
