@@ -205,3 +205,18 @@ def test_every_control_of_the_dashboard_changes_the_server(tmp_path):
                 .getcolors(maxcolors=1 << 20)}
     assert P99 in colours(charts[0]), "the latency chart's p99 bars are not drawn"
     assert FAULT_BAR in colours(charts[1]), "the injected faults are not drawn"
+
+
+def test_without_a_token_the_page_passes_the_cross_site_guard(tmp_path):
+    # Tokenless, the control plane refuses changes from foreign pages (Origin, form
+    # bodies); the dashboard's own calls (same origin, JSON) must still get through.
+    with start_simulator() as sim, Chromium(CHROMIUM, tmp_path / "profile", SIZE) as browser:
+        sim.set_clock("2022-11-04T10:00:00+01:00", frozen=False)
+        page = Page(browser)
+        browser.open(sim.base_url + "/_admin/")
+        page.click("#clock-freeze")
+        assert sim.clock()["frozen"] is True, page.text("#status")
+        page.click("#scenario-activate")
+        assert sim.scenario()["active"] is True, page.text("#status")
+        page.click("#scenario-clear")
+        assert sim.scenario() == {"active": False}, page.text("#status")
