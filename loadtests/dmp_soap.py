@@ -1,8 +1,8 @@
 """The SOAP side of DMP v2 requests: who calls and about whom, the VIHF, the SOAP 1.2 +
 WS-Addressing envelope, and the HL7 v3 (TD0.2, TD1.1) and habilitations (TD0.3) bodies.
 
-Standard library only (nothing from ``simulator`` or ``tests``): the load tests run
-against any DMP-compatible platform. Facts from the DMP brief (``../shared/domain/DMP.md``):
+Nothing from ``simulator`` or ``tests``: the load tests run against any DMP-compatible
+platform (the VIHF is signed by ``dmp_signing``, with lxml and cryptography). Facts from the DMP brief (``../shared/domain/DMP.md``):
 §1.2 SOAP and WS-Addressing, §2.2 HL7 messages, §2.3 habilitations, §4.2 the VIHF.
 The builders take a ``dmp_load.Session`` (caller, host, platform clock).
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from dmp_signing import ENVELOPED, EXC_C14N, RSA_SHA256, SHA256, sign, skeleton
 from soapload import env_path
 
 if TYPE_CHECKING:
@@ -86,17 +87,6 @@ def escape_text(value: str) -> str:
 
 
 _ROLE = ('<hl7:Role xsi:type="CE" code="{}" codeSystem="{}" displayName="{}"/>')
-_SIGNATURE_PLACEHOLDER = (  # the shape of an enveloped signature; no key, so no real value
-    '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>'
-    '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
-    '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
-    '<ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/'
-    '2000/09/xmldsig#enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm='
-    '"http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue>'
-    '</ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue>'
-    '</ds:Signature>')
-
-
 def vihf(session: Session, patient: Patient) -> str:
     """The wsse:Security block with the VIHF 3.0 assertion (attribute names of §4.2)."""
     caller, instant = session.caller, session.clock.now()
@@ -124,22 +114,25 @@ def vihf(session: Session, patient: Patient) -> str:
             for v in (value if isinstance(value, list) else [value])) + "</saml:Attribute>"
         for name, value in attributes.items())
     context = "TLSClient" if caller.auth_mode == "INDIRECTE" else "Password"
-    return (
-        '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
-        'oasis-200401-wss-wssecurity-secext-1.0.xsd"><saml:Assertion '
+    signature = skeleton([(f"#{assertion_id}", [ENVELOPED, EXC_C14N], SHA256, "")],
+                         method=RSA_SHA256, c14n=EXC_C14N)
+    assertion = sign(
+        '<saml:Assertion '
         'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:hl7="urn:hl7-org:v3" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'ID="{assertion_id}" IssueInstant="{issued}" Version="2.0">'
         '<saml:Issuer Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName">'
         f"CN={escape_text(SOFTWARE)},OU={STRUCTURE},O=LOADTEST,C=FR</saml:Issuer>"
-        + _SIGNATURE_PLACEHOLDER.replace("{id}", assertion_id)
+        + signature
         + f"<saml:Subject><saml:NameID>{escape_text(caller.name_id)}</saml:NameID>"
         "</saml:Subject>"
         f'<saml:AuthnStatement AuthnInstant="{issued}"><saml:AuthnContext>'
         f"<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:{context}"
         "</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"
         f"<saml:AttributeStatement>{statements}</saml:AttributeStatement>"
-        "</saml:Assertion></wsse:Security>")
+        "</saml:Assertion>").decode("utf-8")
+    return ('<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+            f'oasis-200401-wss-wssecurity-secext-1.0.xsd">{assertion}</wsse:Security>')
 
 
 def envelope(session: Session, patient: Patient, service: str, action: str,

@@ -1,7 +1,7 @@
 """The XDS.b side of DMP v2 requests: TD2.1 (ITI-41, a CDA and its XAdES lot signature,
 as MTOM), TD3.1 (ITI-18 FindDocuments) and TD3.2 (ITI-43).
 
-Standard library only. Facts from the DMP brief (``../shared/domain/DMP.md``): §1.3 MTOM,
+Standard library and ``dmp_signing`` (the lot signature). Facts from the DMP brief (``../shared/domain/DMP.md``): §1.3 MTOM,
 §2.5 the submission and the lot signature, §5 the CI-SIS metadata and the CDA header.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from dmp_signing import C14N_WITH_COMMENTS, RSA_SHA1, SHA1, sign, skeleton
 from dmp_soap import (
     HL7, LPS_OID, PS_ROOT, STRUCTURE, STRUCTURE_ROOT, DmpRequest, Patient, dtm, envelope,
     escape_attr, escape_text, soap_request)
@@ -32,7 +33,6 @@ XOP = "http://www.w3.org/2004/08/xop/include"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
-C14N_WITH_COMMENTS = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
 # ExternalIdentifier and Classification schemes (IHE ITI TF-3 §4.2.5).
 DE_PATIENT_ID, DE_UNIQUE_ID = ("urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427",
                                "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab")
@@ -116,32 +116,30 @@ def _reference(uri: str, digest: str, transform: str = "") -> str:
 def lot_signature(set_uid: str, document_uid: str, signature_uid: str, document: bytes,
                   moment: datetime) -> bytes:
     """The XAdES signature of the lot (§2.5): ds:Manifest with the submission set (dummy
-    digest) and the document (SHA-1 of its canonical form, C14N with comments). The
-    signature value is a placeholder: the load test holds no IGC-Santé key."""
+    digest) and the document (SHA-1 of its canonical form, C14N with comments), signed
+    (RSA-SHA1 as in the samples) over #IHEManifest and the SignedProperties."""
     digest = base64.b64encode(hashlib.sha1(document).digest()).decode()
     transform = (f'<ds:Transforms><ds:Transform Algorithm="{C14N_WITH_COMMENTS}"/>'
                  "</ds:Transforms>")
-    return (
-        f'<ds:Signature xmlns:ds="{DSIG}" Id="{signature_uid}"><ds:SignedInfo>'
-        f'<ds:CanonicalizationMethod Algorithm="{C14N_WITH_COMMENTS}"/>'
-        f'<ds:SignatureMethod Algorithm="{DSIG}rsa-sha1"/>'
-        f'<ds:Reference Type="{DSIG}Manifest" URI="#IHEManifest"><ds:DigestMethod '
-        f'Algorithm="{DSIG}sha1"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference>'
-        "</ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue><ds:KeyInfo>"
-        "<ds:X509Data><ds:X509Certificate>AA==</ds:X509Certificate></ds:X509Data>"
-        f'</ds:KeyInfo><ds:Object><ds:Manifest Id="IHEManifest">'
+    objects = (
+        f'<ds:Object><ds:Manifest Id="IHEManifest">'
         f'{_reference(f"urn:oid:{set_uid}", "AA==")}'
         f'{_reference(f"urn:oid:{document_uid}", digest, transform)}</ds:Manifest>'
         '</ds:Object><ds:Object><ds:SignatureProperties><ds:SignatureProperty '
         f'Id="purposeOfSignature" Target="#{signature_uid}">1.2.840.10065.1.12.1.14'
         "</ds:SignatureProperty></ds:SignatureProperties></ds:Object><ds:Object>"
         '<xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.1.1#" '
-        f'Target="#{signature_uid}"><xades:SignedProperties><xades:SignedSignatureProperties>'
+        f'Target="#{signature_uid}"><xades:SignedProperties Id="S0-SignedProperties">'
+        f"<xades:SignedSignatureProperties>"
         f"<xades:SigningTime>{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}</xades:SigningTime>"
         "<xades:SignaturePolicyIdentifier><xades:SignaturePolicyImplied/>"
         "</xades:SignaturePolicyIdentifier></xades:SignedSignatureProperties>"
-        "</xades:SignedProperties></xades:QualifyingProperties></ds:Object>"
-        "</ds:Signature>").encode("utf-8")
+        "</xades:SignedProperties></xades:QualifyingProperties></ds:Object>")
+    return sign(skeleton(
+        [("#IHEManifest", [], SHA1, f"{DSIG}Manifest"),
+         ("#S0-SignedProperties", [], SHA1, "http://uri.etsi.org/01903/v1.1.1#SignedProperties")],
+        method=RSA_SHA1, c14n=C14N_WITH_COMMENTS, attributes=f' Id="{signature_uid}"',
+        objects=objects))
 
 
 def _slot(name: str, *values: str) -> str:

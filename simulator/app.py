@@ -30,7 +30,8 @@ from simulator.services.dmp.v2.services import v2_bindings
 from simulator.services.dmp.xds.value_sets import load_terminology
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
-from simulator.settings import Settings
+from simulator.services.dmp.xmldsig import SignatureVerifier
+from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
 from simulator.store.sqlite import SQLiteStore, open_store
@@ -151,6 +152,14 @@ def _json(start_response, status: int, payload: dict):
     return [body]
 
 
+def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier:
+    """The DMP's signature verifier, trusting the CAs of SIM_DMP_TRUSTED_CAS."""
+    try:
+        return SignatureVerifier.from_files(settings.dmp_trusted_cas, clock.real_now)
+    except ValueError as error:
+        raise SettingsError(f"SIM_DMP_TRUSTED_CAS: {error}") from None
+
+
 def create_app(settings: Settings | None = None) -> SimulatorApp:
     """Build the simulator: store, clock, registry, chaos, services and control plane.
 
@@ -171,8 +180,11 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
-    dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar)),
-                    **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1"))}
+    signatures = signature_verifier(settings, clock)
+    dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar,
+                                             signatures=signatures)),
+                    **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1",
+                                             signatures=signatures))}
     for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
     simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)

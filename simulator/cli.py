@@ -36,8 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-require-client-cert", action="store_const", const=True,
                        help="refuse TLS clients without a valid certificate "
                             "(SIM_TLS_REQUIRE_CLIENT_CERT)")
+    serve.add_argument("--dmp-trusted-cas", help="PEM files (comma-separated) of the CAs "
+                                                 "that signing certificates of VIHFs and lot "
+                                                 "signatures must chain to "
+                                                 "(SIM_DMP_TRUSTED_CAS; default: chain not "
+                                                 "judged)")
     certs = commands.add_parser("certs", help="write a test PKI: CA, server, INSI-AUTO, "
-                                              "INSI-MANU and CPS-like client certificates")
+                                              "INSI-MANU, CPS-like client certificates and "
+                                              "an ORG SIGN-like signing certificate")
     certs.add_argument("--out", default="insi-dmp-sim-pki",
                        help="directory to write (default ./insi-dmp-sim-pki; files replaced)")
     certs.add_argument("--structure", default="10B0152872",
@@ -101,7 +107,8 @@ def main(argv=None) -> int:
                 scenario=args.scenario, date=args.date, workers=args.workers,
                 identities_file=args.identities_file, tls=args.tls, tls_cert=args.tls_cert,
                 tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
-                tls_require_client_cert=args.tls_require_client_cert)
+                tls_require_client_cert=args.tls_require_client_cert,
+                dmp_trusted_cas=args.dmp_trusted_cas)
             from simulator.server import resolve_tls
             settings = resolve_tls(settings)
         except SettingsError as exc:

@@ -32,6 +32,11 @@ class SimClock:
             return frozen_at
         return self._wall() + timedelta(seconds=offset)
 
+    def real_now(self) -> datetime:
+        """The real current instant, for what the real world judges whatever the
+        simulated date (certificate validity, as TLS stacks do)."""
+        return self._wall()
+
     def today(self):
         """The simulated current date."""
         return self.now().date()

@@ -7,7 +7,12 @@ One self-signed test CA, clearly marked as the simulator's, signs:
   CN ``INSI-AUTO`` / ``INSI-MANU``, OU = the structure id (used as ``Emetteur``),
   O = a test organisation;
 * a CPS-like personal certificate (CN = an RPPS-like id, title, given name, surname),
-  which INSi refuses with ``DESIR_560``.
+  which INSi refuses with ``DESIR_560``;
+* a structure signing certificate shaped like IGC-Santé ORG SIGN (CN ``ORG-SIGN``, OU =
+  the structure id, KeyUsage digitalSignature + nonRepudiation, no extended key usage),
+  the certificate that signs the VIHF and the XAdES lot signature (DMP brief §1.4: a
+  separate ``…-ORG-SIGN-….p12`` signs them, the ORG AUTH_CLI one is for TLS). Trust
+  ``test-ca-cert.pem`` with ``SIM_DMP_TRUSTED_CAS`` to have the DMP judge its chain.
 
 Real CPS certificates come from another IGC-Santé CA ("PERSONNES"); here one CA signs
 everything so that the server verifies every client and the INSi rule decides.
@@ -34,6 +39,7 @@ SIMULATOR_ORG = "INSI-DMP-SIMULATOR"
 TEST_ORGANISATION = "CENTRE HOSPITALIER DE TEST (SIMULATED)"
 CPS_ID = "899700000001"  # RPPS-like: 8 + 99700000001 (test range)
 CPS_TITLE, CPS_GIVEN_NAME, CPS_SURNAME = "MEDECIN", "CAMILLE", "TESTEUR"
+ORG_SIGN_CN = "ORG-SIGN"
 CA_YEARS, LEAF_YEARS = 10, 3
 
 
@@ -83,8 +89,13 @@ class Pki:
         return self._issued("client-cps-personal",
                             "CPS-like personal certificate (INSi answers DESIR_560)")
 
+    @property
+    def org_sign(self) -> Issued:
+        return self._issued("org-sign", "structure signing certificate shaped like "
+                            "IGC-Santé ORG SIGN (signs the VIHF and the XAdES lot signature)")
+
     def all(self) -> list[Issued]:
-        return [self.ca, self.server, self.insi_auto, self.insi_manu, self.cps]
+        return [self.ca, self.server, self.insi_auto, self.insi_manu, self.cps, self.org_sign]
 
     def exists(self) -> bool:
         return all(p.is_file() for issued in self.all() for p in issued.paths())
@@ -112,13 +123,15 @@ def generate_pki(directory: Path, structure: str = DEFAULT_STRUCTURE,
                .sign(ca_key, hashes.SHA256()))
     _write(pki.ca, ca_key, ca_cert)
 
-    def issue(issued: Issued, subject: x509.Name, usage, san=None):
+    def issue(issued: Issued, subject: x509.Name, usage, san=None, signing=False):
         key = _new_key()
         builder = (_builder(subject, ca_name, key, now, LEAF_YEARS)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None),
                                   critical=True)
-                   .add_extension(_key_usage(), critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+                   .add_extension(_key_usage(signing=signing), critical=True))
+        if usage is not None:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        builder = (builder
                    .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                                   critical=False)
                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
@@ -140,6 +153,7 @@ def generate_pki(directory: Path, structure: str = DEFAULT_STRUCTURE,
                           (NameOID.GIVEN_NAME, CPS_GIVEN_NAME),
                           (NameOID.COMMON_NAME, CPS_ID)]),
           ExtendedKeyUsageOID.CLIENT_AUTH)
+    issue(pki.org_sign, organisation_subject(ORG_SIGN_CN, structure), None, signing=True)
     (directory / "README.txt").write_text(describe(pki, structure, host) + "\n",
                                           encoding="utf-8")
     return pki
@@ -186,9 +200,9 @@ def _builder(subject, issuer, key, now, years) -> x509.CertificateBuilder:
             .not_valid_before(now).not_valid_after(now + dt.timedelta(days=365 * years)))
 
 
-def _key_usage(cert_sign: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=not cert_sign, content_commitment=False,
-                         key_encipherment=not cert_sign, data_encipherment=False,
+def _key_usage(cert_sign: bool = False, signing: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(digital_signature=not cert_sign, content_commitment=signing,
+                         key_encipherment=not (cert_sign or signing), data_encipherment=False,
                          key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
                          encipher_only=False, decipher_only=False)
 

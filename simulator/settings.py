@@ -70,7 +70,11 @@ class Settings:
     # SIM_DMP_PATIENT_ACCESS_NEEDS_AUTHORISATION: TD1.5 needs a valid authorisation
     dmp_patient_access_needs_authorisation: bool = True
     dmp_vihf_max_skew: int = 600  # SIM_DMP_VIHF_MAX_SKEW: seconds between VIHF IssueInstant and now
-    dmp_relaxed_security: bool = False  # SIM_DMP_RELAXED_SECURITY: accept unsigned indirect VIHFs
+    # SIM_DMP_RELAXED_SECURITY: no signature required nor verified (VIHF, lot SignedInfo)
+    dmp_relaxed_security: bool = False
+    # SIM_DMP_TRUSTED_CAS: PEM files (comma-separated) of the CAs the signing certificates
+    # must chain to; empty = the chain is not judged (signatures still verified)
+    dmp_trusted_cas: tuple[Path, ...] = ()
     dmp_max_results: int = 500  # SIM_DMP_MAX_RESULTS: LeafClass objects per stored query
     dmp_xds_prefixes: str = "jaxb"  # SIM_DMP_XDS_PREFIXES: XDS answer prefixes (docs/dmp.md)
     dmp_platform: str = "test"  # SIM_DMP_PLATFORM: test (INS-NIR OID .10) | production (.8)
@@ -140,6 +144,9 @@ class Settings:
                 and self.tls_client_ca is None:
             raise SettingsError("SIM_TLS_REQUIRE_CLIENT_CERT needs SIM_TLS_CLIENT_CA, the CA "
                                 "that verifies the client certificates")
+        missing = [str(p) for p in self.dmp_trusted_cas if not Path(p).is_file()]
+        if missing:
+            raise SettingsError(f"SIM_DMP_TRUSTED_CAS: no such file: {', '.join(missing)}")
         try:
             parse_prefixes(self.dmp_xds_prefixes)
         except WireProfileError as exc:
@@ -207,6 +214,8 @@ def _convert(name: str, raw: str):
             return parse_datetime(raw)
         if name.endswith("_switch"):
             return date.fromisoformat(raw)
+        if name == "dmp_trusted_cas":
+            return tuple(Path(part.strip()) for part in raw.split(",") if part.strip())
         if name == "dmp_indirect_denied" and raw.strip().lower() == "none":
             return ()
         if name in ("insi_idams", "dmp_grace_software", "dmp_indirect_denied", "admin_hosts"):

@@ -4,6 +4,11 @@ from __future__ import annotations
 import uuid
 from xml.sax.saxutils import escape
 
+from lxml import etree
+
+from dmp_builders.signing import (
+    DSIG, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256, Signer, sign_in_place, signature_skeleton)
+
 SOAP_CT = "application/soap+xml; charset=utf-8"
 ADRUN = "275126322074974"  # ADRUN Zoé, a CNDA test person (INS-NIR test OID)
 TEST_OID = "1.2.250.1.213.1.4.10"
@@ -47,25 +52,37 @@ def attributes(patient: str | None = ADRUN, oid: str = TEST_OID, mode: str = "no
 
 
 def vihf(issue_instant: str, *, user: str = "10B0167011/00B1022322", signed: bool = True,
+         signer: Signer | None = None, method: str = RSA_SHA256, digest: str = SHA256,
          **attribute_options) -> str:
-    """A wsse:Security header block holding a VIHF assertion."""
+    """A wsse:Security header block holding a VIHF assertion, ``signed`` (enveloped,
+    exclusive C14N, brief §4.2) with the test PKI's ORG SIGN certificate or ``signer``."""
     statements = "".join(
         f'<saml:Attribute Name="{name}">' + "".join(
             f"<saml:AttributeValue>{v if v.startswith('<') else escape(v)}</saml:AttributeValue>"
             for v in (value if isinstance(value, tuple) else (value,))) + "</saml:Attribute>"
         for name, value in attributes(**attribute_options).items())
-    signature = '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>' if signed else ""
-    return (
-        '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
-        'oasis-200401-wss-wssecurity-secext-1.0.xsd">'
+    assertion_id = f"_{uuid.uuid4().hex}"
+    signature = signature_skeleton([(f"#{assertion_id}", [ENVELOPED, EXC_C14N], digest, "")],
+                                   method=method, signer=signer) if signed else ""
+    assertion = (
         '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" Version="2.0" '
-        f'ID="_{uuid.uuid4().hex}" IssueInstant="{issue_instant}">'
+        f'ID="{assertion_id}" IssueInstant="{issue_instant}">'
         '<saml:Issuer Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName">'
         'CN=MON-DPI,OU=10B0167011,O=HOPITAL,C=FR</saml:Issuer>' + signature +
         f'<saml:Subject><saml:NameID>{escape(user)}</saml:NameID></saml:Subject>'
-        f'<saml:AttributeStatement>{statements}</saml:AttributeStatement>'
-        '</saml:Assertion></wsse:Security>')
+        f'<saml:AttributeStatement>{statements}</saml:AttributeStatement></saml:Assertion>')
+    if signed:
+        assertion = sign_assertion(assertion, signer)
+    return ('<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+            f'oasis-200401-wss-wssecurity-secext-1.0.xsd">{assertion}</wsse:Security>')
+
+
+def sign_assertion(assertion: str, signer: Signer | None = None) -> str:
+    """``assertion`` (a saml:Assertion with an unsigned ds:Signature) signed."""
+    root = etree.fromstring(assertion)
+    sign_in_place(root.find(f"{{{DSIG}}}Signature"), signer)
+    return etree.tostring(root, encoding="unicode")
 
 
 def envelope(body: str, *, action: str, service: str, issue_instant: str,

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from dmp_builders.signing import RSA_SHA1, SHA1, Signer, sign_in_place, signature_skeleton
 from dmp_builders.soap import ADRUN, TEST_OID, envelope
 
 PATIENT_ID = f"{ADRUN}^^^&{TEST_OID}&ISO^NH"
@@ -29,6 +30,7 @@ PNR_ACTION = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 RETRIEVE_ACTION = "urn:ihe:iti:2007:RetrieveDocumentSet"
 C14N_WITH_COMMENTS = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
+SIGNED_PROPERTIES = "http://uri.etsi.org/01903/v1.1.1#SignedProperties"
 BOUNDARY = "MIMEBoundary_Bound"
 
 _DE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
@@ -113,34 +115,36 @@ class Doc:
 
 
 def signature_document(set_unique_id: str, documents: list[tuple[str, bytes, bool]],
-                       signature_id: str = SIGNATURE_UNIQUE_ID) -> bytes:
+                       signature_id: str = SIGNATURE_UNIQUE_ID, *,
+                       signer: Signer | None = None, method: str = RSA_SHA1,
+                       digest: str = SHA1) -> bytes:
     """A XAdES lot signature: ds:Manifest with the submission set (dummy digest AA==)
-    and each (uniqueId, bytes, is_xml) document, SHA-1 over C14N-with-comments for XML."""
+    and each (uniqueId, bytes, is_xml) document, SHA-1 over C14N-with-comments for XML;
+    SignedInfo over #IHEManifest and the SignedProperties, really signed (RSA-SHA1 as in
+    the samples of brief §2.5) with the test PKI's ORG SIGN certificate or ``signer``."""
     references = [_reference(f"urn:oid:{set_unique_id}", "AA==")]
     for unique_id, content, is_xml in documents:
         signed = etree.tostring(etree.fromstring(content).getroottree(), method="c14n",
                                 with_comments=True) if is_xml else content
-        digest = base64.b64encode(hashlib.sha1(signed).digest()).decode()
-        references.append(_reference(f"urn:oid:{unique_id}", digest,
+        manifest_digest = base64.b64encode(hashlib.sha1(signed).digest()).decode()
+        references.append(_reference(f"urn:oid:{unique_id}", manifest_digest,
                                      C14N_WITH_COMMENTS if is_xml else None))
-    return f"""<?xml version="1.0"?>
-<Signature xmlns="{DSIG}" Id="{signature_id}"><SignedInfo>\
-<CanonicalizationMethod Algorithm="{C14N_WITH_COMMENTS}"/>\
-<SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/>\
-<Reference Type="http://www.w3.org/2000/09/xmldsig#Manifest" URI="#IHEManifest">\
-<DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/><DigestValue>\
-c2ltdWxhdGVkIGRpZ2VzdCEhIQ==</DigestValue></Reference></SignedInfo>\
-<SignatureValue>c2ltdWxhdGVkIHNpZ25hdHVyZQ==</SignatureValue>\
-<KeyInfo><X509Data><X509Certificate>TUlJQ2R1bW15</X509Certificate></X509Data></KeyInfo>\
-<Object><SignatureProperties><SignatureProperty Id="purposeOfSignature" \
+    objects = f"""<Object><SignatureProperties><SignatureProperty Id="purposeOfSignature" \
 Target="#{signature_id}">1.2.840.10065.1.12.1.14</SignatureProperty></SignatureProperties>\
 </Object><Object><Manifest Id="IHEManifest">{"".join(references)}</Manifest></Object>\
 <Object><QualifyingProperties xmlns="http://uri.etsi.org/01903/v1.1.1#" \
 Target="#{signature_id}"><SignedProperties Id="S0-SignedProperties">\
 <SignedSignatureProperties><SigningTime>2024-03-01T09:30:00.000+01:00</SigningTime>\
 <SignaturePolicyIdentifier><SignaturePolicyImplied/></SignaturePolicyIdentifier>\
-</SignedSignatureProperties></SignedProperties></QualifyingProperties></Object></Signature>
-""".encode("utf-8")
+</SignedSignatureProperties></SignedProperties></QualifyingProperties></Object>"""
+    skeleton = signature_skeleton(
+        [("#IHEManifest", [], digest, f"{DSIG}Manifest"),
+         ("#S0-SignedProperties", [], digest, SIGNED_PROPERTIES)],
+        method=method, c14n=C14N_WITH_COMMENTS, prefix="", signer=signer,
+        attributes=f' Id="{signature_id}"', objects=objects)
+    root = etree.fromstring(skeleton)
+    sign_in_place(root, signer)
+    return b'<?xml version="1.0"?>\n' + etree.tostring(root) + b"\n"
 
 
 def _reference(uri: str, digest: str, transform: str | None = None) -> str:
@@ -167,7 +171,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
                          xop: bool = False,
                          signature_unique_id: str = SIGNATURE_UNIQUE_ID,
                          content_type: tuple[str, str, str] = (
-                             "04", "Hospitalisation de jour", "1.2.250.1.213.2.2")) -> Iti41:
+                             "04", "Hospitalisation de jour", "1.2.250.1.213.2.2"),
+                         signer: Signer | None = None) -> Iti41:
     """An ``xdsb:ProvideAndRegisterDocumentSetRequest`` as DRIMbox builds it.
 
     ``replaces``: entry id -> entryUUID of the version it replaces (RPLC).
@@ -176,7 +181,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     ``set_classification_apart``: the submission-set Classification stands beside the
     RegistryPackage (IHE sample style) instead of inside it. ``xop``: documents as
     ``xop:Include href="cid:0.N"`` instead of inline base64. ``content_type``: the
-    submission set's contentTypeCode (code, display, codingScheme).
+    submission set's contentTypeCode (code, display, codingScheme). ``signer``: signs
+    the lot instead of the test PKI's ORG SIGN certificate.
     """
     ids = _Ids()
     contents = {doc.entry_id: doc.bytes() for doc in documents}
@@ -187,7 +193,7 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     if signed:
         signature = signature_document(set_unique_id, [
             (d.unique_id, contents[d.entry_id], d.mime_type == "text/xml") for d in documents],
-            signature_unique_id)
+            signature_unique_id, signer=signer)
         contents["Signature01"] = signature
         entries.append(_signature_entry(signature, patient_id, ids, signature_unique_id))
         members.append("Signature01")

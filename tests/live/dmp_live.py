@@ -305,7 +305,7 @@ def lot(documents: tuple[xds.Doc, ...], *, set_unique_id: str | None = None,
     signature_id = unique_oid("1.2.250.1.999.1.1.8121.9")
     new = xds.signature_document(set_unique_id, [
         (doc.unique_id, request.contents[doc.entry_id], doc.mime_type == "text/xml")
-        for doc in documents], signature_id=signature_id)
+        for doc in documents], signature_id=signature_id, signer=options.get("signer"))
     body = request.body
     for before, after in (
             (f'value="{xds.SIGNATURE_UNIQUE_ID}"', f'value="{signature_id}"'),

@@ -135,12 +135,14 @@ def test_dmp_smoke_run_covers_every_transaction_without_failure(fresh_sim, tmp_p
 def test_dmp_refusal_is_named_by_its_code(fresh_sim, tmp_path):
     # The EAI opens and feeds ADRUN's DMP; then the patient blocks it: its TD0.3 is
     # refused in-band, named by the DMP status, and nothing more is fed.
-    first, stats, _ = run_locust(fresh_sim, tmp_path, users=1, seconds=2,
+    # 4 s runs: the user's first DMP request also makes its signing key
+    # (loadtests/dmp_signing.py) and Locust's run-time limit fires early on a loaded machine.
+    first, stats, _ = run_locust(fresh_sim, tmp_path, users=1, seconds=4,
                                  classes=("DmpFeedUser",), DMP_PATIENTS=ADRUN)
     assert int(stats["dmp: TD2.1 feed"]["Request Count"]) > 0, first.stdout[-3000:]
     fresh_sim.admin("PUT", f"/dmp/patients/{ADRUN}/professionals",
                     {"professional_id": EAI, "blocked": True})
-    process, stats, failures = run_locust(fresh_sim, tmp_path, users=1, seconds=2,
+    process, stats, failures = run_locust(fresh_sim, tmp_path, users=1, seconds=4,
                                           classes=("DmpFeedUser",), DMP_PATIENTS=ADRUN)
     report = f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     assert failures, report

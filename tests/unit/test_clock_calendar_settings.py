@@ -112,6 +112,25 @@ def test_settings_from_environment_and_overrides():
     assert settings.insi_idams == ("AAA111BBB222", "CCC333DDD444")
 
 
+def test_trusted_cas_are_a_list_of_existing_files(tmp_path):
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_text("x")
+    second.write_text("y")
+    settings = Settings.from_env({"SIM_DMP_TRUSTED_CAS": f"{first}, {second}"})
+    assert settings.dmp_trusted_cas == (first, second)
+    with pytest.raises(SettingsError, match="SIM_DMP_TRUSTED_CAS: no such file"):
+        Settings.from_env({"SIM_DMP_TRUSTED_CAS": str(tmp_path / "missing.pem")})
+
+
+def test_a_trusted_ca_file_without_certificates_stops_the_start(tmp_path):
+    from simulator.app import create_app
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(SettingsError, match="SIM_DMP_TRUSTED_CAS: .*bad.pem"):
+        create_app(Settings(data_dir=tmp_path / "data", population=0,
+                            dmp_trusted_cas=(bad,)))
+
+
 @pytest.mark.parametrize("env, message", [
     ({"SIM_PORT": "eighty"}, "SIM_PORT"),
     ({"SIM_DATE": "15/01/2023"}, "ISO-8601"),

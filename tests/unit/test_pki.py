@@ -59,6 +59,19 @@ def test_cps_like_personal_certificate(pki):
     cert.verify_directly_issued_by(load(pki.ca.cert))
 
 
+def test_org_sign_certificate_is_shaped_like_igc_sante_org_sign(pki):
+    cert = load(pki.org_sign.cert)
+    assert attribute(cert, NameOID.COMMON_NAME) == ["ORG-SIGN"]
+    assert attribute(cert, NameOID.ORGANIZATIONAL_UNIT_NAME) == ["10B0152872"]
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment
+    assert not usage.key_encipherment and not usage.key_cert_sign
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    cert.verify_directly_issued_by(load(pki.ca.cert))
+    assert "ORG SIGN" in (pki.directory / "README.txt").read_text()
+
+
 def test_server_certificate_names(pki):
     cert = load(pki.server.cert)
     assert attribute(cert, NameOID.COMMON_NAME) == ["sim.example"]

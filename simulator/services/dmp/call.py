@@ -7,8 +7,9 @@ the right SOAP fault before any business rule runs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from lxml import etree
 
@@ -25,6 +26,9 @@ from simulator.services.dmp.timeline import (
 from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
 from simulator.services.dmp.xds.wire_profile import WireProfile, parse_prefixes
 from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
+from simulator.services.dmp.xmldsig import (
+    FAILED_CHECK, INVALID, UNSUPPORTED, UNTRUSTED, SignatureError, SignatureVerifier,
+    verify_vihf_signature)
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
@@ -43,11 +47,24 @@ class DmpContext:
     clock: SimClock
     calendar: RegulatoryCalendar
     version: str = "v2"
+    # Verifies the VIHF and lot signatures; create_app gives it the trusted CAs.
+    signatures: SignatureVerifier = field(default_factory=SignatureVerifier)
+
+    @property
+    def signature_verifier(self) -> SignatureVerifier | None:
+        """The verifier, or None when SIM_DMP_RELAXED_SECURITY turns verification off."""
+        return None if self.settings.dmp_relaxed_security else self.signatures
 
     @property
     def wire_profile(self) -> WireProfile:
         """How XDS answers are serialised (``SIM_DMP_XDS_PREFIXES``)."""
         return parse_prefixes(self.settings.dmp_xds_prefixes)
+
+
+# The SOAP fault of each kind of VIHF signature refusal (WS-Security 1.1 §12).
+SIGNATURE_FAULTS = {INVALID: DmpFault.INVALID_SECURITY, FAILED_CHECK: DmpFault.FAILED_CHECK,
+                    UNSUPPORTED: DmpFault.UNSUPPORTED_ALGORITHM,
+                    UNTRUSTED: DmpFault.FAILED_AUTHENTICATION}
 
 
 @dataclass(frozen=True)
@@ -113,13 +130,19 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
     operation = operations[exchange.operation]
     check_addressing(exchange.request, operation)
     now = context.clock.now()
+    verifier = context.signature_verifier
     try:
         vihf = read_vihf(exchange.request.header, now,
                          max_skew=timedelta(seconds=context.settings.dmp_vihf_max_skew),
                          require_patient=operation.patient_in_vihf,
-                         require_signature=not context.settings.dmp_relaxed_security)
+                         require_signature=verifier is not None,
+                         verify_signature=partial(verify_vihf_signature, verifier)
+                         if verifier is not None else None)
     except VihfError as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
+    except SignatureError as error:
+        raise ServiceFault(SIGNATURE_FAULTS[error.kind],
+                           detail=f"ds:Signature: {error}") from None
     api = operation.api or (API_V1 if context.version == "v1" else API_V2)
     try:
         context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,

@@ -44,6 +44,13 @@ class DmpFault(Enum):
                                      "This DMP service does not offer {detail}")
     INVALID_SECURITY = FaultSpec("Sender", (WSSE, "InvalidSecurity"), 500,
                                  "The VIHF (wsse:Security) is refused: {detail}")
+    # WS-Security 1.1 (SOAP Message Security §12): "the signature or decryption was
+    # invalid", and an algorithm the receiver does not support.
+    FAILED_CHECK = FaultSpec("Sender", (WSSE, "FailedCheck"), 500,
+                             "The VIHF signature is invalid: {detail}")
+    UNSUPPORTED_ALGORITHM = FaultSpec("Sender", (WSSE, "UnsupportedAlgorithm"), 500,
+                                      "The VIHF signature uses an unsupported algorithm: "
+                                      "{detail}")
     FAILED_AUTHENTICATION = FaultSpec("Sender", (WSSE, "FailedAuthentication"), 500,
                                       "Authentication failed: {detail}")
     API_CLOSED = FaultSpec("Sender", None, 500,

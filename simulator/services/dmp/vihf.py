@@ -9,6 +9,7 @@ Every problem raises :class:`VihfError` naming the attribute and what was expect
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,13 +83,15 @@ class Vihf:
 
 
 def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedelta,
-              require_patient: bool, require_signature: bool = True) -> Vihf:
+              require_patient: bool, require_signature: bool = True,
+              verify_signature: Callable[[etree._Element], object] | None = None) -> Vihf:
     """Find, parse and check the VIHF in a SOAP header.
 
     ``now`` is the simulated instant; ``IssueInstant`` may differ from it by at most
     ``max_skew``. ``require_patient``: the transaction concerns one patient, named by
-    the resource-id. ``require_signature``: indirect modes must carry an XML signature
-    (the signature itself is not verified).
+    the resource-id. ``require_signature``: indirect modes must carry an XML signature.
+    ``verify_signature``: called with the assertion in those modes, raises when the
+    signature is not right (``simulator.services.dmp.xmldsig.verify_vihf_signature``).
     """
     assertion = header.find(f"{{{WSSE}}}Security/{{{SAML}}}Assertion") \
         if header is not None else None
@@ -123,6 +126,8 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     if require_signature and auth_mode != "DIRECTE" and not signed:
         raise VihfError(f"a VIHF in mode {auth_mode} must be signed (ds:Signature after "
                         "Issuer)")
+    if verify_signature is not None and auth_mode != "DIRECTE" and signed:
+        verify_signature(assertion)
     ins, oid = _patient(attributes, require_patient)
     return Vihf(
         issue_instant=issued, name_id=name_id, subject_name=text.one(SUBJECT_ID),

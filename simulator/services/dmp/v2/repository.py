@@ -77,7 +77,8 @@ class RepositoryService(Service):
                     version=call.context.version,
                     policy=ContentPolicy.from_settings(call.context.settings),
                     ins_oid_refusal=(call.ins_oids.refusal
-                                     if call.context.version != "v1" else None))
+                                     if call.context.version != "v1" else None),
+                    signatures=call.context.signature_verifier)
                 check_may_feed(call)
                 qualification = check_qualified_ins(call, submission)
                 registration = plan_registration(

@@ -19,13 +19,14 @@ from simulator.services.dmp.xds.errors import (
     DEPRECATED_DOCUMENT, DUPLICATE_UNIQUE_ID, NON_IDENTICAL_HASH, NON_IDENTICAL_SIZE,
     PATIENT_ID_DOES_NOT_MATCH, REGISTRY_METADATA_ERROR, UNKNOWN_PATIENT_ID, XdsError,
     XdsFailure)
-from simulator.services.dmp.xds.lot_signature import lot_signature_errors
+from simulator.services.dmp.xds.lot_signature import NO_TRUST, lot_signature_errors
 from simulator.services.dmp.xds.model import (
     APPROVED, DE_AUTHOR, DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_EVENT_CODE, DE_FACILITY_TYPE,
     DE_FORMAT_CODE, DE_PATIENT_ID, DE_PRACTICE_SETTING, DE_TYPE_CODE, DE_UNIQUE_ID,
     DOCUMENT_ENTRY_TYPE, HAS_MEMBER, RPLC, SS_AUTHOR, SS_CONTENT_TYPE, SS_PATIENT_ID,
     SS_SOURCE_ID, SS_UNIQUE_ID, RegistryObject)
 from simulator.services.dmp.xds.submission import Submission, is_signature
+from simulator.services.dmp.xmldsig import SignatureVerifier
 
 # API v2 identifies patients by the INS only; the INS-C is not recognised (DMP.md §3.1).
 V2_INS_OIDS = PATIENT_OIDS["v2"]
@@ -72,7 +73,8 @@ def parse_patient_id(value: str | None) -> tuple[str, str] | None:
 def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | None,
                      lookup: RegistryLookup, version: str = "v2",
                      policy: ContentPolicy | None = None,
-                     ins_oid_refusal=None) -> None:
+                     ins_oid_refusal=None,
+                     signatures: SignatureVerifier | None = NO_TRUST) -> None:
     """Apply every TD2.1 metadata rule; raise :class:`XdsFailure` with all the errors
     found. The business rules (access, qualified INS) come after, in the service.
 
@@ -84,6 +86,8 @@ def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | 
     §3.2, :mod:`..ins_oid`), or None; a patientId so named is ``XDSUnknownPatientId``
     (that identifier names no patient of the domain), a sourcePatientId
     ``XDSRegistryMetadataError``.
+    ``signatures``: verifies the lot signature's SignedInfo (None: not verified,
+    SIM_DMP_RELAXED_SECURITY).
     """
     policy = policy or ContentPolicy.default()
     errors: list[XdsError] = []
@@ -98,7 +102,7 @@ def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | 
     _check_unique_ids(submission, lookup, errors)
     _check_members(submission, errors)
     _check_replacements(submission, patient, lookup, errors)
-    errors += lot_signature_errors(submission)
+    errors += lot_signature_errors(submission, signatures)
     if errors:
         raise XdsFailure(errors)
 
