@@ -65,9 +65,10 @@ class Simulator:
         self.reset_scenario()
 
     def share_across_processes(self, workers: int) -> None:
-        """Make journal reads, reports and resets complete across ``workers`` forked
+        """Make journal reads, reports, charts and resets complete across ``workers`` forked
         worker processes (``insi-dmp-sim serve``, before the fork)."""
         self.journal.share_across_processes(workers)
+        self.metrics.share_across_processes(workers)
         for recorder in self.usage_recorders():
             recorder.share_across_processes(workers)
 

@@ -190,6 +190,15 @@ class SimulatorClient:
         """Documents fed per structure and month, by INS kind."""
         return self.admin("GET", "/reports/feeding")
 
+    def latency_stats(self) -> list[dict]:
+        """Per service and operation: requests, mean and p50/p95/p99 in ms."""
+        return self.admin("GET", "/stats/latency")["operations"]
+
+    def injection_stats(self) -> list[dict]:
+        """Per simulated day: requests altered by scenario rules, by action, and the
+        seconds of latency injected."""
+        return self.admin("GET", "/stats/injections")["days"]
+
     def metrics(self) -> str:
         """The Prometheus text of ``/metrics`` (summed over the workers)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

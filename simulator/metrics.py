@@ -24,6 +24,11 @@ FAMILIES = {  # name -> (type, help)
                                            "(API v1, TD0.0, qualified INS), by rule"),
     "chaos_delay_seconds_total": ("counter", "Latency injected by scenario rules"),
 }
+# Stored like the metrics but not exported (a label per simulated day would grow without
+# bound in Prometheus): what scenario rules injected per simulated day, for the
+# dashboard's chart of a replay (simulator.admin.stats).
+INJECTED_BY_DAY = "dashboard_injections_by_day"
+DELAY_BY_DAY = "dashboard_injected_delay_seconds_by_day"
 
 
 class Metrics:
@@ -34,8 +39,9 @@ class Metrics:
         self._batcher = ProcessBatcher(self._write, flush_interval, batch)
 
     def count_request(self, service: str, operation: str | None, reply, seconds: float,
-                      decision=None) -> None:
-        """Count one answered request, its duration, and what a chaos rule did to it."""
+                      decision=None, at=None) -> None:
+        """Count one answered request, its duration, and what a chaos rule did to it
+        (also per simulated day of ``at``, the simulated time, when given)."""
         where = (("service", service), ("operation", operation or "unknown"))
         items = [("requests_total", where + (("status", str(reply.status)),
                                              ("outcome", reply.outcome)), 1.0),
@@ -53,12 +59,35 @@ class Metrics:
             items.append(("chaos_injections_total", labels, 1.0))
             if decision.delay:
                 items.append(("chaos_delay_seconds_total", labels, decision.delay))
+            if at is not None:
+                day = (("day", at.date().isoformat()), labels[-1])
+                items.append((INJECTED_BY_DAY, day, 1.0))
+                if decision.delay:
+                    items.append((DELAY_BY_DAY, day, decision.delay))
         self._batcher.add(items)  # one queue entry per request: this is the hot path
+
+    def share_across_processes(self, workers: int) -> None:
+        """Let :meth:`complete_rows` wait for ``workers`` forked worker processes (call
+        in the parent, before the fork)."""
+        self._batcher.share_across_processes(workers)
+
+    def rows(self) -> list[tuple[str, tuple, float]]:
+        """Every stored (name, labels, value), this worker's pending increments included
+        (on a full disk, what is stored)."""
+        self._batcher.flush_for_reading()
+        return self.store.read_metrics()
+
+    def complete_rows(self, timeout: float, pause) -> list[tuple[str, tuple, float]] | None:
+        """Like :meth:`rows`, every worker's pending increments included (the
+        dashboard's charts, a test's check); None when a worker did not write them
+        within ``timeout`` seconds."""
+        if not self._batcher.flush_everywhere(timeout, pause):
+            return None
+        return self.store.read_metrics()
 
     def render(self) -> str:
         """The Prometheus text exposition of every metric."""
-        self._batcher.flush_for_reading()
-        rows = self.store.read_metrics()
+        rows = self.rows()
         lines = []
         for family, (kind, help_text) in sorted(FAMILIES.items()):
             mine = [r for r in rows if r[0] == family or r[0].startswith(family + "_")]

@@ -18,4 +18,5 @@ class Recorder:
                             environ=environ, reply=reply, started=started,
                             request_body=request_body, decision=decision, facts=facts)
         self.metrics.count_request(service, operation, reply,
-                                   self.clock.monotonic() - started, decision)
+                                   self.clock.monotonic() - started, decision,
+                                   self.clock.now() if decision is not None else None)

@@ -21,6 +21,7 @@ from simulator.admin.journal_api import journal_admin
 from simulator.admin.openapi import openapi_document
 from simulator.journal import JournalIncomplete
 from simulator.admin.reports_api import reports_admin
+from simulator.admin.stats_api import stats_admin
 from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
@@ -42,6 +43,7 @@ def create_admin_app(simulator) -> Flask:
     app.register_blueprint(dmp_admin)
     app.register_blueprint(journal_admin)
     app.register_blueprint(reports_admin)
+    app.register_blueprint(stats_admin)
     app.register_blueprint(dashboard)
     app.add_url_rule("/metrics", "metrics", lambda: (
         simulator.metrics.render(), 200,

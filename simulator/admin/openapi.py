@@ -20,6 +20,7 @@ from simulator.identities.loader import CNAM_FIELDS, FIELDS
 
 _JSON = "application/json"
 _NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
 
 
 def _ref(name: str) -> dict:
@@ -324,6 +325,25 @@ def _paths() -> dict:
                     "indicator": {"type": "string"},
                     "months": {"type": "array", "items": {"type": "object"}},
                     "structures": {"type": "array", "items": {"type": "object"}}}))},
+            tag="reports")},
+        "/_admin/stats/latency": {"get": _operation(
+            "Latency per service and operation: p50/p95/p99 from the histogram", {
+                "200": _answer("since start (survives reset, as the metrics do)", _object({
+                    "operations": {"type": "array", "items": _object({
+                        "service": {"type": "string"}, "operation": {"type": "string"},
+                        "count": {"type": "integer"}, "mean_ms": _NULLABLE_NUMBER,
+                        "p50_ms": _NULLABLE_NUMBER, "p95_ms": _NULLABLE_NUMBER,
+                        "p99_ms": _NULLABLE_NUMBER})}}))},
+            tag="reports")},
+        "/_admin/stats/injections": {"get": _operation(
+            "What scenario rules injected per simulated day", {
+                "200": _answer("days ascending (survives reset, as the metrics do)", _object({
+                    "days": {"type": "array", "items": _object({
+                        "day": {"type": "string", "format": "date"},
+                        "actions": {"type": "object", "additionalProperties": {
+                            "type": "integer"}},
+                        "injected": {"type": "integer"},
+                        "delay_seconds": {"type": "number"}})}}))},
             tag="reports")},
         "/_admin/openapi.json": {"get": _operation("This description", {
             "200": _answer("OpenAPI 3.1", {"type": "object"})}, tag="simulator")},

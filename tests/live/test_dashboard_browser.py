@@ -3,6 +3,7 @@ simulator, and the test reads both the DOM it built and the screenshot it drew: 
 date, scenario and journal, and the timeline's readiness table and feeding chart."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FAULT_ROW = (0xFD, 0xE2, 0xE2)  # tr.fault background in the dashboard's CSS
 # Bar colours of the feeding chart (.qualified, .non-qualified, .ins-c in the CSS).
 QUALIFIED, NON_QUALIFIED, INS_C = (0x2E, 0x7D, 0x32), (0xE0, 0xA0, 0x00), (0xC6, 0x28, 0x28)
-SIZE = (1280, 2000)  # tall enough for the reports above the journal
+SIZE = (1280, 3200)  # tall enough for the reports below the journal and charts
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
                                 "(.ci/run installs Debian's chromium package)")
 
@@ -62,7 +63,9 @@ def test_dashboard_shows_date_scenario_and_highlighted_faults(tmp_path):
 
     assert '<span class="now" id="now">2022-11-04 09:00:00 UTC</span>' in dom
     assert "insi-down" in dom and "insi-response-format-current" in dom
-    assert '<tr class="fault"><td>2022-11-04T09:00' in dom
+    # Rendered by the server, or again by the page's script (focusable rows).
+    assert re.search(r'<tr class="fault" data-request-id="[0-9a-f]{16}"( tabindex="0")?>'
+                     r'<td>2022-11-04T09:00', dom)
     assert "fault siram_40/desir_1020" in dom and "<td>CR 00</td>" in dom
 
     image = Image.open(shot).convert("RGB")

@@ -143,6 +143,16 @@ def test_every_answer_matches_the_description(server):
     call("GET", f"/_admin/journal/{request_id}", 200)
     call("GET", "/_admin/journal/0123456789abcdef", 404)
 
+    # the dashboard's charts, with a fault injected on the simulated day
+    call("PUT", "/_admin/scenario", 200, data="name: z\nrules:\n  - action: {fault: insi_102}\n"
+         "    match: {service: insi}\n", headers={"Content-Type": "application/yaml"})
+    requests.post(server.insi_url, timeout=30, headers={"Content-Type": SOAP_CT},
+                  data=traits_request("ADRTROIS", "DOMINIQUE", "F", "1997-02-26"))
+    call("DELETE", "/_admin/scenario", 200)
+    call("GET", "/_admin/stats/latency", 200)
+    assert call("GET", "/_admin/stats/injections", 200).json()["days"][-1]["actions"] \
+        == {"fault": 1}
+
     # DMP state, grace and reports
     call("GET", "/_admin/dmp/patients", 200)
     call("GET", f"/_admin/dmp/patients/{ADRUN}", 200)
