@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from lxml import etree
 
 from simulator.services.dmp.hl7 import codes as c
 from simulator.services.dmp.hl7.transmission import (
-    Echo, acknowledge, control_act, el, finish, start_message)
+    Echo, acknowledge, control_act, echo_of_body, el, finish, start_message)
 from simulator.services.dmp.hl7.xmlread import (
     Hl7RequestError, attribute, child, local_name, optional, path_of, text_of)
 from simulator.services.dmp.patient_search import SearchCriteria, check
@@ -88,17 +88,8 @@ def parse_pdq_request(body: etree._Element) -> PdqRequest:
 
 def echo_of(body: etree._Element) -> Echo:
     """Best effort, for a query :func:`parse_pdq_request` refused: whatever of its ids
-    can be read."""
-    def find(*path: str) -> etree._Element | None:
-        node = body
-        for name in path:
-            node = optional(node, name)
-        return node
-    message_id, query_id = find("id"), find("controlActProcess", "queryByParameter", "queryId")
-    return Echo(QUERY, _attr(message_id, "root"), _attr(message_id, "extension"),
-                _attr(find("sender", "device", "id"), "root"),
-                text_of(find("sender", "device", "softwareName")) or None, None,
-                _attr(query_id, "root"), _attr(query_id, "extension"))
+    can be read (TD0.5 has no reasonCode, so none is repeated)."""
+    return replace(echo_of_body(body, QUERY), reason_code=None)
 
 
 def _attr(element: etree._Element | None, name: str) -> str | None:

@@ -31,8 +31,8 @@ from simulator.services.dmp.access import Authorisation
 from simulator.services.dmp.hl7 import codes as c
 from simulator.services.dmp.hl7.requests import PatientRequest
 from simulator.services.dmp.hl7.transmission import (
-    Echo, acknowledge, control_act, el, finish, hl7_time, start_message)
-from simulator.services.dmp.hl7.xmlread import Hl7RequestError, local_name, optional, text_of
+    Echo, acknowledge, control_act, echo_of_body, el, finish, hl7_time, start_message)
+from simulator.services.dmp.hl7.xmlread import Hl7RequestError, local_name
 from simulator.services.dmp.records import CLOSED, DmpRecord, PatientTraits
 
 NOT_PROVIDED = "NON RENSEIGNE"
@@ -123,7 +123,7 @@ def render_request_error(body: etree._Element, error: Hl7RequestError, *, messag
     what could be read of the request and gives the error's code, message and location."""
     if not can_answer_in_hl7(body):
         raise ValueError(f"no HL7 answer for a {body.tag} request")
-    echo = _echo_of_body(body)
+    echo = echo_of_body(body)
     answer = c.ANSWERS[echo.interaction][1]
     root = start_message(answer, echo, message_id=message_id, now=now)
     acknowledge(root, echo, "AE",
@@ -144,27 +144,6 @@ def _echo(request: PatientRequest) -> Echo:
     return Echo(request.interaction, request.message_id_root, request.message_id_extension,
                 request.sender_id, request.sender_name, request.reason_code,
                 request.query_id_root, request.query_id_extension)
-
-
-def _echo_of_body(body: etree._Element) -> Echo:
-    """Best effort: whatever of the ids and codes can be read from a refused request."""
-    def find(*path: str) -> etree._Element | None:
-        node = body
-        for name in path:
-            node = optional(node, name)
-        return node
-
-    message_id, sender = find("id"), find("sender", "device", "id")
-    reason, query_id = (find("controlActProcess", "reasonCode"),
-                        find("controlActProcess", "queryByParameter", "queryId"))
-    def attr(node: etree._Element | None, name: str) -> str | None:
-        return None if node is None else (node.get(name) or "").strip() or None
-
-    reason_code = attr(reason, "code")
-    return Echo(local_name(body), attr(message_id, "root"), attr(message_id, "extension"),
-                attr(sender, "root"), text_of(find("sender", "device", "softwareName")) or None,
-                reason_code if reason_code in c.REASON_NAMES else None,
-                attr(query_id, "root"), attr(query_id, "extension"))
 
 
 def _attention(root: etree._Element, keyword: str, value_type: str, attrs: dict,

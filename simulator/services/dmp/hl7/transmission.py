@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from simulator.services.dmp.hl7 import codes as c
+from simulator.services.dmp.hl7.xmlread import local_name, optional, text_of
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,30 @@ class Echo:
     reason_code: str | None = None
     query_id_root: str | None = None
     query_id_extension: str | None = None
+
+
+def echo_of_body(body: etree._Element, interaction: str | None = None) -> Echo:
+    """Best effort, for a request that was refused before it was read: whatever of its
+    ids and codes can be read. ``interaction`` names the request when the service takes
+    only one (otherwise the body element's name)."""
+    def find(*path: str) -> etree._Element | None:
+        node = body
+        for name in path:
+            node = optional(node, name)
+        return node
+
+    def attr(node: etree._Element | None, name: str) -> str | None:
+        return None if node is None else (node.get(name) or "").strip() or None
+
+    message_id, sender = find("id"), find("sender", "device", "id")
+    reason, query_id = (find("controlActProcess", "reasonCode"),
+                        find("controlActProcess", "queryByParameter", "queryId"))
+    reason_code = attr(reason, "code")
+    return Echo(interaction or local_name(body), attr(message_id, "root"),
+                attr(message_id, "extension"), attr(sender, "root"),
+                text_of(find("sender", "device", "softwareName")) or None,
+                reason_code if reason_code in c.REASON_NAMES else None,
+                attr(query_id, "root"), attr(query_id, "extension"))
 
 
 def hl7_time(when: datetime) -> str:
