@@ -25,6 +25,7 @@ from simulator.metrics import Metrics
 from simulator.pseudonymise import Pseudonymiser
 from simulator.recording import Recorder
 from simulator.services.dmp.call import DmpContext
+from simulator.services.dmp.usage import DmpUsage
 from simulator.services.dmp.v1.services import v1_bindings
 from simulator.services.dmp.v2.services import v2_bindings
 from simulator.services.dmp.xds.value_sets import load_terminology
@@ -73,10 +74,12 @@ class Simulator:
             recorder.share_across_processes(workers)
 
     def usage_recorders(self) -> list:
-        """The batched usage recorders of the endpoints (INSi's; DMP calls are written
-        as they come)."""
-        return [endpoint.binding.usage for endpoint in self.endpoints.values()
-                if getattr(endpoint.binding, "usage", None) is not None]
+        """The batched usage recorders of the endpoints (INSi's, and the DMP's that its
+        services share), each once."""
+        recorders = {id(endpoint.binding.usage): endpoint.binding.usage
+                     for endpoint in self.endpoints.values()
+                     if getattr(endpoint.binding, "usage", None) is not None}
+        return list(recorders.values())
 
     def reset_clock(self) -> None:
         """The clock at ``settings.date`` (or real time), frozen if configured."""
@@ -181,10 +184,11 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
     signatures = signature_verifier(settings, clock)
+    dmp_usage = DmpUsage(store.timeline)
     dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar,
-                                             signatures=signatures)),
+                                             signatures=signatures, usage=dmp_usage)),
                     **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1",
-                                             signatures=signatures))}
+                                             signatures=signatures, usage=dmp_usage))}
     for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
     simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)

@@ -6,9 +6,9 @@
   non-qualified vs INS-C (the SUN-ES indicator).
 - ``GET|POST /_admin/dmp/grace``: who keeps API v1 / TD0.0 during the grace.
 
-INSi calls are counted in batches per process; every reader here flushes this process's
-queue first, so the reports are exact in a single-process simulator and within the
-flush interval (0.2 s) across gunicorn workers.
+INSi and DMP calls (and DMP feeds) are counted in batches per process; every reader here
+writes every worker's queue first (the flush barrier under ``insi-dmp-sim serve``), so the
+reports see every call answered before they were asked for.
 """
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def readiness_view(sim, on: date) -> dict:
 
 
 def feeding_view(sim) -> dict:
-    """The feeding report (JSON-ready)."""
+    """The feeding report (JSON-ready), every worker's queued feeds written first."""
+    flush_usage(sim)
     months = feeding(sim.store.timeline.feeds())
     return {"indicator": SUN_ES, "months": months, "structures": feeding_totals(months)}
 

@@ -8,6 +8,7 @@ Kept in the state database (reports and the grace must survive a restart); clear
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from simulator.store.database import Database
 
@@ -49,28 +50,56 @@ CREATE TABLE IF NOT EXISTS feeds (
 );
 """
 
+_ADD_FEED = ("INSERT INTO feeds VALUES (?, ?, ?, ?, ?) ON CONFLICT (month, structure, "
+             "software, kind) DO UPDATE SET documents = documents + excluded.documents")
+
+
+def _add_usage(conn, entries) -> None:
+    conn.executemany(
+        "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
+        "ON CONFLICT (month, software, structure, api, identifier, operation) "
+        "DO UPDATE SET calls = calls + 1, last_at = excluded.last_at",
+        [(at.strftime("%Y-%m"), software, structure, api, identifier, operation,
+          at.isoformat(), at.isoformat())
+         for at, software, structure, api, identifier, operation in entries])
+
 
 class TimelineStore:
     """Usage, grace registrations, INS provenance and feeding counts."""
 
     def __init__(self, database: Database):
         self.database = database
+        self._before_reading: list[Callable[[], None]] = []
         with database.lock:
             database.connection().executescript(TIMELINE_SCHEMA)
+
+    def before_reading(self, flush: Callable[[], None]) -> None:
+        """Call ``flush`` before :meth:`usage` and :meth:`feeds` read: a recorder that
+        queues counts in this process (simulator.services.dmp.usage) writes them first."""
+        self._before_reading.append(flush)
+
+    def _flush_pending(self) -> None:
+        for flush in self._before_reading:
+            flush()
+
+    def record_counts(self, usage: list[tuple[datetime, str, str, str, str, str]],
+                      feeds: list[tuple[datetime, str, str, str, int]]) -> None:
+        """Count calls (as :meth:`record_usage`) and fed documents (as :meth:`count_feed`)
+        in one transaction."""
+        with self.database.transaction() as conn:
+            _add_usage(conn, usage)
+            conn.executemany(_ADD_FEED, [(at.strftime("%Y-%m"), structure, software, kind,
+                                          documents)
+                                         for at, structure, software, kind, documents in feeds])
 
     def record_usage(self, entries: list[tuple[datetime, str, str, str, str, str]]) -> None:
         """Count calls: (at, software, structure, api, identifier, operation) each."""
         with self.database.transaction() as conn:
-            for at, software, structure, api, identifier, operation in entries:
-                conn.execute(
-                    "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
-                    "ON CONFLICT (month, software, structure, api, identifier, operation) "
-                    "DO UPDATE SET calls = calls + 1, last_at = excluded.last_at",
-                    (at.strftime("%Y-%m"), software, structure, api, identifier, operation,
-                     at.isoformat(), at.isoformat()))
+            _add_usage(conn, entries)
 
     def usage(self) -> list[dict]:
-        """Every usage row."""
+        """Every usage row (calls queued in this process included)."""
+        self._flush_pending()
         return self.database.query("SELECT * FROM api_usage ORDER BY software, structure, "
                                    "month, api, identifier, operation")
 
@@ -108,13 +137,13 @@ class TimelineStore:
     def count_feed(self, at: datetime, structure: str, software: str, kind: str,
                    documents: int) -> None:
         """Add fed documents to the month's count for the structure."""
-        self.database.execute(
-            "INSERT INTO feeds VALUES (?, ?, ?, ?, ?) ON CONFLICT (month, structure, "
-            "software, kind) DO UPDATE SET documents = documents + excluded.documents",
-            (at.strftime("%Y-%m"), structure, software, kind, documents))
+        self.database.execute(_ADD_FEED, (at.strftime("%Y-%m"), structure, software, kind,
+                                          documents))
 
     def feeds(self) -> list[dict]:
-        """Documents fed, per month, structure, software and kind."""
+        """Documents fed, per month, structure, software and kind (feeds queued in this
+        process included)."""
+        self._flush_pending()
         return self.database.query("SELECT * FROM feeds ORDER BY structure, month, kind")
 
     def clear(self) -> None:

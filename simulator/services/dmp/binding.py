@@ -46,6 +46,7 @@ class DmpBinding:
         self.service = service
         self.name = "dmp"
         self.context = context
+        self.usage = context.usage  # flushed by the reports, written before a reset
         self.operations = {op.name: op for op in operations}
         self._by_body = {op.body: op for op in operations}
         self.application = build_application([spyne_service], tns=f"urn:insi-dmp-sim:{service}",

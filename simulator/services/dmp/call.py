@@ -20,6 +20,7 @@ from simulator.services.dmp.faults import DmpFault
 from simulator.services.dmp.ins_oid import InsOidRule
 from simulator.services.dmp.operations import DmpOperation
 from simulator.services.dmp.refusals import refusal_for
+from simulator.services.dmp.usage import DmpUsage
 from simulator.services.dmp.timeline import (
     API_V1, API_V2, TD00, TD15, check_legacy_access, check_td15, deprecation_headers,
     identifier_kind, software_of)
@@ -32,7 +33,6 @@ from simulator.services.dmp.xmldsig import (
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
-from simulator.store.database import StorageFull
 from simulator.store.dmp import DmpStore
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ class DmpContext:
     version: str = "v2"
     # Verifies the VIHF and lot signatures; create_app gives it the trusted CAs.
     signatures: SignatureVerifier = field(default_factory=SignatureVerifier)
+    # Counts calls and feeds for the reports in per-worker batches (one for v1 and v2).
+    usage: DmpUsage | None = None
+
+    def __post_init__(self):
+        if self.usage is None:
+            self.usage = DmpUsage(self.store.timeline)
 
     @property
     def signature_verifier(self) -> SignatureVerifier | None:
@@ -144,13 +150,9 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
         raise ServiceFault(SIGNATURE_FAULTS[error.kind],
                            detail=f"ds:Signature: {error}") from None
     api = operation.api or (API_V1 if context.version == "v1" else API_V2)
-    try:
-        context.store.timeline.record_usage([(now, software_of(vihf), vihf.structure_id, api,
-                                              identifier_kind(vihf.patient_oid),
-                                              operation.name)])
-    except StorageFull:  # the call is served all the same; the reports miss it
-        LOG.warning("request %s: not counted in the usage reports, the storage is full",
-                    exchange.request_id)
+    # Queued, written in a batch (a full disk drops the batch, never fails the call).
+    context.usage.record_call(now, software_of(vihf), vihf.structure_id, api,
+                              identifier_kind(vihf.patient_oid), operation.name)
     if api in (API_V1, TD00):
         access = check_legacy_access(context, vihf, api, now)
         if access.deprecated:

@@ -91,9 +91,9 @@ class RepositoryService(Service):
                                                profile=call.context.wire_profile),
                              outcome=failure_label(failure.errors),
                              rule=getattr(failure, "rule", None))
-        call.context.store.timeline.count_feed(call.now, call.vihf.structure_id,
-                                               software_of(call.vihf), qualification.kind,
-                                               len(submission.documents))
+        call.context.usage.record_feed(call.now, call.vihf.structure_id,
+                                       software_of(call.vihf), qualification.kind,
+                                       len(submission.documents))
         return DmpAnswer(registry_response([], profile=call.context.wire_profile),
                          outcome=f"Success {len(registration.entries)} entries, "
                                  f"{qualification.kind} INS")
