@@ -11,6 +11,7 @@ from pathlib import Path
 
 LOG = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints of a process
+CACHE_KIB = 32 * 1024  # SQLite page cache of each connection, at most (grows with use)
 BUSY_TIMEOUT = 10.0  # seconds a statement or a transaction waits for another's write lock
 # Waits between two tries of BEGIN IMMEDIATE while another process writes: short at
 # first (a DMP write holds the lock for a few hundred µs), then at most this.
@@ -65,6 +66,10 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
+            # A page cache of CACHE_KIB (SQLite's default is 2 MB): a TD3.1 over 1,000
+            # entries reads 6.6 MB of answer fragments, which otherwise come back from
+            # the OS page by page at every query (17 µs instead of 5 µs an entry).
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             # No checkpoint inside COMMIT: SQLite's automatic one runs there, and when it
             # fails (a full disk: a checkpoint grows the main file) COMMIT reports the
             # error although the transaction was committed (sqlite3_wal_hook). The

@@ -237,7 +237,7 @@ class DmpStore:
     def clear(self) -> None:
         """Forget every DMP, authorisation and document (``POST /_admin/reset``)."""
         with self.database.transaction() as conn:
-            for table in ("xds_documents", "xds_associations", "xds_objects",
+            for table in ("xds_documents", "xds_associations", "xds_fragments", "xds_objects",
                           "dmp_authorisations", "dmp_records"):
                 conn.execute(f"DELETE FROM {table}")
 

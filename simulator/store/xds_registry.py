@@ -4,6 +4,14 @@ Objects are stored as JSON of the generic ebRIM model, next to the columns the r
 queries select on. ``query_time`` and ``class_code`` let a Find query (TD3.1) skip, in
 SQL, the rows that cannot match, so that a query reads what it answers rather than the
 whole DMP (TD3.1 median 7 ms against 12 ms in the soak, benchmarks/README.md).
+
+Each object also keeps what a FindDocuments answer needs without decoding it (issue 15):
+``fragment``, its bytes in a LeafClass answer (:mod:`...xds.fragments`), and the
+columns :meth:`RegistryTransaction.find_documents` filters on: ``patient_key`` (CX.1
+and CX.4 of its patientId, as the engine's ``patient_key``), ``object_type``, ``masked``
+(a MASQUE_PS confidentiality code) and ``class_keys`` (every classCode as
+code RS scheme between US separators, characters XML text cannot hold). A query counts
+its matches in SQL before it reads a single entry.
 """
 from __future__ import annotations
 
@@ -11,9 +19,11 @@ import json
 import sqlite3
 from datetime import datetime
 
+from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.model import (
-    DE_CLASS_CODE, Association, RegistryObject)
-from simulator.services.dmp.xds.query_engine import Narrowing
+    DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_PATIENT_ID, DOCUMENT_ENTRY_TYPE, SS_PATIENT_ID,
+    Association, RegistryObject)
+from simulator.services.dmp.xds.query_engine import DocumentFind, Narrowing, patient_key
 from simulator.store.database import Database
 
 DOCUMENT = "document"
@@ -32,8 +42,18 @@ CREATE TABLE IF NOT EXISTS xds_objects (
     registered_at TEXT NOT NULL,
     query_time TEXT,                -- creationTime (document) or submissionTime (set)
     class_code TEXT,                -- the document's classCode code
+    patient_key TEXT,               -- CX.1 RS CX.4 of the patientId
+    object_type TEXT,               -- objectType (a document's, stable by default)
+    masked INTEGER,                 -- 1: a MASQUE_PS confidentialityCode
+    class_keys TEXT,                -- US code RS scheme US, each classCode
     payload TEXT NOT NULL,
     UNIQUE (lid, version)
+);
+-- The object in a LeafClass answer (fragments.py), apart: a Find reads its candidates
+-- from the covering index below, then only the fragments it answers.
+CREATE TABLE IF NOT EXISTS xds_fragments (
+    entry_uuid TEXT PRIMARY KEY REFERENCES xds_objects (entry_uuid) ON DELETE CASCADE,
+    fragment BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS xds_objects_unique ON xds_objects (unique_id);
 CREATE TABLE IF NOT EXISTS xds_associations (
@@ -53,6 +73,10 @@ CREATE TABLE IF NOT EXISTS xds_documents (
 # Created after the migration below: an older table lacks the columns it names.
 _FIND_INDEX = ("CREATE INDEX IF NOT EXISTS xds_objects_find ON xds_objects "
                "(ins, kind, status, query_time, class_code)")
+# Every column find_documents reads: it counts, and orders, without reading a row.
+_DOCUMENTS_INDEX = ("CREATE INDEX IF NOT EXISTS xds_objects_documents ON xds_objects "
+                    "(ins, kind, patient_key, status, object_type, masked, author_id, "
+                    "query_time, class_keys, registered_at, entry_uuid)")
 
 
 def _query_columns(obj: RegistryObject, kind: str) -> tuple[str | None, str | None]:
@@ -63,6 +87,24 @@ def _query_columns(obj: RegistryObject, kind: str) -> tuple[str | None, str | No
     return obj.slot("submissionTime"), None
 
 
+# Separators of class_keys and patient_key: control characters XML 1.0 text cannot hold.
+_US, _RS = "\x1f", "\x1e"
+MASQUE_PS = "MASQUE_PS"  # the confidentiality code that masks a document (access.py)
+
+
+def _find_columns(obj: RegistryObject, kind: str) -> tuple:
+    """(patient_key, object_type, masked, class_keys) of an object."""
+    scheme = DE_PATIENT_ID if kind == DOCUMENT else SS_PATIENT_ID
+    classes = [f"{c.code}{_RS}{c.scheme}" for c in obj.codes(DE_CLASS_CODE)]
+    return (_RS.join(patient_key(obj.external(scheme))),
+            (obj.object_type or DOCUMENT_ENTRY_TYPE) if kind == DOCUMENT else obj.object_type,
+            int(any(c.code == MASQUE_PS for c in obj.codes(DE_CONFIDENTIALITY))),
+            _US + _US.join(classes) + _US if classes else "")
+
+
+_FIND_COLUMNS = ("patient_key", "object_type", "masked", "class_keys")
+
+
 def create_registry_tables(database: Database) -> None:
     """Create the tables, adding the query columns to a data directory written before
     they existed (filled from each object's JSON, in one transaction)."""
@@ -70,6 +112,16 @@ def create_registry_tables(database: Database) -> None:
         database.connection().executescript(XDS_SCHEMA)
     with database.transaction() as conn:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(xds_objects)")}
+        if "class_keys" not in columns:  # written before objects were stored pre-rendered
+            for name, kind in zip(_FIND_COLUMNS, ("TEXT", "TEXT", "INTEGER", "TEXT")):
+                conn.execute(f"ALTER TABLE xds_objects ADD COLUMN {name} {kind}")
+            rows = conn.execute("SELECT entry_uuid, kind, payload FROM xds_objects").fetchall()
+            for entry_uuid, kind, payload in rows:
+                obj = RegistryObject.from_dict(json.loads(payload))
+                conn.execute("UPDATE xds_objects SET patient_key = ?, object_type = ?, "
+                             "masked = ?, class_keys = ? WHERE entry_uuid = ?",
+                             (*_find_columns(obj, kind), entry_uuid))
+                conn.execute(_INSERT_FRAGMENT, (entry_uuid, object_fragment(obj)))
         if "query_time" not in columns:
             conn.execute("ALTER TABLE xds_objects ADD COLUMN query_time TEXT")
             conn.execute("ALTER TABLE xds_objects ADD COLUMN class_code TEXT")
@@ -80,6 +132,7 @@ def create_registry_tables(database: Database) -> None:
                 conn.execute("UPDATE xds_objects SET query_time = ?, class_code = ? "
                              "WHERE entry_uuid = ?", (*_query_columns(obj, kind), entry_uuid))
         conn.execute(_FIND_INDEX)
+        conn.execute(_DOCUMENTS_INDEX)
 
 
 def _narrowing_sql(narrowing: Narrowing | None) -> tuple[str, list]:
@@ -187,22 +240,55 @@ class RegistryTransaction:
     def add_object(self, obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
                    author_id: str, registered_at: datetime) -> None:
         """Store a new registry object (document entry or submission set)."""
-        self.conn.execute(
-            "INSERT INTO xds_objects (entry_uuid, kind, ins, unique_id, lid, version, status, "
-            "author_id, registered_at, query_time, class_code, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (obj.id, kind, ins, unique_id, obj.lid or obj.id, int(obj.version or 1),
-             obj.status, author_id, registered_at.isoformat(), *_query_columns(obj, kind),
-             json.dumps(obj.to_dict())))
+        self.add_prepared(prepare_object(obj, kind=kind, ins=ins, unique_id=unique_id,
+                                         author_id=author_id, registered_at=registered_at))
+
+    def add_prepared(self, row: tuple) -> None:
+        """Store an object made ready by :func:`prepare_object` (before the write lock)."""
+        self.conn.execute(_INSERT_OBJECT, row[:-1])
+        self.conn.execute(_INSERT_FRAGMENT, (row[0], row[-1]))
 
     def set_status(self, entry_uuid: str, status: str) -> None:
         """Change the availability status of a stored object."""
         found = self.entry(entry_uuid)
         if found is None:
             raise KeyError(entry_uuid)
+        changed = found.evolve(status=status)
         self.conn.execute("UPDATE xds_objects SET status = ?, payload = ? WHERE entry_uuid = ?",
-                          (status, json.dumps(found.evolve(status=status).to_dict()),
-                           entry_uuid))
+                          (status, json.dumps(changed.to_dict()), entry_uuid))
+        self.conn.execute("UPDATE xds_fragments SET fragment = ? WHERE entry_uuid = ?",
+                          (object_fragment(changed), entry_uuid))
+
+    def find_documents(self, find: DocumentFind, *, ins: str, caller: str,
+                       limit: int | None, with_fragments: bool = True
+                       ) -> tuple[int, list[tuple[str, bytes | None]]]:
+        """(how many document entries of ``ins`` match ``find`` and show to ``caller``,
+        [(entryUUID, fragment or None)] in registration order): the rules of the query
+        engine (``_find_documents`` and the masking of ``visible_to``) in SQL. With a
+        ``limit``, counting stops at ``limit + 1`` (the time it takes does not grow with
+        the DMP), and over the limit no entry is read."""
+        where, params = _find_sql(find, ins, caller)
+        if limit is not None:
+            count = self._rows(f"SELECT COUNT(*) FROM (SELECT 1 FROM xds_objects WHERE "
+                               f"{where} LIMIT ?)", (*params, limit + 1))[0][0]
+            if count > limit:
+                return count, []
+        uuids = [row[0] for row in self._rows(
+            f"SELECT entry_uuid FROM xds_objects WHERE {where} "
+            "ORDER BY registered_at, entry_uuid", params)]
+        if not with_fragments:
+            return count, [(entry_uuid, None) for entry_uuid in uuids]
+        stored = self.fragments(uuids)
+        return count, [(entry_uuid, stored[entry_uuid]) for entry_uuid in uuids]
+
+    def fragments(self, uuids: list[str]) -> dict[str, bytes]:
+        """entryUUID -> stored answer fragment, for the objects among ``uuids``."""
+        if not uuids:
+            return {}
+        # One parameter whatever the count (SQLite bounds the number of parameters).
+        return dict(self._rows("SELECT entry_uuid, fragment FROM xds_fragments WHERE "
+                               "entry_uuid IN (SELECT value FROM json_each(?))",
+                               (json.dumps(uuids),)))
 
     def association_exists(self, association_id: str) -> bool:
         """Whether an association already has this id."""
@@ -221,6 +307,43 @@ class RegistryTransaction:
         self.conn.execute(
             "INSERT INTO xds_documents (unique_id, mime_type, content) VALUES (?, ?, ?)",
             (unique_id, mime_type, sqlite3.Binary(content)))
+
+
+_INSERT_OBJECT = (
+    "INSERT INTO xds_objects (entry_uuid, kind, ins, unique_id, lid, version, status, "
+    "author_id, registered_at, query_time, class_code, payload, patient_key, object_type, "
+    "masked, class_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_FRAGMENT = "INSERT INTO xds_fragments (entry_uuid, fragment) VALUES (?, ?)"
+
+
+def prepare_object(obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
+                   author_id: str, registered_at: datetime) -> tuple:
+    """The row of a new registry object, its JSON and answer fragment rendered: the work
+    a feed does before it takes the write lock."""
+    return (obj.id, kind, ins, unique_id, obj.lid or obj.id, int(obj.version or 1),
+            obj.status, author_id, registered_at.isoformat(), *_query_columns(obj, kind),
+            json.dumps(obj.to_dict()), *_find_columns(obj, kind), object_fragment(obj))
+
+
+def _find_sql(find: DocumentFind, ins: str, caller: str) -> tuple[str, list]:
+    """The WHERE clause of :meth:`RegistryTransaction.find_documents`."""
+    where = ["ins = ?", "kind = ?", "patient_key = ?",
+             f"status IN ({','.join('?' * len(find.statuses))})",
+             f"object_type IN ({','.join('?' * len(find.types))})",
+             "(masked = 0 OR author_id = ?)"]
+    params: list = [ins, DOCUMENT, _RS.join(patient_key(find.patient_id)),
+                    *sorted(find.statuses), *sorted(find.types), caller]
+    if find.class_codes is not None:
+        tests = []
+        for value in find.class_codes:
+            code, _, scheme = value.partition("^^")
+            tests.append("instr(class_keys, ?) > 0")
+            # code^^scheme matches that code in that scheme; a bare code, in any scheme
+            params.append(f"{_US}{code}{_RS}{scheme}{_US}" if scheme else f"{_US}{code}{_RS}")
+        where.append(f"({' OR '.join(tests)})")
+    narrowing, more = _narrowing_sql(Narrowing(time_from=find.time_from,
+                                               time_to=find.time_to))
+    return " AND ".join(where) + narrowing, params + more
 
 
 class _RegistryTransactionContext:

@@ -80,8 +80,8 @@ class DmpBinding:
     def render_result(self, exchange: Exchange, answer: DmpAnswer) -> Reply:
         """The answer in a WS-Addressing envelope; MTOM when it has attachments."""
         action = answer.reply_action or self.operations[exchange.operation].reply_action
-        envelope = response_envelope(answer.body, action=action, message_id=_new_message_id(),
-                                     relates_to=exchange.request.message_id)
+        envelope = _envelope(answer.body, action=action, message_id=_new_message_id(),
+                             relates_to=exchange.request.message_id)
         headers = tuple(exchange.reply_headers)
         outcome = answer.outcome + (" (deprecated)" if headers else "")
         if answer.attachments:
@@ -104,6 +104,22 @@ class DmpBinding:
     def serve_document(self, environ):
         """``GET <service>?wsdl`` and the XSDs it imports."""
         return self.documents.serve(environ) if self.documents else None
+
+
+# Stands for a body given as bytes: the envelope is written around it, then the marker's
+# bytes (it is alone in its namespace, so they never vary) are replaced by the body's.
+_SPLICE = etree.QName("urn:insi-dmp-sim:splice", "body")
+_SPLICE_BYTES = etree.tostring(etree.Element(_SPLICE))
+
+
+def _envelope(body: etree._Element | bytes, **addressing) -> bytes:
+    """The response envelope of a body element, or of a body already serialised (a
+    TD3.1 answer assembled from stored fragments): the same bytes either way."""
+    if not isinstance(body, bytes):
+        return response_envelope(body, **addressing)
+    envelope = response_envelope(etree.Element(_SPLICE), **addressing)
+    at = envelope.index(_SPLICE_BYTES)
+    return b"".join((envelope[:at], body, envelope[at + len(_SPLICE_BYTES):]))
 
 
 def _fault_of(error: BaseException) -> tuple[DmpFault, str, int]:

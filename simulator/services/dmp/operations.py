@@ -27,7 +27,7 @@ class DmpOperation:
 class DmpAnswer:
     """What a handler returns: the response body element and how to send it."""
 
-    body: etree._Element
+    body: etree._Element | bytes  # bytes: serialised already (TD3.1, stored fragments)
     outcome: str = "ok"  # short label for the journal, e.g. "DMPOK" or "Failure"
     reply_action: str | None = None  # overrides the operation's (e.g. a reject message)
     attachments: list[tuple[str, bytes]] = field(default_factory=list)  # MTOM parts

@@ -18,8 +18,10 @@ from simulator.services.dmp.xds.errors import (
     DUPLICATE_UNIQUE_ID, PATIENT_ID_DOES_NOT_MATCH, REGISTRY_ERROR, UNKNOWN_PATIENT_ID, XdsError,
     XdsFailure, failure_label, registry_response)
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, LCM, QUERY, SS_UNIQUE_ID, RegistryObject
-from simulator.services.dmp.xds.query_engine import Narrowing, run_query
-from simulator.services.dmp.xds.query_response import render_query_response
+from simulator.services.dmp.xds.fragments import association_fragment, object_fragment
+from simulator.services.dmp.xds.query_engine import Narrowing, document_find, run_query
+from simulator.services.dmp.xds.query_response import (
+    query_response_bytes, render_query_response)
 from simulator.services.dmp.xds.rules import parse_patient_id
 from simulator.services.dmp.xds.stored_queries import (
     GET_DOCUMENTS, LEAF_CLASS, OBJECT_REF, parse_adhoc_query)
@@ -161,6 +163,36 @@ def _store_plan(registry: RegistryTransaction, plan, call: DmpCall) -> None:
         registry.add_association(association)
 
 
+def _run(call: DmpCall, query) -> tuple[int, int, list[tuple[str, bytes | None]], bool]:
+    """(objects and associations found, objects found, [(id, stored answer fragment)],
+    whether counting stopped past the limit).
+
+    A FindDocuments on stored columns only (query_engine.document_find) is counted in
+    SQL first, up to one past the limit a LeafClass answer may carry
+    (SIM_DMP_MAX_RESULTS), and its entries read only when the answer carries them; any
+    other query decodes the entries and runs the engine."""
+    view = call.dmp.view()
+    leaf = query.return_type == LEAF_CLASS
+    limit = call.context.settings.dmp_max_results if leaf else None
+    find = document_find(query)
+    if find is not None:
+        count, found = view.find_documents(find, ins=call.patient_id,
+                                           caller=call.vihf.name_id, limit=limit,
+                                           with_fragments=leaf)
+        return count, count, found, limit is not None and count > limit
+    shown = visible_to(call, view.author_of)
+    result = run_query(query, _RegistryView(view), visible=lambda obj: (
+        patient_of(obj) == call.patient_id and shown(obj)))
+    count = len(result.objects) + len(result.associations)
+    if not leaf or (limit is not None and count > limit):
+        found = [(item.id, None) for item in [*result.objects, *result.associations]]
+        return count, len(result.objects), found, False
+    stored = view.fragments([obj.id for obj in result.objects])
+    found = [(obj.id, stored.get(obj.id) or object_fragment(obj)) for obj in result.objects]
+    found += [(a.id, association_fragment(a)) for a in result.associations]
+    return count, len(result.objects), found, False
+
+
 class RegistryService(Service):
     """The DMP's XDS.b document registry."""
 
@@ -177,18 +209,17 @@ class RegistryService(Service):
                 check_may_feed(call, "TD3.1b")
             else:
                 check_may_consult(call, "TD3.1a")
-            view = call.dmp.view()
-            shown = visible_to(call, view.author_of)
-            result = run_query(query, _RegistryView(view), visible=lambda obj: (
-                patient_of(obj) == call.patient_id and shown(obj)))
+            count, objects, found, counted_to_limit = _run(call, query)
         except XdsFailure as failure:
             return DmpAnswer(render_query_response(None, return_type, failure.errors,
                                                    profile=call.context.wire_profile),
                              outcome=failure_label(failure.errors))
-        body = render_query_response(result, return_type,
-                                     limit=call.context.settings.dmp_max_results,
-                                     profile=call.context.wire_profile)
-        return DmpAnswer(body, outcome=f"{len(result.objects)} objects")
+        body = query_response_bytes(count, found, return_type,
+                                    limit=call.context.settings.dmp_max_results,
+                                    counted_to_limit=counted_to_limit,
+                                    profile=call.context.wire_profile)
+        shown = f"more than {objects - 1}" if counted_to_limit else str(objects)
+        return DmpAnswer(body, outcome=f"{shown} objects")
 
     @dmp_rpc(UPDATE.body)
     def SubmitObjectsRequest(ctx, _body):

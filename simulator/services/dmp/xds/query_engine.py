@@ -246,6 +246,42 @@ def _associations(uuids: list[str], registry: RegistryView, visible: Visible) ->
     return result
 
 
+@dataclass(frozen=True)
+class DocumentFind:
+    """A FindDocuments whose every condition a registry can check on stored columns
+    (patient, statuses, entry types, one group of class codes, creation time range), so
+    that it counts and answers without decoding an entry (issue 15)."""
+
+    patient_id: str
+    statuses: frozenset[str]
+    types: frozenset[str]
+    class_codes: tuple[str, ...] | None  # code^^scheme values, any of them; None: any class
+    time_from: str | None
+    time_to: str | None
+
+
+_DE = "$XDSDocumentEntry"
+_STORED_COLUMNS = frozenset(f"{_DE}{name}" for name in (
+    "PatientId", "Status", "Type", "ClassCode", "CreationTimeFrom", "CreationTimeTo"))
+
+
+def document_find(query: sq.StoredQuery) -> DocumentFind | None:
+    """The :class:`DocumentFind` of a FindDocuments that names nothing else, or None
+    (the query is then run by :func:`run_query` on decoded entries)."""
+    if query.query_id != sq.FIND_DOCUMENTS or not set(query.params) <= _STORED_COLUMNS:
+        return None
+    class_groups = query.and_groups(f"{_DE}ClassCode")
+    if len(class_groups) > 1 or any(not group for group in class_groups):
+        return None
+    return DocumentFind(
+        patient_id=query.one(f"{_DE}PatientId"),
+        statuses=frozenset(query.values(f"{_DE}Status")),
+        types=frozenset(query.values(f"{_DE}Type")) or frozenset({DOCUMENT_ENTRY_TYPE}),
+        class_codes=tuple(class_groups[0]) if class_groups else None,
+        time_from=query.one(f"{_DE}CreationTimeFrom"),
+        time_to=query.one(f"{_DE}CreationTimeTo"))
+
+
 def run_query(query: sq.StoredQuery, registry: RegistryView, *, visible: Visible) -> QueryResult:
     """Run a parsed stored query; ``visible(obj)`` says whether the caller may see an
     object (masking, visibility, and that it belongs to the VIHF's patient)."""
