@@ -276,6 +276,7 @@ class RegistryTransaction:
         uuids = [row[0] for row in self._rows(
             f"SELECT entry_uuid FROM xds_objects WHERE {where} "
             "ORDER BY registered_at, entry_uuid", params)]
+        count = len(uuids)
         if not with_fragments:
             return count, [(entry_uuid, None) for entry_uuid in uuids]
         stored = self.fragments(uuids)

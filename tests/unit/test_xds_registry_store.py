@@ -14,9 +14,13 @@ from lxml import etree
 
 from dmp_builders import registry as b
 from dmp_builders.registry import MemoryRegistry
+from simulator.services.dmp.document_access import is_masked
+from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.model import (
-    DE_CLASS_CODE, DELETED, DEPRECATED, RegistryObject, read_registry_object)
-from simulator.services.dmp.xds.query_engine import Narrowing, in_range, run_query
+    DE_CLASS_CODE, DELETED, DEPRECATED, DOCUMENT_ENTRY_TYPE, RegistryObject,
+    read_registry_object)
+from simulator.services.dmp.xds.query_engine import (
+    Narrowing, document_find, in_range, run_query)
 from simulator.services.dmp.xds.stored_queries import parse_adhoc_query
 from simulator.soap.parsing import safe_parser
 from simulator.store.database import Database
@@ -169,3 +173,78 @@ def test_a_registry_written_before_the_query_columns_is_migrated(tmp_path):
     assert [o.id for o in store.view().documents_for_patient(INS, narrowing)] == [old[0][1].id]
     DmpStore(Database(path, ""))  # a second start finds nothing left to migrate
     assert store.view().count_documents_for_patient(INS) == 2
+
+
+# --- FindDocuments counted and answered on stored columns (issue 15) ----------------------
+
+ON_DEMAND = "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248"
+OTHER_SCHEME = "1.2.250.1.999.9"
+CALLERS = ("PS", "OTHER")
+FOUND = st.lists(st.tuples(
+    st.sampled_from(STATUSES), st.sampled_from(CLASSES),
+    st.sampled_from((CLASS_OID, OTHER_SCHEME)), st.one_of(st.none(), DTM), st.booleans(),
+    st.sampled_from(CALLERS), st.sampled_from((DOCUMENT_ENTRY_TYPE, ON_DEMAND))), max_size=10)
+CLASS_VALUES = st.lists(st.tuples(st.sampled_from(CLASSES),
+                                  st.sampled_from((CLASS_OID, OTHER_SCHEME, ""))),
+                        max_size=3, unique=True)
+
+
+def stored_document(index, status, class_code, scheme, creation, masked, author, entry_type):
+    uuid = f"urn:uuid:00000000-0000-4000-8000-{index:012d}"
+    obj = read_registry_object(xml(b.document_entry(
+        uuid, unique_id=f"1.2.250.1.999.1.{index}", class_code=(class_code, scheme, "x"),
+        creation_time=creation or "", visibility=("MASQUE_PS",) if masked else ())))
+    return obj.evolve(status=status, lid=uuid, version="1", object_type=entry_type), author
+
+
+@PROPERTY
+@given(FOUND, st.sets(st.sampled_from(STATUSES), min_size=1), CLASS_VALUES,
+       st.sets(st.sampled_from((DOCUMENT_ENTRY_TYPE, ON_DEMAND))), st.one_of(st.none(), DTM),
+       st.one_of(st.none(), DTM), st.sampled_from(CALLERS), st.integers(0, 6))
+def test_find_documents_on_stored_columns_answers_as_the_engine(
+        store, documents, statuses, classes, types, start, end, caller, limit):
+    made = [stored_document(i, *spec) for i, spec in enumerate(documents)]
+    store.clear()
+    with store.registry_transaction() as registry:
+        for index, (obj, author) in enumerate(made):
+            registry.add_object(obj, kind=DOCUMENT, ins=INS, unique_id=obj.id,
+                                author_id=author, registered_at=START + timedelta(seconds=index))
+    filters = {"class_codes": [f"{c}^^{s}" if s else c for c, s in classes]} if classes else {}
+    if types:
+        filters["entry_types"] = sorted(types)
+    filters.update({k: v for k, v in (("creation_from", start), ("creation_to", end)) if v})
+    query = parse_adhoc_query(xml(b.find_documents(statuses=sorted(statuses), **filters)))
+    find = document_find(query)
+    assert find is not None
+    authors = {obj.id: author for obj, author in made}
+    expected = run_query(query, MemoryRegistry([obj for obj, _ in made]), visible=lambda o: (
+        not is_masked(o) or authors[o.id] == caller)).objects
+    count, found = store.view().find_documents(find, ins=INS, caller=caller, limit=None)
+    assert count == len(expected)
+    assert found == [(o.id, object_fragment(o)) for o in expected]
+    count, found = store.view().find_documents(find, ins=INS, caller=caller, limit=limit)
+    if len(expected) > limit:  # counted to one past the limit, nothing read
+        assert (count, found) == (limit + 1, [])
+    else:
+        assert (count, [uuid for uuid, _ in found]) == (len(expected), [o.id for o in expected])
+
+
+def test_queries_naming_other_parameters_run_on_decoded_entries():
+    for filters in ({"type_codes": ["11490-0^^2.16.840.1.113883.6.1"]},
+                    {"service_start_from": "2024"}, {"author_persons": ["%DUPONT%"]},
+                    {"event_codes": ["E^^x"]}, {"confidentiality_codes": ["N^^x"]}):
+        query = parse_adhoc_query(xml(b.find_documents(**filters)))
+        assert document_find(query) is None, filters
+    assert document_find(parse_adhoc_query(xml(b.find_submission_sets()))) is None
+
+
+def test_a_status_change_renders_the_stored_fragment_again(store):
+    obj, _ = stored_document(1, b.APPROVED, "10", CLASS_OID, "2024", False, "PS",
+                             DOCUMENT_ENTRY_TYPE)
+    store.clear()
+    with store.registry_transaction() as registry:
+        registry.add_object(obj, kind=DOCUMENT, ins=INS, unique_id=obj.id, author_id="PS",
+                            registered_at=START)
+        registry.set_status(obj.id, DEPRECATED)
+    assert store.view().fragments([obj.id]) == {
+        obj.id: object_fragment(obj.evolve(status=DEPRECATED))}

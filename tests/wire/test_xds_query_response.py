@@ -19,7 +19,8 @@ from simulator.services.dmp.xds.errors import XdsError, XdsFailure
 from simulator.services.dmp.xds.model import (
     HAS_MEMBER, SUBMISSION_SET_NODE, Association, Classification, read_registry_object)
 from simulator.services.dmp.xds.query_engine import QueryResult, run_query
-from simulator.services.dmp.xds.query_response import render_query_response
+from simulator.services.dmp.xds.fragments import association_fragment, object_fragment
+from simulator.services.dmp.xds.query_response import query_response_bytes, render_query_response
 from simulator.services.dmp.xds.stored_queries import parse_adhoc_query
 from simulator.services.dmp.xds.wire_profile import parse_prefixes
 from simulator.soap.parsing import safe_parser
@@ -208,3 +209,37 @@ def test_query_builders_write_schema_valid_requests(query_schema, body):
 ])
 def test_update_builders_write_schema_valid_requests(lcm_schema, body):
     lcm_schema.validate(xml(body))
+
+
+def _fragments(result: QueryResult) -> list[tuple[str, bytes]]:
+    return [(o.id, object_fragment(o)) for o in result.objects] + \
+        [(a.id, association_fragment(a)) for a in result.associations]
+
+
+@pytest.mark.parametrize("prefixes", ["jaxb", "ihe", "jaxb,rim=rim3,rs=r", "query=q,rim=ns2,rs=ns4"])
+@pytest.mark.parametrize("return_type", ["LeafClass", "ObjectRef"])
+def test_answers_assembled_from_stored_fragments_are_the_bytes_of_the_tree(prefixes,
+                                                                          return_type):
+    """Issue 15: TD3.1 answers are assembled from each entry's stored bytes; under every
+    prefix profile they are byte for byte what the tree renderer writes."""
+    profile = parse_prefixes(prefixes)
+    warning = XdsError(errors.REGISTRY_ERROR, "note <&>", severity=errors.WARNING)
+    full = QueryResult([document(), submission_set()], [HAS_MEMBER_ASSOCIATION])
+    cases = [(full, (), None), (full, (warning,), None), (QueryResult(), (), None),
+             (full, (), 2), (full, (), 3)]
+    for result, found_errors, limit in cases:
+        count = len(result.objects) + len(result.associations)
+        expected = etree.tostring(render_query_response(
+            result, return_type, found_errors, limit=limit, profile=profile), encoding="UTF-8")
+        assert query_response_bytes(count, _fragments(result), return_type, found_errors,
+                                    limit=limit, profile=profile) == expected
+
+
+def test_a_count_stopped_past_the_limit_says_more_than_the_limit(query_schema):
+    answer = etree.fromstring(query_response_bytes(3, [], "LeafClass", limit=2,
+                                                   counted_to_limit=True))
+    [error] = answer.findall(f"{{{errors.RS}}}RegistryErrorList/{{{errors.RS}}}RegistryError")
+    assert error.get("errorCode") == errors.TOO_MANY_RESULTS
+    assert "matches more than 2 objects" in error.get("codeContext")
+    assert (answer.get("status"), answer.get("totalResultCount")) == (errors.FAILURE, "0")
+    query_schema.validate(answer)
