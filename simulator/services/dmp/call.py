@@ -95,6 +95,9 @@ class DmpCall:
     context: DmpContext
     request_id: str
     patient: Patient | None = None  # None when the VIHF names no patient
+    # One rule per call, so that each INS is looked up in the identity registry once
+    # (the VIHF, the message and every entry of a feed name it).
+    _ins_oids: InsOidRule | None = field(default=None, repr=False)
 
     @property
     def dmp(self) -> DmpStore:
@@ -113,7 +116,9 @@ class DmpCall:
     @property
     def ins_oids(self) -> InsOidRule:
         """The INS OID rule of this simulator (brief §3.2), for the message carriers."""
-        return ins_oid_rule(self.context)
+        if self._ins_oids is None:
+            self._ins_oids = ins_oid_rule(self.context)
+        return self._ins_oids
 
     @property
     def patient_ins(self) -> str | None:
@@ -159,11 +164,14 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
             exchange.reply_headers.extend(deprecation_headers(access))
     elif api == TD15:
         check_td15(context, now)
+    ins_oids = ins_oid_rule(context)
     return DmpCall(operation, vihf, now, exchange.request.body_element, context,
-                   exchange.request_id, identify_patient(context, vihf))
+                   exchange.request_id, identify_patient(context, vihf, ins_oids),
+                   ins_oids)
 
 
-def identify_patient(context: DmpContext, vihf: Vihf) -> Patient | None:
+def identify_patient(context: DmpContext, vihf: Vihf,
+                     ins_oids: InsOidRule | None = None) -> Patient | None:
     """The VIHF's patient, named with the identifier of the context's API version (v1
     the INS-C, v2 the INS, DMP.md §3.1) and, in v1, resolved to the INS of its DMP.
     Refused with the VIHF fault otherwise; checked after the v1 gate, so that a closed
@@ -174,7 +182,8 @@ def identify_patient(context: DmpContext, vihf: Vihf) -> Patient | None:
     if refusal is not None:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {refusal}")
     if context.version != "v1":
-        refusal = ins_oid_rule(context).refusal(vihf.patient_ins, vihf.patient_oid)
+        refusal = (ins_oids or ins_oid_rule(context)).refusal(vihf.patient_ins,
+                                                              vihf.patient_oid)
         if refusal is not None:
             raise ServiceFault(DmpFault.INVALID_SECURITY, detail=f"resource-id: {refusal}")
         return Patient(vihf.patient_ins, vihf.patient_oid, vihf.patient_ins, vihf.patient_oid)

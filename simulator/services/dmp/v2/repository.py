@@ -20,8 +20,9 @@ from simulator.services.dmp.xds.errors import (
 from simulator.services.dmp.xds.model import DELETED, XDSB, RegistryObject
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
-from simulator.services.dmp.xds.rules import check_submission
-from simulator.services.dmp.xds.store_registration import store_registration
+from simulator.services.dmp.xds.rules import check_registry_state, check_submission
+from simulator.services.dmp.xds.store_registration import (
+    prepare_registration, store_prepared)
 from simulator.services.dmp.xds.submission import parse_provide_and_register
 
 PROVIDE_AND_REGISTER = DmpOperation(
@@ -66,26 +67,32 @@ class RepositoryService(Service):
         call = begin_call(ctx, _BY_NAME)
         try:
             submission = parse_provide_and_register(call.body)
+            # The order of an XDS registry (docs/dmp.md, "Order of the checks"): the
+            # metadata and their consistency, then the business rules. All of it, the
+            # planning and the rows to write are done before the write lock, on what
+            # is committed (issue 15: other feeds waited for them).
+            view = call.dmp.view()
+            check_submission(submission, lookup=view, vihf_patient=(
+                call.vihf.patient_ins, call.vihf.patient_oid),
+                version=call.context.version,
+                policy=ContentPolicy.from_settings(call.context.settings),
+                ins_oid_refusal=(call.ins_oids.refusal
+                                 if call.context.version != "v1" else None),
+                signatures=call.context.signature_verifier)
+            check_may_feed(call)
+            qualification = check_qualified_ins(call, submission)
+            registration = plan_registration(
+                submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
+                repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=view)
+            prepared = prepare_registration(registration, ins=call.patient_id,
+                                            feeder=call.vihf.name_id, now=call.now)
             with call.dmp.registry_transaction() as registry:
-                # Checked and written in one immediate transaction: two concurrent
-                # feeds of one uniqueId cannot both pass the duplicate check, and a
-                # concurrent TD1.4 or block lands wholly before or after the feed.
-                # The order of an XDS registry (docs/dmp.md, "Order of the checks"):
-                # the metadata and their consistency, then the business rules.
-                check_submission(submission, lookup=registry, vihf_patient=(
-                    call.vihf.patient_ins, call.vihf.patient_oid),
-                    version=call.context.version,
-                    policy=ContentPolicy.from_settings(call.context.settings),
-                    ins_oid_refusal=(call.ins_oids.refusal
-                                     if call.context.version != "v1" else None),
-                    signatures=call.context.signature_verifier)
+                # What the registry and the record decide is read again under the
+                # lock: two concurrent feeds of one uniqueId cannot both be stored,
+                # and a concurrent TD1.4 or block lands wholly before or after the feed.
+                check_registry_state(submission, registry)
                 check_may_feed(call)
-                qualification = check_qualified_ins(call, submission)
-                registration = plan_registration(
-                    submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
-                    repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=registry)
-                store_registration(registry, registration, ins=call.patient_id,
-                                   feeder=call.vihf.name_id, now=call.now)
+                store_prepared(registry, prepared)
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors,
                                                profile=call.context.wire_profile),

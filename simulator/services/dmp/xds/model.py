@@ -8,7 +8,7 @@ Objects are JSON-serialisable through :meth:`RegistryObject.to_dict` for the sto
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
@@ -139,8 +139,21 @@ class RegistryObject:
             c.classification_node == SUBMISSION_SET_NODE for c in self.classifications)
 
     def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form (what ``dataclasses.asdict`` gives, built directly: asdict's
+        deep copy cost a feed 206 µs, issue 15)."""
+        return {"kind": self.kind, "id": self.id, "object_type": self.object_type,
+                "mime_type": self.mime_type, "status": self.status, "lid": self.lid,
+                "version": self.version, "home": self.home, "name": self.name,
+                "description": self.description, "slots": _slots_dict(self.slots),
+                "classifications": [
+                    {"scheme": c.scheme, "node": c.node, "id": c.id,
+                     "classified_object": c.classified_object,
+                     "classification_node": c.classification_node, "name": c.name,
+                     "slots": _slots_dict(c.slots)} for c in self.classifications],
+                "external_ids": [
+                    {"scheme": e.scheme, "value": e.value, "id": e.id,
+                     "registry_object": e.registry_object, "name": e.name}
+                    for e in self.external_ids]}
 
     @classmethod
     def from_dict(cls, data: dict) -> RegistryObject:
@@ -172,13 +185,19 @@ class Association:
         return values[0] if values else None
 
     def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form (as ``dataclasses.asdict``, built directly)."""
+        return {"id": self.id, "type": self.type, "source": self.source,
+                "target": self.target, "status": self.status,
+                "slots": _slots_dict(self.slots)}
 
     @classmethod
     def from_dict(cls, data: dict) -> Association:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+def _slots_dict(slots: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {name: list(values) for name, values in slots.items()}
 
 
 # --- reading ebRIM ---------------------------------------------------------------------

@@ -107,6 +107,20 @@ def check_submission(submission: Submission, *, vihf_patient: tuple[str, str] | 
         raise XdsFailure(errors)
 
 
+def check_registry_state(submission: Submission, lookup: RegistryLookup) -> None:
+    """The checks of :func:`check_submission` that read the registry (uniqueIds and
+    entryUUIDs not registered yet, RPLC targets registered and Approved), run again
+    inside the write transaction of a submission that passed :func:`check_submission`
+    outside it: what another feed registered meanwhile is refused as if it had been
+    there all along. Raise :class:`XdsFailure`."""
+    errors: list[XdsError] = []
+    _check_unique_ids(submission, lookup, errors)
+    patient = parse_patient_id(submission.submission_set.external(SS_PATIENT_ID))
+    _check_replacements(submission, patient, lookup, errors)
+    if errors:
+        raise XdsFailure(errors)
+
+
 def _check_patient_ids(submission, vihf_patient, errors, version,
                        ins_oid_refusal) -> tuple[str, str] | None:
     submission_set = submission.submission_set

@@ -1,34 +1,70 @@
-"""Writing a planned registration into the registry store (inside its transaction)."""
+"""Writing a planned registration into the registry store (inside its transaction).
+
+The rows (JSON, query columns, answer fragments) are made by
+:func:`prepare_registration` before the write transaction, so that the write lock is
+held only for the inserts (issue 15: a feed rendered and encoded while other feeds
+waited for the lock).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
-from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID
+from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID, Association
 from simulator.services.dmp.xds.registration import Registration
-from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET
+from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET, prepare_object
 
 
-def store_registration(registry, registration: Registration, *, ins: str, feeder: str,
-                       now: datetime) -> None:
-    """Store the submission set, the entries with their bytes and the associations,
-    and deprecate replaced entries. ``feeder`` (the VIHF NameID) is recorded as the
+@dataclass
+class PreparedRegistration:
+    """A registration as the rows to write: objects (submission set first), each entry's
+    bytes, associations, entries to deprecate."""
+
+    objects: list[tuple]
+    contents: list[tuple[str, str, bytes]]  # (uniqueId, mime type, bytes), entry order
+    associations: list[Association]
+    deprecate: list[str]
+
+
+def prepare_registration(registration: Registration, *, ins: str, feeder: str,
+                         now: datetime) -> PreparedRegistration:
+    """The rows of ``registration``. ``feeder`` (the VIHF NameID) is recorded as the
     author the DMP's "only the author deletes" and masking rules compare with."""
     submission_set = registration.submission_set
-    registry.add_object(submission_set, kind=SUBMISSION_SET, ins=ins,
-                        unique_id=submission_set.external(SS_UNIQUE_ID) or "",
-                        author_id=feeder, registered_at=now)
+    objects = [prepare_object(submission_set, kind=SUBMISSION_SET, ins=ins,
+                              unique_id=submission_set.external(SS_UNIQUE_ID) or "",
+                              author_id=feeder, registered_at=now)]
+    contents = []
     for entry in registration.entries:
         unique_id = entry.external(DE_UNIQUE_ID) or ""
-        registry.add_object(entry, kind=DOCUMENT, ins=ins, unique_id=unique_id,
-                            author_id=feeder, registered_at=now)
-        registry.add_content(unique_id, entry.mime_type, registration.documents[entry.id])
-    reused = [a.id for a in registration.associations if registry.association_exists(a.id)]
+        objects.append(prepare_object(entry, kind=DOCUMENT, ins=ins, unique_id=unique_id,
+                                      author_id=feeder, registered_at=now))
+        contents.append((unique_id, entry.mime_type, registration.documents[entry.id]))
+    return PreparedRegistration(objects, contents, registration.associations,
+                                registration.deprecate)
+
+
+def store_prepared(registry, prepared: PreparedRegistration) -> None:
+    """Store the submission set, the entries with their bytes and the associations,
+    and deprecate replaced entries."""
+    registry.add_prepared(prepared.objects[0])
+    for row, (unique_id, mime_type, content) in zip(prepared.objects[1:], prepared.contents):
+        registry.add_prepared(row)
+        registry.add_content(unique_id, mime_type, content)
+    reused = [a.id for a in prepared.associations if registry.association_exists(a.id)]
     if reused:  # client-chosen urn:uuid ids are kept, so they must be new
         raise XdsFailure([XdsError(REGISTRY_METADATA_ERROR, f"Association id {a_id} is "
                                    "already registered: use a new urn:uuid", a_id)
                           for a_id in reused])
-    for association in registration.associations:
+    for association in prepared.associations:
         registry.add_association(association)
-    for entry_uuid in registration.deprecate:
+    for entry_uuid in prepared.deprecate:
         registry.set_status(entry_uuid, DEPRECATED)
+
+
+def store_registration(registry, registration: Registration, *, ins: str, feeder: str,
+                       now: datetime) -> None:
+    """:func:`prepare_registration` then :func:`store_prepared`, in one go."""
+    store_prepared(registry, prepare_registration(registration, ins=ins, feeder=feeder,
+                                                  now=now))
