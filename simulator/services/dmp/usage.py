@@ -14,6 +14,7 @@ in batches (:mod:`simulator.batching`), as INSi's are (:mod:`simulator.services.
 """
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 from simulator.batching import ProcessBatcher
@@ -25,7 +26,9 @@ class DmpUsage:
     """Queues one usage row per DMP call and one feed count per accepted TD2.1."""
 
     def __init__(self, timeline, flush_interval: float = 0.2, batch: int = 64):
-        self.timeline = timeline
+        # Weakly: the batcher's flusher thread lives as long as the process and holds
+        # this recorder; it must not keep a discarded simulator's database open.
+        self._timeline = weakref.ref(timeline)
         self._batcher = ProcessBatcher(self._write, flush_interval, batch)
         timeline.before_reading(self._batcher.flush_for_reading)
 
@@ -60,5 +63,8 @@ class DmpUsage:
             self._batcher.discard()
 
     def _write(self, items: list) -> None:
-        self.timeline.record_counts([row for kind, row in items if kind == USAGE],
+        timeline = self._timeline()
+        if timeline is None:  # the simulator is gone: nobody reads these counts
+            return
+        timeline.record_counts([row for kind, row in items if kind == USAGE],
                                     [row for kind, row in items if kind == FEED])
