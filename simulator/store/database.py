@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -44,6 +45,7 @@ class Database:
         self._lock: tuple[int, threading.RLock] | None = None
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
+        self._checkpoint_conn: tuple[int, sqlite3.Connection] | None = None
         with self.lock:
             self.connection().executescript(schema)
 
@@ -82,15 +84,35 @@ class Database:
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file as far as readers allow (PASSIVE); on a
-        full disk it waits for the next turn."""
+        full disk it waits for the next turn.
+
+        On a connection of its own, and under gevent in a thread of the hub's pool: the
+        copy and its fsync take tens of milliseconds under a stream of feeds, during
+        which SQLite's C code would otherwise hold every request of the worker (issue
+        15). A PASSIVE checkpoint takes no write lock; the worker keeps reading and
+        writing on its own connection meanwhile."""
         with self.lock:
             if self._conn is None or self._pid != os.getpid():
                 return
-            try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error as error:
-                if not _is_full(error):
-                    LOG.warning("WAL checkpoint of %s failed: %s", self.path, error)
+            conn = self._checkpointing_connection()
+
+        def run() -> None:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+        try:
+            _off_the_event_loop(run)
+        except sqlite3.Error as error:
+            if not _is_full(error):
+                LOG.warning("WAL checkpoint of %s failed: %s", self.path, error)
+
+    def _checkpointing_connection(self) -> sqlite3.Connection:
+        if self._checkpoint_conn is None or self._checkpoint_conn[0] != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False,
+                                   isolation_level=None)
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpoint_conn = (os.getpid(), conn)
+        return self._checkpoint_conn[1]
 
     def execute(self, sql: str, params=()) -> list[tuple]:
         """Run one statement (autocommitted) and fetch its rows."""
@@ -119,6 +141,9 @@ class Database:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+            if self._checkpoint_conn is not None and self._checkpoint_conn[0] == os.getpid():
+                self._checkpoint_conn[1].close()
+            self._checkpoint_conn = None
 
 
 class _Transaction:
@@ -190,6 +215,18 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     code = getattr(error, "sqlite_errorcode", None)  # an extended code: its low byte
     return (code & 0xFF) == sqlite3.SQLITE_BUSY if code is not None \
         else "database is locked" in str(error)
+
+
+def _off_the_event_loop(work) -> None:
+    """Run ``work`` in a native thread of gevent's pool when this process runs under
+    gevent (its greenlet waits, the others go on), else here."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+        if monkey.is_module_patched("threading"):
+            import gevent
+            gevent.get_hub().threadpool.apply(work)
+            return
+    work()
 
 
 def _start_checkpointer(database: Database) -> None:
