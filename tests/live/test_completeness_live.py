@@ -48,3 +48,30 @@ def test_reports_and_resets_see_every_worker(sim):
         if not sim.readiness_report()["software"]:
             short.append(number)
     assert (short, stale) == ([], [])
+
+
+DMP_ROUNDS = 12
+
+
+def test_dmp_calls_and_feeds_reach_the_reports_whichever_worker_served_them(sim):
+    # DMP calls and fed documents are counted in per-worker batches too (issue 15): a
+    # report read at once, by either worker, must still see every one of them.
+    from dmp_builders import hl7, xds
+    from dmp_live import SUCCESS, DmpLive, hl7_ack, unique_oid
+    short = []
+    for number in range(DMP_ROUNDS):
+        sim.reset()
+        dmp = DmpLive(sim.base_url)
+        try:
+            assert hl7_ack(dmp.patients(hl7.create()).body) == ("AA", None)
+            dmp.close()  # a new connection: either worker may serve the feed
+            fed = dmp.feed((xds.Doc(unique_id=unique_oid()),))
+            assert fed.status == SUCCESS, fed.response
+        finally:
+            dmp.close()
+        apis = [api for software in sim.readiness_report()["software"]
+                for name, api in software["apis"].items() if name == "dmp-v2"]
+        feeds = sum(row["documents"] for row in sim.feeding_report()["structures"])
+        if sum(api["calls"] for api in apis) != 2 or feeds == 0:
+            short.append((number, apis, feeds))
+    assert short == []
