@@ -94,7 +94,11 @@ class Database:
         with self.lock:
             if self._conn is None or self._pid != os.getpid():
                 return
-            conn = self._checkpointing_connection()
+            try:
+                conn = self._checkpointing_connection()
+            except sqlite3.Error as error:  # e.g. the data directory was removed
+                LOG.debug("no WAL checkpoint of %s: %s", self.path, error)
+                return
 
         def run() -> None:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
