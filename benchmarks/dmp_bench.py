@@ -23,20 +23,16 @@ monkey-patching this process. wrk is required and is not installed by this scrip
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import hashlib
 import http.client
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -59,9 +55,11 @@ from benchmarks import insi_bench  # noqa: E402
 from benchmarks.processes import (  # noqa: E402
     HEALTH_DEADLINE_S, HOST, BenchError, CpuSpan, Server, free_port, install_time_bound,
     stop_all, wait_healthy)
-from benchmarks.report import (  # noqa: E402
-    cpu_per_request, errors_of, machine_facts, print_table, table_row)
-from benchmarks.wrk import run_wrk, write_script  # noqa: E402
+from benchmarks.report import machine_facts  # noqa: E402
+from benchmarks.wrk import finish_wrk, start_wrk  # noqa: E402
+from benchmarks.dmp_feeds import (  # noqa: E402
+    SUCCESS, feed_template, measure_strict, write_target_script)
+from benchmarks.dmp_report import derived, print_summary, summarize  # noqa: E402
 
 SIM_DATE = "2024-03-01T10:00:00+01:00"
 PATIENT_INS = "297022A02077878"           # ADRTROIS DOMINIQUE, the person INSi finds
@@ -79,13 +77,8 @@ OVER_DOCUMENTS = 1000  # documents of td3.1-over
 OVER_LIMIT = 500  # its SIM_DMP_MAX_RESULTS (the default): every FindDocuments is too many
 FIND_LIMIT = 5000  # SIM_DMP_MAX_RESULTS of the other targets: td3.1@1000 is answered
 TOO_MANY = "XDSTooManyResults"
+WRK_TIMEOUT = "10s"
 SEQUENTIAL = 40  # TD3.1 requests timed one by one on an idle server, before wrk
-STRICT_FEEDS = 400  # td2.1-strict: signed feeds measured (after STRICT_WARMUP)
-STRICT_WARMUP = 40
-SUCCESS = 'ResponseStatusType:Success"'
-# Ends the uniqueIds and entry UUIDs of the TD2.1 template; the Lua script replaces it
-# per request by phase digit + thread digit + 10-digit counter (an OID arc, and hex).
-MARKER = "900000000000"
 POLL_LOAD_S = 30
 
 
@@ -135,38 +128,6 @@ def checked(port: int, name: str, request: dmp_soap.DmpRequest, check):
     if reason:
         raise BenchError(f"{name}: {reason}")
     return value
-
-
-def feed_template(session: Session, patient: dmp_soap.Patient) -> dict:
-    """A TD2.1 request whose three uniqueIds (``<root>.MARKER.<k>.n``) and every generated
-    ``urn:uuid`` id (last 12 digits) end in MARKER, and the 1-based byte positions the Lua
-    script needs: the CDA and signature parts, the base64 CDA digest in the signature,
-    the hex hash slots of both in the metadata."""
-    session.id_root = f"{dmp_soap.LPS_OID}.{MARKER}"
-    request = dmp_xds.feed_request(session, patient)
-    envelope, parts = dmp_answers.unpack(request.content_type, request.body)
-    cda, signature = parts["0.2"], parts["0.3"]
-    body = request.body
-    # The ids of Classifications, ExternalIdentifiers and Associations must be new in
-    # each feed (a reused Association id is refused).
-    for found in set(re.findall(rb' id="urn:uuid:([0-9a-f-]{36})"', envelope)):
-        body = body.replace(found, found[:24] + MARKER.encode())
-    cda_sha1, signature_hex = hashlib.sha1(cda), hashlib.sha1(signature).hexdigest().encode()
-    pieces = {"cda": cda, "signature": signature, "cda_hash": cda_sha1.hexdigest().encode(),
-              "signature_hash": signature_hex}
-    if any(body.count(piece) != 1 for piece in pieces.values()):
-        raise BenchError("TD2.1 template: a part or hash slot is not found exactly once")
-    at = {name: body.index(piece) for name, piece in pieces.items()}
-    digest = base64.b64encode(cda_sha1.digest())
-    if signature.count(digest) != 1 or not (
-            at["cda_hash"] < at["signature_hash"] < at["cda"] < at["signature"]):
-        raise BenchError("TD2.1 template: unexpected layout of the MTOM package")
-    positions = {"cda_from": at["cda"] + 1, "cda_to": at["cda"] + len(cda),
-                 "sig_from": at["signature"] + 1, "sig_to": at["signature"] + len(signature),
-                 "digest_at": at["signature"] + signature.index(digest) + 1,
-                 "cda_hash_at": at["cda_hash"] + 1, "sig_hash_at": at["signature_hash"] + 1}
-    return {"request": dmp_soap.DmpRequest("repository", request.content_type, body),
-            "positions": positions}
 
 
 def prepare(port: int, documents: int, over: bool = False) -> dict[str, dict]:
@@ -219,85 +180,16 @@ def prepare(port: int, documents: int, over: bool = False) -> dict[str, dict]:
         "td2.1": {**feed, "expect": [SUCCESS]}, "session": eai, "patient": patient}
 
 
-# --- TD2.1 in wrk: a new body per request --------------------------------------------------
-
-FEED_LUA = r"""
--- TD2.1: each request is the template with MARKER replaced by a new 12-digit number
--- (phase, thread, counter), the CDA's SHA-1 in its hash slot and the lot signature's
--- digest, and the signature's SHA-1 in its hash slot (OpenSSL's libcrypto, linked by wrk).
-local ffi = require("ffi")
-ffi.cdef[[
-unsigned char *SHA1(const unsigned char *d, size_t n, unsigned char *md);
-int EVP_EncodeBlock(unsigned char *t, const unsigned char *f, int n);
-]]
-local feed_template = %(template)s
-local feed_marker, feed_phase = "%(marker)s", %(phase)d
-local cda_from, cda_to, sig_from, sig_to = %(cda_from)d, %(cda_to)d, %(sig_from)d, %(sig_to)d
-local digest_at, cda_hash_at, sig_hash_at = %(digest_at)d, %(cda_hash_at)d, %(sig_hash_at)d
-local md, b64 = ffi.new("unsigned char[20]"), ffi.new("unsigned char[32]")
-local function sha1(text) ffi.C.SHA1(text, #text, md) end
-local function base64() return ffi.string(b64, ffi.C.EVP_EncodeBlock(b64, md, 20)) end
-local function hex()
-  local out = {}
-  for i = 0, 19 do out[i + 1] = string.format("%%02x", md[i]) end
-  return table.concat(out)
-end
-local feed_threads = 0
-local setup_feed = setup
-function setup(thread)
-  setup_feed(thread)
-  feed_threads = feed_threads + 1
-  thread:set("feed_thread", feed_threads)
-end
-local init_feed = init
-function init(args)
-  init_feed(args)
-  feed_count = 0
-end
-function request()
-  feed_count = feed_count + 1
-  local id = string.format("%%d%%d%%010d", feed_phase, feed_thread, feed_count)
-  local b = string.gsub(feed_template, feed_marker, id)
-  sha1(string.sub(b, cda_from, cda_to))
-  local cda_hex, digest = hex(), base64()
-  local sig = string.sub(b, sig_from, digest_at - 1) .. digest
-              .. string.sub(b, digest_at + #digest, sig_to)
-  sha1(sig)
-  local body = string.sub(b, 1, cda_hash_at - 1) .. cda_hex
-               .. string.sub(b, cda_hash_at + 40, sig_hash_at - 1) .. hex()
-               .. string.sub(b, sig_hash_at + 40, sig_from - 1) .. sig
-               .. string.sub(b, sig_to + 1)
-  return wrk.format(nil, nil, nil, body)
-end
-"""
-
-
-def lua_bytes(data: bytes) -> str:
-    """A Lua quoted string of any bytes (long brackets would turn CR LF into LF)."""
-    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}"
-                         for b in data) + '"'
-
-
-def write_target_script(path: Path, kind: str, spec: dict, phase: int) -> None:
-    """The wrk script of one DMP target; for TD2.1, ``phase`` (1-9) keeps the ids of the
-    warm-up and of the measured run apart."""
-    request, (first, *more) = spec["request"], spec["expect"]
-    extra = ""
-    if kind == "td2.1":
-        extra = FEED_LUA % {"template": lua_bytes(request.body), "marker": MARKER,
-                            "phase": phase, **spec["positions"]}
-    write_script(path, "" if extra else request.body.decode("utf-8"), request.content_type,
-                 first, expect_more=more, extra=extra)
-
-
 # --- the runs -----------------------------------------------------------------------------
 
 def measure(server, port: int, path: str, scripts: tuple[Path, Path], args) -> dict:
     """Warm-up (discarded), then the measured wrk run with the server's CPU."""
     url = f"http://{HOST}:{port}{path}"
-    run_wrk(url, scripts[0], WARMUP_S, args.connections)
+    # A 10 s timeout, not wrk's 2 s: a TD3.1 over 1,000 documents answers 6.6 MB.
+    finish_wrk(start_wrk(url, scripts[0], WARMUP_S, args.connections, WRK_TIMEOUT), WARMUP_S)
     cpu = CpuSpan(server.proc.pid)
-    result, raw = run_wrk(url, scripts[1], args.duration, args.connections)
+    result, raw = finish_wrk(start_wrk(url, scripts[1], args.duration, args.connections,
+                                       WRK_TIMEOUT), args.duration)
     result.update(cpu.read())
     if result.get("requests"):
         result["server_cpu_us_per_req"] = round(
@@ -387,69 +279,6 @@ def bench_dmp(kind: str, round_no: int, workdir: Path, args) -> dict:
         shutil.rmtree(workdir / f"data-{tag}", ignore_errors=True)
 
 
-def measure_strict(server, port: int, state: dict, args) -> dict:
-    """TD2.1 with every signature verified: ``STRICT_WARMUP + STRICT_FEEDS`` feeds, each
-    signed by the load tests' builder beforehand (wrk cannot sign), sent by
-    ``--connections`` threads of this script on keep-alive connections; the server's CPU
-    over the measured ones. The client is Python: its req/s says little, the server's
-    CPU per request is the figure (the client's CPU is in "other CPU")."""
-    session, patient = state["session"], state["patient"]
-    feeds = [dmp_xds.feed_request(session, patient)
-             for _ in range(STRICT_WARMUP + STRICT_FEEDS)]
-    send_all(port, feeds[:STRICT_WARMUP], args.connections)
-    cpu = CpuSpan(server.proc.pid)
-    started = time.perf_counter()
-    outcomes = send_all(port, feeds[STRICT_WARMUP:], args.connections)
-    elapsed = time.perf_counter() - started
-    result = cpu.read()
-    times = sorted(ms for _, _, ms in outcomes)
-    non_200 = sum(1 for status, _, _ in outcomes if status != 200)
-    result.update(
-        requests=len(outcomes), elapsed_s=round(elapsed, 3),
-        requests_per_s=round(len(outcomes) / elapsed, 1),
-        **{f"p{p}_ms": round(times[min(len(times) - 1, len(times) * p // 100)], 2)
-           for p in (50, 90, 99)},
-        non_2xx=non_200, non_200=non_200, checked_responses=len(outcomes),
-        bad_body=sum(1 for status, ok, _ in outcomes if status == 200 and not ok),
-        socket_errors={"connect": 0, "read": 0, "write": 0, "timeout": 0},
-        client="this script, Python threads (not wrk)")
-    result["server_cpu_us_per_req"] = round(result["server_cpu_s"] / len(outcomes) * 1e6, 1)
-    return result
-
-
-def send_all(port: int, requests: list, connections: int) -> list[tuple[int, bool, float]]:
-    """POST every request once, ``connections`` at a time; (status, Success?, ms) each."""
-    pending = list(reversed(requests))
-    outcomes: list[tuple[int, bool, float]] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        connection = http.client.HTTPConnection(HOST, port, timeout=60)
-        try:
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    request = pending.pop()
-                started = time.perf_counter()
-                connection.request("POST", f"{dmp_soap.BASE_PATH}/{request.service}",
-                                   request.body, {"Content-Type": request.content_type})
-                answer = connection.getresponse()
-                body = answer.read()
-                ms = (time.perf_counter() - started) * 1000
-                with lock:
-                    outcomes.append((answer.status, SUCCESS.encode() in body, ms))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
-
-
 def bench(kind: str, round_no: int, workdir: Path, args) -> dict:
     """One run of ``kind``; INSi and the echo through insi_bench's own bench_target."""
     load = load_average()
@@ -459,97 +288,6 @@ def bench(kind: str, round_no: int, workdir: Path, args) -> dict:
         result = insi_bench.bench_target(kind, round_no, workdir, args)
     result.update(target=kind, round=round_no, load_before=load)
     return result
-
-
-def summarize(runs: list[dict], kinds: list[str], rounds: int) -> dict:
-    """Per operation: mean req/s, worst p50/p90/p99, errors, CPU per request, ratios to
-    the echo (per round and overall: the sums of req/s), CPU per request over the echo's."""
-    echo_rps = {r["round"]: r["requests_per_s"] for r in runs if r["target"] == "echo"}
-    us = cpu_per_request(runs, kinds)
-    out = {}
-    for kind in kinds:
-        mine = [r for r in runs if r["target"] == kind]
-        row = {"requests_per_s": round(sum(r["requests_per_s"] for r in mine) / len(mine), 1),
-               **{f"worst_{p}_ms": max(r.get(f"{p}_ms", float("nan")) for r in mine)
-                  for p in ("p50", "p90", "p99")},
-               "non_200": sum(r.get("non_200", r["non_2xx"]) for r in mine),
-               "bad_body": sum(r.get("bad_body", 0) for r in mine),
-               "errors": sum(errors_of(r) for r in mine),
-               "server_cpu_us_per_req": round(us[kind], 1) if kind in us else None}
-        row["server_cpu_us_per_req_by_round"] = [r.get("server_cpu_us_per_req")
-                                                  for r in mine]
-        if mine and "sequential" in mine[0]:
-            row["sequential_p50_ms_by_round"] = [r["sequential"]["p50_ms"] for r in mine]
-            row["sequential_max_ms_by_round"] = [r["sequential"]["max_ms"] for r in mine]
-        if len(echo_rps) == rounds:
-            row["ratio_to_echo_by_round"] = [
-                round(r["requests_per_s"] / echo_rps[r["round"]], 3) for r in mine]
-            row["ratio_to_echo"] = round(sum(r["requests_per_s"] for r in mine)
-                                         / sum(echo_rps.values()), 3)
-            if kind in us and "echo" in us:
-                row["cpu_per_req_over_echo"] = round(us[kind] / us["echo"], 2)
-        out[kind] = row
-    return out
-
-
-def derived(operations: dict, args) -> dict:
-    """The issue-15 figures read from the operations: TD3.1's server CPU per extra
-    document between its DMP sizes, and TD2.1's throughput by workers."""
-    out: dict = {}
-    sizes = {target_setup(kind, args)["documents"]: row["server_cpu_us_per_req"]
-             for kind, row in operations.items()
-             if kind.startswith("td3.1") and not kind.endswith("-over")
-             and row.get("server_cpu_us_per_req")}
-    ordered = sorted(sizes)
-    for small, large in zip(ordered, ordered[1:]):
-        out[f"td3.1_us_per_extra_document_{small}_to_{large}"] = round(
-            (sizes[large] - sizes[small]) / (large - small), 1)
-    feeds = {target_setup(kind, args)["workers"]: row["requests_per_s"]
-             for kind, row in operations.items()
-             if kind.startswith("td2.1") and kind != "td2.1-strict"}
-    if feeds:
-        out["td2.1_requests_per_s_by_workers"] = dict(sorted(feeds.items()))
-    return out
-
-
-def print_summary(report: dict) -> None:
-    """The machine, the load, the runs and the per-operation table."""
-    m, c, load = report["machine"], report["config"], report["load"]
-    print(f"\nmachine: {m['nproc']} CPU ({m['cpu_model']}), Python {m['python']}, "
-          f"gunicorn {m['packages']['gunicorn']}, gevent {m['packages']['gevent']}; "
-          f"wrk -t2 -c{c['connections']} -d{c['duration_s']}s on {HOST}; "
-          f"DMP clock frozen at {c['sim_date']}, {c['documents']} documents in the DMP")
-    print(f"load average at start {load['at_start']} (waited {load['waited_s']} s), "
-          f"at end {load['at_end']}\n")
-    print_table(report["runs"], name_width=14)
-    print()
-    head = ["operation", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-200", "bad body",
-            "µs/req", "x echo req/s", "x echo µs/req"]
-    widths = [12, 8, 7, 7, 7, 7, 8, 7, 12, 13]
-    print(table_row(head, widths))
-    print(table_row(["-" * w for w in widths], widths))
-    for kind, s in report["operations"].items():
-        print(table_row([kind, f"{s['requests_per_s']:.0f}", f"{s['worst_p50_ms']:.2f}",
-                         f"{s['worst_p90_ms']:.2f}", f"{s['worst_p99_ms']:.2f}",
-                         s["non_200"], s["bad_body"], s["server_cpu_us_per_req"],
-                         f"{s.get('ratio_to_echo', float('nan')):.2f}",
-                         s.get("cpu_per_req_over_echo", "-")], widths))
-    print("\nreq/s: mean over the rounds; p50/p90/p99: the worst round; x echo req/s: the "
-          "operation's req/s summed over the rounds / the echo's;\nµs/req: server CPU per "
-          "request, mean over the rounds; x echo µs/req: that / the echo's")
-    if report["noisy_runs"]:
-        print(f"\nwarning: other processes used >10% of the machine during "
-              f"{', '.join(report['noisy_runs'])} (column 'other CPU s')")
-    for name, value in report.get("derived", {}).items():
-        print(f"{name}: {value}")
-    for kind, row in report["operations"].items():
-        if "sequential_p50_ms_by_round" in row:
-            print(f"{kind} one request at a time on an idle server: p50 "
-                  f"{row['sequential_p50_ms_by_round']} ms, max "
-                  f"{row['sequential_max_ms_by_round']} ms (by round)")
-    errors = sum(s["errors"] for s in report["operations"].values())
-    print(f"\n  [{'PASS' if errors == 0 else 'FAIL'}] no errors (non-2xx, bad bodies, "
-          "socket errors)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -640,7 +378,8 @@ def main(argv=None) -> int:
     load["at_end"] = load_average()
     noise_limit = 0.1 * (os.cpu_count() or 1) * args.duration
     operations = summarize(runs, args.kinds, args.rounds)
-    report.update(runs=runs, operations=operations, derived=derived(operations, args),
+    setups = {k: target_setup(k, args) for k in args.kinds if k not in ("insi", "echo")}
+    report.update(runs=runs, operations=operations, derived=derived(operations, setups),
                   noisy_runs=[f"{r['target']}#{r['round']}" for r in runs
                               if r.get("other_cpu_s", 0) > noise_limit])
     args.results_dir.mkdir(parents=True, exist_ok=True)

@@ -248,3 +248,14 @@ def test_a_status_change_renders_the_stored_fragment_again(store):
         registry.set_status(obj.id, DEPRECATED)
     assert store.view().fragments([obj.id]) == {
         obj.id: object_fragment(obj.evolve(status=DEPRECATED))}
+
+
+def test_objects_are_encoded_as_dataclasses_asdict_would():
+    # to_dict is written out for speed (issue 15); the stored JSON must not change.
+    from dataclasses import asdict
+    from simulator.services.dmp.xds.model import Association
+    obj, _ = stored_document(7, b.APPROVED, "10", CLASS_OID, "2024", True, "PS", ON_DEMAND)
+    assert json.dumps(obj.to_dict()) == json.dumps(asdict(obj))
+    association = Association("urn:uuid:a", "t", "urn:uuid:s", "urn:uuid:t", b.APPROVED,
+                              {"SubmissionSetStatus": ["Original"]})
+    assert json.dumps(association.to_dict()) == json.dumps(asdict(association))
