@@ -12,7 +12,6 @@ from pathlib import Path
 
 LOG = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints of a process
-CACHE_KIB = 32 * 1024  # SQLite page cache of each connection, at most (grows with use)
 BUSY_TIMEOUT = 10.0  # seconds a statement or a transaction waits for another's write lock
 # Waits between two tries of BEGIN IMMEDIATE while another process writes: short at
 # first (a DMP write holds the lock for a few hundred µs), then at most this.
@@ -46,6 +45,7 @@ class Database:
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
         self._checkpoint_conn: tuple[int, sqlite3.Connection] | None = None
+        self.cache_kib: int | None = None  # None: SQLite's default page cache (2 MB)
         with self.lock:
             self.connection().executescript(schema)
 
@@ -68,10 +68,8 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
-            # A page cache of CACHE_KIB (SQLite's default is 2 MB): a TD3.1 over 1,000
-            # entries reads 6.6 MB of answer fragments, which otherwise come back from
-            # the OS page by page at every query (17 µs instead of 5 µs an entry).
-            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            if self.cache_kib is not None:
+                conn.execute(f"PRAGMA cache_size=-{int(self.cache_kib)}")
             # No checkpoint inside COMMIT: SQLite's automatic one runs there, and when it
             # fails (a full disk: a checkpoint grows the main file) COMMIT reports the
             # error although the transaction was committed (sqlite3_wal_hook). The
@@ -81,6 +79,14 @@ class Database:
             self._conn, self._pid = conn, os.getpid()
             _start_checkpointer(self)
         return self._conn
+
+    def set_cache_kib(self, kib: int) -> None:
+        """Let each connection's page cache grow to ``kib`` KiB (this process's now, the
+        ones opened after a fork when they open)."""
+        self.cache_kib = kib
+        with self.lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.execute(f"PRAGMA cache_size=-{int(kib)}")
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file as far as readers allow (PASSIVE); on a

@@ -18,6 +18,8 @@ from simulator.store.database import Database
 from simulator.store.xds_registry import (
     DOCUMENT, RegistryTransaction, create_registry_tables, registry_transaction, registry_view)
 
+REGISTRY_CACHE_KIB = 16 * 1024  # the state database's page cache, at most (grows with use)
+
 DMP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS dmp_records (
     ins TEXT PRIMARY KEY,
@@ -112,6 +114,10 @@ class DmpStore:
 
     def __init__(self, database: Database):
         self.database = database
+        # A TD3.1 over 1,000 entries reads 6.6 MB of answer fragments: with SQLite's 2 MB
+        # page cache they came back from the OS page by page at every query (17 µs an
+        # entry instead of 5). Only the state database's cache grows so (issue 15).
+        database.set_cache_kib(REGISTRY_CACHE_KIB)
         with database.lock:
             database.connection().executescript(DMP_SCHEMA)
         create_registry_tables(database)
