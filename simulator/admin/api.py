@@ -40,6 +40,7 @@ def create_admin_app(simulator, tenants=None, tenant: str | None = None) -> Flas
     app = Flask("simulator.admin")
     app.config["SIMULATOR"] = simulator
     app.config["TENANTS"] = tenants
+    app.config["TENANT"] = tenant
     app.json.sort_keys = False
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)

@@ -13,7 +13,8 @@ MAX_LENGTH = 40
 # Lower-case letters, digits, '-' and '_'; starts and ends with a letter or a digit (no
 # dot: never '.', '..' or a hidden directory; lower case only: case-insensitive file
 # systems would merge 'A' and 'a').
-_NAME = re.compile(rf"[a-z0-9](?:[a-z0-9_-]{{0,{MAX_LENGTH - 2}}}[a-z0-9])?\Z")
+PATTERN = rf"^[a-z0-9](?:[a-z0-9_-]{{0,{MAX_LENGTH - 2}}}[a-z0-9])?$"
+_NAME = re.compile(PATTERN.removesuffix("$") + r"\Z")
 # The bare paths are the default tenant; it has no name under /t/.
 RESERVED = frozenset({"default"})
 RULE = (f"1 to {MAX_LENGTH} characters among a-z, 0-9, '-' and '_', starting and ending "
