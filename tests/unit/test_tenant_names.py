@@ -1,7 +1,10 @@
 """Tenant names and the /t/<tenant>/ prefix (docs/tenants.md, "Names")."""
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from simulator.tenants.names import MAX_LENGTH, TenantNameError, check_name, split_tenant
 
@@ -56,3 +59,17 @@ def test_a_name_that_is_not_text_is_refused(value):
 ])
 def test_split_tenant(path, expected):
     assert split_tenant(path) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_is_refused_or_a_plain_directory_name(text):
+    """Whatever a client writes, an accepted name stays one directory below the tenants'
+    root and is its own path segment."""
+    try:
+        name = check_name(text)
+    except TenantNameError:
+        return
+    root = PurePosixPath("/data/tenants")
+    assert (root / name).parent == root and name not in (".", "..")
+    assert split_tenant(f"/t/{name}/lps") == (name, "/lps")
