@@ -406,7 +406,9 @@ def openapi_document() -> dict:
                  "description": "The simulator's /_admin API and /metrics. With "
                                 "SIM_ADMIN_TOKEN set, every call but GET /_admin/health "
                                 "needs 'Authorization: Bearer <token>'; without it, only "
-                                "loopback clients are served."},
+                                "loopback clients are served. Every path but "
+                                "/_admin/tenants also exists under /t/<tenant> (the "
+                                "tenant's own simulator, docs/tenants.md)."},
         "servers": [{"url": "/"}],
         "security": [{}, {"adminToken": []}, {"adminTokenQuery": []}],
         "paths": paths,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from simulator.metrics import render_rows
-from simulator.store.sqlite import open_store
+from simulator.store.sqlite import SQLiteStore
 from simulator.tenants.directory import TenantLimit
 from simulator.tenants.names import TenantNameError, check_name
 
@@ -102,12 +102,16 @@ def metrics_text(simulator, tenants=None, tenant: str | None = None) -> str:
 
 def _stored_rows(data_dir) -> list:
     """The stored metrics of a tenant this process has not opened (its other workers
-    write theirs as they come: docs/tenants.md)."""
-    store = open_store(data_dir)
+    write theirs as they come: docs/tenants.md). Never creates the directory: a tenant
+    deleted meanwhile has no series, and stays deleted."""
+    if not data_dir.is_dir():
+        return []
+    try:
+        store = SQLiteStore(data_dir)  # unlike open_store, makes no directory
+    except Exception:  # noqa: BLE001 - deleted meanwhile
+        return []
     try:
         return store.read_metrics()
-    except Exception:  # noqa: BLE001 - deleted meanwhile: no series
-        return []
     finally:
         store.close()
 

@@ -113,6 +113,20 @@ class TenantDirectory:
         shutil.rmtree(trash, ignore_errors=True)
         return True
 
+    def discard_stale(self, record: TenantRecord) -> None:
+        """Remove ``record``'s data directory unless it is its tenant's current one (a
+        process opening a tenant deleted meanwhile may have made it again), and the
+        name's directory when nothing else is in it."""
+        with self._locked():
+            current = self.get(record.name)
+            if current is not None and current.id == record.id:
+                return
+            shutil.rmtree(record.data_dir, ignore_errors=True)
+            try:
+                (self.root / record.name).rmdir()
+            except OSError:  # not empty (the tenant exists again, or is being created)
+                pass
+
     @staticmethod
     def is_current(record: TenantRecord) -> bool:
         """Whether ``record`` still is its tenant (not deleted, nor deleted and created

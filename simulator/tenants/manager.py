@@ -99,15 +99,24 @@ class Tenants:
             if self.directory.is_current(entry[0]):
                 return entry[0], entry[1], False
             self._forget(name)  # deleted (maybe created again) by another process
-        record = self.directory.get(name)
-        created = False
-        if record is None:
-            if not create:
-                raise TenantMissing(f"no tenant {name!r} (create it with POST "
-                                    "/_admin/tenants)")
-            record, app, created = self._create(name)
-        else:
+        for _ in range(3):
+            record = self.directory.get(name)
+            if record is None:
+                if not create:
+                    raise TenantMissing(f"no tenant {name!r} (create it with POST "
+                                        "/_admin/tenants)")
+                record, app, created = self._create(name)
+                break
             app = self.open_app(record, False)
+            if self.directory.get(name) == record:
+                created = False
+                break
+            # Deleted while it was being opened: opening may have made its directory
+            # again (the store creates its directory); remove it, look again.
+            _close(app)
+            self.directory.discard_stale(record)
+        else:
+            raise TenantMissing(f"tenant {name!r} keeps being deleted and created again")
         self._open[name] = (record, app)
         return record, app, created
 

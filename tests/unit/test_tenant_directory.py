@@ -121,3 +121,21 @@ def test_hidden_and_deleted_directories_are_not_tenants(tmp_path):
     tenants.app("a")
     (tmp_path / ".deleted-leftover").mkdir()
     assert [r.name for r in tenants.records()] == ["a"]
+
+
+def test_a_tenant_deleted_while_a_worker_opens_it_is_not_made_again(tmp_path):
+    a = worker(tmp_path)
+    old = a.app("ci-1").record
+
+    def open_during_a_deletion(record, initialise):
+        if not initialise and record == old:
+            a.delete("ci-1")  # another worker deletes it meanwhile...
+            record.data_dir.mkdir(parents=True)  # ...and the store makes its directory
+        return FakeApp(record, initialise)
+
+    b = Tenants(TenantDirectory(tmp_path, 3), open_during_a_deletion, True)
+    fresh = b.app("ci-1")
+    assert fresh.initialised and fresh.record.id != old.id
+    assert not old.data_dir.exists()
+    assert [r.id for r in b.records()] == [fresh.record.id]
+    assert a.app("ci-1").record == fresh.record
