@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Callable
 
 from simulator.tenants.directory import TenantDirectory, TenantLimit, TenantRecord
@@ -35,12 +36,15 @@ class Tenants:
     """
 
     def __init__(self, directory: TenantDirectory,
-                 open_app: Callable[[TenantRecord, bool], object], auto_create: bool):
+                 open_app: Callable[[TenantRecord, bool], object], auto_create: bool,
+                 sweep_every: float = 1.0):
         self.directory = directory
         self.open_app = open_app
         self.auto_create = auto_create
+        self.sweep_every = sweep_every  # seconds between two looks for deleted tenants
         self._open: dict[str, tuple[TenantRecord, object]] = {}
         self._lock: tuple[int, threading.RLock] | None = None
+        self._swept = 0.0
 
     @property
     def limit(self) -> int:
@@ -51,6 +55,8 @@ class Tenants:
         """The WSGI app of tenant ``name`` (a checked name), created when absent if
         ``create`` (default: ``SIM_TENANT_AUTO_CREATE``). Raises :class:`TenantMissing`,
         :class:`TenantLimit`."""
+        if time.monotonic() - self._swept >= self.sweep_every:
+            self._sweep()
         entry = self._open.get(name)
         if entry is not None and self.directory.is_current(entry[0]):
             return entry[1]
@@ -134,6 +140,20 @@ class Tenants:
         else:
             LOG.info("tenant %s created (%s)", name, record.data_dir)
         return record, app, created
+
+    def _sweep(self) -> None:
+        """Close the tenants deleted by other processes, whatever their name: tenants
+        made per test are never asked for again, and their connections and background
+        writers would pile up."""
+        self._swept = time.monotonic()
+        stale = [name for name, (record, _) in list(self._open.items())
+                 if not self.directory.is_current(record)]
+        if stale:
+            with self._process_lock():
+                for name in stale:
+                    entry = self._open.get(name)
+                    if entry is not None and not self.directory.is_current(entry[0]):
+                        self._forget(name)
 
     def _forget(self, name: str) -> None:
         entry = self._open.pop(name, None)

@@ -139,3 +139,13 @@ def test_a_tenant_deleted_while_a_worker_opens_it_is_not_made_again(tmp_path):
     assert not old.data_dir.exists()
     assert [r.id for r in b.records()] == [fresh.record.id]
     assert a.app("ci-1").record == fresh.record
+
+
+def test_a_worker_closes_tenants_deleted_elsewhere_even_if_never_asked_for_again(tmp_path):
+    a = worker(tmp_path)
+    b = Tenants(TenantDirectory(tmp_path, 3), FakeApp, True, sweep_every=0)
+    per_test = b.app("test-1")  # a tenant made for one test, served by worker b
+    assert a.delete("test-1")  # deleted through worker a at the end of the test
+    b.app("other")  # worker b's next request, for another tenant
+    assert per_test.closed
+    assert set(b.opened()) == {"other"}
