@@ -36,6 +36,8 @@ def route_to_tenant(root, environ, start_response):
     except TenantNameError as error:
         return _json(start_response, 404, {"error": f"No service at {_shown(path)}: {error}"})
     endpoint = None
+    if rest == "/":  # nothing is served there: no tenant made for it
+        return _json(start_response, 404, {"error": f"No service at {_shown(path)}"})
     if is_control_plane(rest):
         refused = root.refusal(environ)
         if refused is not None:

@@ -126,6 +126,8 @@ def test_a_path_no_service_has_creates_no_tenant(client):
     response = client.post("/t/ci-1/nothing-here", data=b"x")
     assert response.status_code == 404
     assert "/t/ci-1/lps" in response.json["services"]
+    for path in ("/t/ci-1", "/t/ci-1/"):
+        assert client.get(path).status_code == 404
     assert tenant_names(client) == []
 
 
