@@ -233,7 +233,7 @@ def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None
         insi.usage = InsiUsage(store.timeline, batch=batch)
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
     signatures = signature_verifier(settings, clock)
-    dmp_usage = DmpUsage(store.timeline)
+    dmp_usage = DmpUsage(store.timeline, **batching)
     dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar,
                                              signatures=signatures, usage=dmp_usage)),
                     **v1_bindings(DmpContext(store, settings, clock, calendar, version="v1",

@@ -62,6 +62,11 @@ class DmpUsage:
                 or not self._batcher.flush_everywhere(timeout, pause):
             self._batcher.discard()
 
+    def close(self) -> None:
+        """Stop this process's background writer, dropping what it still queues (its
+        simulator is going away: a deleted tenant, docs/tenants.md)."""
+        self._batcher.close()
+
     def _write(self, items: list) -> None:
         timeline = self._timeline()
         if timeline is None:  # the simulator is gone: nobody reads these counts
