@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dmp_builders import hl7, registry as reg
+from simulator.kit import hl7, registry as reg
 from dmp_builders.client import SET_AUTHORIZATION, set_authorization
 from hostile_payloads import package
 from live_hostile import (

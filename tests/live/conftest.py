@@ -116,7 +116,7 @@ def dmp(live_server):
 @pytest.fixture
 def adrun_dmp(dmp):
     """ADRUN Zoé's DMP, created by TD1.1 on the (reset) session server."""
-    from dmp_builders import hl7
+    from simulator.kit import hl7
     from dmp_live import hl7_ack
     answer = dmp.patients(hl7.create())
     assert hl7_ack(answer.body) == ("AA", None), answer.body

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from dmp_builders import hl7, registry as reg, xds
-from dmp_builders.hl7 import ADRUN
+from simulator.kit import hl7, registry as reg, xds
+from simulator.kit.hl7 import ADRUN
 from dmp_live import (
     DMP_PATH, DOCTOR, FAILURE, NS, SUCCESS, DmpLive, Feed, entry_for, error_codes,
     feed_package, hl7_ack, parse, retrieve_raw, simulated_now, td02, unique_ids, unique_oid)

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from dmp_builders import registry as b
-from dmp_builders.registry import MemoryRegistry
+from simulator.kit import registry as b
+from simulator.kit.registry import MemoryRegistry
 from simulator.services.dmp.xds.model import (
     DE_CLASS_CODE, DELETED, DEPRECATED, RegistryObject, read_registry_object)
 from simulator.services.dmp.xds.query_engine import Narrowing, in_range, run_query

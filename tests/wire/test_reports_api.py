@@ -19,7 +19,7 @@ from simulator.soap.errors import ServiceFault
 
 INSI_SOFTWARE = "urn:lps:test:1.0-2022"  # ContexteLPS Nom-Version of tests/envelopes.py
 INSI_STRUCTURE = "10B0152872"  # its Emetteur
-DPI, CHU = "MON-DPI-4.2", "10B0167011"  # the VIHF of tests/dmp_builders
+DPI, CHU = "MON-DPI-4.2", "10B0167011"  # the VIHF of simulator.kit
 
 
 def at(text: str) -> datetime:

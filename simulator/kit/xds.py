@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from dmp_builders.signing import RSA_SHA1, SHA1, Signer, sign_in_place, signature_skeleton
-from dmp_builders.soap import ADRUN, TEST_OID, envelope
+from simulator.kit.signing import RSA_SHA1, SHA1, Signer, sign_in_place, signature_skeleton
+from simulator.kit.soap import ADRUN, TEST_OID, envelope
 
 PATIENT_ID = f"{ADRUN}^^^&{TEST_OID}&ISO^NH"
 AUTHOR = "00B1022322^DUPONT^JEAN^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
