@@ -26,6 +26,11 @@ OPERATION_OF_NAME = {
     "dmp: TD2.1 feed": "ProvideAndRegisterDocumentSet-b",
     "dmp: TD3.1 find documents": "RegistryStoredQuery",
     "dmp: TD3.2 retrieve": "RetrieveDocumentSet",
+    "dmp: TD3.1b entryUUID": "RegistryStoredQuery",
+    "dmp: TD3.3c delete": "UpdateDocumentSet",
+    "dmp: TD0.0 certify": "identityCertification",
+    "dmp v1: TD0.2 test existence": "PRPA_IN201307UV02",
+    "dmp v1: TD0.3 authorise": "setAuthorization",
 }
 FEED_OPERATION = "ProvideAndRegisterDocumentSet-b"
 

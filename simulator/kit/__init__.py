@@ -11,6 +11,7 @@ pay for them; ``signing`` needs ``cryptography``, installed with the simulator):
 * :mod:`simulator.kit.soap`: the DMP SOAP 1.2 + WS-Addressing envelope around a body.
 * :mod:`simulator.kit.hl7`: ``patients`` bodies: TD0.2, TD1.1 to TD1.4, TD0.5 (PDQ).
 * :mod:`simulator.kit.habilitations`: TD0.3 ``setAuthorization`` and its lists.
+* :mod:`simulator.kit.patient_certif`: TD0.0 ``identityCertification`` (removed in 2023).
 * :mod:`simulator.kit.xds`: TD2.1 (ITI-41: CDA, XAdES lot signature, MTOM), TD3.2 (ITI-43).
 * :mod:`simulator.kit.registry`: TD3.1 stored queries (ITI-18), TD3.3 updates (ITI-57).
 * :mod:`simulator.kit.signing`: XML signatures with the test PKI or your own key.
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["habilitations", "hl7", "insi", "registry", "signing", "soap", "vihf", "xds"]
+__all__ = ["habilitations", "hl7", "insi", "patient_certif", "registry", "signing", "soap",
+           "vihf", "xds"]
 
 
 def __getattr__(name: str):
