@@ -45,7 +45,7 @@ def _headers(action: str) -> str:
     time for each request."""
     now = soap_time()
     return (insi.contexte_bam(temps=now)
-            + insi.contexte_lps(IDAM, temps=now, name="urn:lps:insi-dmp-sim-loadtest:1.0")
+            + insi.contexte_lps(IDAM, temps=now, software="urn:lps:insi-dmp-sim-loadtest:1.0")
             + insi.wsa(action.rsplit(":", 1)[-1]))
 
 

@@ -18,7 +18,7 @@ def contexte_lps(idam: str = "PDP17NF21DD0", version: str | None = "01_00",
     return insi.contexte_lps(idam, version, id="596fa3a6-c56f-4b8f-96cf-2d89769fc332",
                              temps=temps, emetteur=EMETTEUR, software_version="2022",
                              instance="ff67308e-039f-4158-9dcc-0a08a20ba35c",
-                             name="urn:lps:test:1.0")
+                             software="urn:lps:test:1.0")
 
 
 def wsa(operation: str, message_id: str | None = MESSAGE_ID) -> str:

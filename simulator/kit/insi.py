@@ -50,9 +50,10 @@ def contexte_bam(*, id: str | None = None, temps: str | None = None,
 def contexte_lps(idam: str = DEFAULT_IDAM, version: str | None = "01_00", *,
                  id: str | None = None, temps: str | None = None,
                  emetteur: str | None = None, software_version: str = "1.0",
-                 instance: str | None = None, name: str = "urn:lps:my-software:1.0") -> str:
+                 instance: str | None = None, software: str = "urn:lps:my-software:1.0") -> str:
     """A ContexteLPS header block: ``idam`` is the software's number (IDAM R=4),
-    ``name`` what the simulator's journal reports as the calling software."""
+    ``software`` its ``Nom``, what the simulator's journal reports as the calling
+    software."""
     version_attr = f' Version="{version}"' if version else ""
     sender = f"<ctxlps:Emetteur>{escape(emetteur)}</ctxlps:Emetteur>" if emetteur else ""
     instance_xml = f"<ctxlps:Instance>{instance}</ctxlps:Instance>" if instance else ""
@@ -61,7 +62,7 @@ def contexte_lps(idam: str = DEFAULT_IDAM, version: str | None = "01_00", *,
             f"<ctxlps:Temps>{temps or xs_now()}</ctxlps:Temps>{sender}"
             f'<ctxlps:LPS><ctxlps:IDAM R="4">{escape(idam)}</ctxlps:IDAM>'
             f"<ctxlps:Version>{escape(software_version)}</ctxlps:Version>{instance_xml}"
-            f"<ctxlps:Nom>{escape(name)}</ctxlps:Nom></ctxlps:LPS></ctxlps:ContexteLPS>")
+            f"<ctxlps:Nom>{escape(software)}</ctxlps:Nom></ctxlps:LPS></ctxlps:ContexteLPS>")
 
 
 def wsa(operation: str, message_id: str | None = "") -> str:
@@ -131,7 +132,7 @@ def vitale_request(born: str, individual: str | None = None, od: str | None = No
 
 
 def zeep_headers(client, *, idam: str = DEFAULT_IDAM, idam_r: str | None = "4",
-                 name: str = "urn:lps:my-software:1.0", emetteur: str | None = None,
+                 software: str = "urn:lps:my-software:1.0", emetteur: str | None = None,
                  instance: str | None = None, message_id: str | None = "",
                  lps: bool = True, bam: bool = True, couverture: dict | None = None) -> list:
     """The same headers as zeep element objects of ``client``'s schema (a zeep.Client
@@ -142,7 +143,7 @@ def zeep_headers(client, *, idam: str = DEFAULT_IDAM, idam_r: str | None = "4",
         idam_value = {"_value_1": idam}
         if idam_r is not None:
             idam_value["R"] = idam_r
-        lps_value = {"IDAM": idam_value, "Version": "1.0.0", "Nom": name}
+        lps_value = {"IDAM": idam_value, "Version": "1.0.0", "Nom": software}
         if instance:
             lps_value["Instance"] = instance
         found.append(client.get_element(f"{{{NS_CTXLPS}}}ContexteLPS")(

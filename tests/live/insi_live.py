@@ -169,7 +169,7 @@ def insi_soapheaders(client: zeep.Client, *, idam: str = DEFAULT_IDAM, idam_r: s
     :func:`simulator.kit.insi.zeep_headers` with the live tests' software identity."""
     return zeep_headers(client, idam=idam, idam_r=idam_r, message_id=message_id, lps=lps,
                         bam=bam, couverture=couverture, emetteur=EMETTEUR,
-                        instance=LPS_INSTANCE, name="urn:lps:insi-dmp-simulator-live-tests:1.0.0")
+                        instance=LPS_INSTANCE, software="urn:lps:insi-dmp-simulator-live-tests:1.0.0")
 
 
 @dataclass
