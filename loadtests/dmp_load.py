@@ -1,8 +1,8 @@
-"""DMP v2 traffic for the load tests: the patients, the platform's clock, who calls,
-and the sequences of a hospital EAI feeding documents and of a physician consulting
-them. The requests are built by :mod:`dmp_soap` and :mod:`dmp_xds`, the answers read by
-:mod:`dmp_answers`. Standard library only (nothing from ``simulator`` or ``tests``): the
-same locustfile runs against any DMP-compatible platform.
+"""DMP traffic for the load tests: the patients, the platform's clock, who calls, and
+the sequences of a hospital EAI feeding (and withdrawing) documents, of a physician
+consulting them, and of software of before 2023 (TD0.0, API v1). The requests are built
+by :mod:`dmp_soap` and :mod:`dmp_xds` with the simulator's client kit, the answers read
+by :mod:`dmp_answers`; the same locustfile runs against any DMP-compatible platform.
 
 Request names in Locust's statistics:
 
