@@ -63,6 +63,18 @@ def test_comparison_counts_a_failure_no_fault_can_cause():
         ["connection", "http", "fault", "answer"]
 
 
+def test_store_check_counts_the_submission_sets_of_iti57_updates():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.soak_checks import store_check
+    registry = {"submission_sets": 12, "documents": 20, "documents_without_bytes": 0,
+                "integrity": "ok"}
+    feeds = Counter({"Success 2 entries": 10})
+    # 10 feeds and 2 deletions (ITI-57), each with its submission set: consistent.
+    assert store_check(10, feeds, Counter(), registry, None, updates_stored=2)["ok"]
+    # Without counting them, two sets are unexplained.
+    assert not store_check(10, feeds, Counter(), registry, None)["ok"]
+
+
 @pytest.mark.skipif(not LOCUST.exists(), reason=f"locust is not installed ({LOCUST})")
 def test_short_soak_explains_every_failure_and_writes_its_result(tmp_path):
     scenario = tmp_path / "smoke.yaml"
