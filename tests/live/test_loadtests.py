@@ -160,16 +160,22 @@ def test_legacy_flows_run_before_their_cutoff_and_stop_after(fresh_sim, tmp_path
 
 
 def test_dmp_refusal_is_named_by_its_code(fresh_sim, tmp_path):
-    # The EAI opens and feeds ADRUN's DMP; then the patient blocks it: its TD0.3 is
-    # refused in-band, named by the DMP status, and nothing more is fed.
-    # 4 s runs: the user's first DMP request also makes its signing key
-    # (loadtests/dmp_soap.py signer) and Locust's run-time limit fires early on a loaded machine.
-    first, stats, _ = run_locust(fresh_sim, tmp_path, users=1, seconds=4,
-                                 classes=("DmpFeedUser",), DMP_PATIENTS=ADRUN)
-    assert int(stats["dmp: TD2.1 feed"]["Request Count"]) > 0, first.stdout[-3000:]
+    # ADRUN's DMP exists (TD1.1 sent with the client kit, so that no timed run is needed
+    # to open it); the patient blocks the EAI: its TD0.3 is refused in-band, named by the
+    # DMP status, and nothing is fed.
+    import urllib.request
+
+    from simulator.kit import hl7, soap, vihf
+    raw = soap.envelope(hl7.create().decode(), action="urn:hl7-org:v3:PRPA_IN201311UV02",
+                        service="patients", issue_instant=fresh_sim.clock()["now"],
+                        host=fresh_sim.base_url, **vihf.structure())
+    with urllib.request.urlopen(urllib.request.Request(
+            fresh_sim.dmp_url("patients"), raw, {"Content-Type": soap.SOAP_CT})) as answer:
+        assert b'typeCode="AA"' in answer.read()
     fresh_sim.admin("PUT", f"/dmp/patients/{ADRUN}/professionals",
                     {"professional_id": EAI, "blocked": True})
-    process, stats, failures = run_locust(fresh_sim, tmp_path, users=1, seconds=4,
+    # One run, whose first two requests (TD0.2, TD0.3) are all the test needs.
+    process, stats, failures = run_locust(fresh_sim, tmp_path, users=1, seconds=5,
                                           classes=("DmpFeedUser",), DMP_PATIENTS=ADRUN)
     report = f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     assert failures, report
