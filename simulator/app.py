@@ -34,7 +34,8 @@ from simulator.services.dmp.xmldsig import SignatureVerifier
 from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
-from simulator.store.sqlite import SQLiteStore, open_store
+from simulator.ports.store import SimulatorStore
+from simulator.store.backends import open_backend
 
 LOG = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Simulator:
     """The simulator's state and services, shared by the WSGI layers."""
 
     settings: Settings
-    store: SQLiteStore
+    store: SimulatorStore
     clock: SimClock
     calendar: RegulatoryCalendar
     journal: Journal
@@ -169,7 +170,8 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     settings = settings or Settings.from_env()
     load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
-    store = open_store(data_dir)
+    store = open_backend(data_dir, settings.database_url, settings.state_cache_seconds,
+                         settings.database_pool)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,

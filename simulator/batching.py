@@ -17,7 +17,7 @@ import threading
 from typing import Callable
 
 from simulator.flush_barrier import FlushBarrier
-from simulator.store.database import StorageFull
+from simulator.ports.errors import StorageFull
 
 LOG = logging.getLogger(__name__)
 

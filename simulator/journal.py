@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from simulator.batching import ProcessBatcher
 from simulator.journal_query import JournalQuery
+from simulator.ports.diagnostics import JournalStore
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class JournalIncomplete(RuntimeError):
 class Journal:
     """Records each exchange in the store; keeps at most ``size`` entries."""
 
-    def __init__(self, store, clock, size: int, body_bytes: int, flush_interval: float = 0.2,
+    def __init__(self, store: JournalStore, clock, size: int, body_bytes: int, flush_interval: float = 0.2,
                  batch: int = 64, pseudonymiser=None, read_timeout: float = 10.0):
         self.store = store
         self.pseudonymiser = pseudonymiser  # None, or a callable applied to each body

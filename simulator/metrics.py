@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from simulator.batching import ProcessBatcher
+from simulator.ports.diagnostics import MetricsStore
 
 PREFIX = "insi_dmp_sim_"
 # Upper bounds of the latency buckets, in seconds (injected delays reach tens of seconds).
@@ -34,7 +35,7 @@ DELAY_BY_DAY = "dashboard_injected_delay_seconds_by_day"
 class Metrics:
     """Counters and histograms with labels, aggregated across worker processes."""
 
-    def __init__(self, store, flush_interval: float = 0.2, batch: int = 64):
+    def __init__(self, store: MetricsStore, flush_interval: float = 0.2, batch: int = 64):
         self.store = store
         self._batcher = ProcessBatcher(self._write, flush_interval, batch)
 

@@ -42,3 +42,22 @@ def app(make_app):
 def client(app) -> Client:
     """A WSGI test client on ``app`` (in-process, full request path)."""
     return Client(app)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """URL of the maintenance database of a real PostgreSQL server for this session
+    (tests/postgres_server.py says where it comes from); skips, saying why, when none
+    can be had, and fails instead under ``SIM_TEST_REQUIRE_POSTGRES=1`` (.ci/run)."""
+    import os
+
+    from postgres_server import NoServer, start_server
+    try:
+        url, server = start_server()
+    except NoServer as missing:
+        if os.environ.get("SIM_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"SIM_TEST_REQUIRE_POSTGRES=1 but {missing}")
+        pytest.skip(f"no PostgreSQL server for the PostgreSQL tests: {missing}")
+    yield url
+    if server is not None:
+        server.stop()

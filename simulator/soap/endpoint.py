@@ -24,7 +24,7 @@ from simulator.soap.errors import ProtocolError, ServiceFault
 from simulator.soap.parsing import SoapRequest, parse_soap12
 from simulator.soap.reply import Reply, status_line
 from simulator.soap.spyne_glue import UnexpectedError
-from simulator.store.database import StorageFull
+from simulator.ports.errors import StorageFull
 
 LOG = logging.getLogger(__name__)
 

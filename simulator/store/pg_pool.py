@@ -1,0 +1,163 @@
+"""PostgreSQL connections for one process: a small pool made after the fork.
+
+The driver is pg8000, pure Python over the standard ``socket`` module: under gunicorn's
+gevent worker the socket is monkey-patched, so a query waiting on the server yields to
+the other greenlets of the worker instead of blocking it (docs/storage.md, "Why
+pg8000"). Connections never cross a fork: a pool made in gunicorn's master (the app is
+preloaded there) is emptied in each worker at its first use, like
+:class:`simulator.store.database.Database` does for SQLite.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pg8000.dbapi
+
+from simulator.ports.errors import StorageFull
+
+DISK_FULL = "53100"  # SQLSTATE disk_full (PostgreSQL, Appendix A)
+OUT_OF_MEMORY = "53200"
+
+
+class DatabaseUrlError(ValueError):
+    """A ``--database-url`` the simulator cannot use; the message says why."""
+
+
+def connect_arguments(url: str) -> dict:
+    """pg8000's connect() arguments of a ``postgresql://user:password@host:port/db``
+    URL (``?host=/dir`` for a Unix socket directory)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise DatabaseUrlError(f"unsupported database URL scheme {parts.scheme!r} "
+                               "(postgresql://user:password@host:port/database)")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    arguments = {"user": unquote(parts.username or query.pop("user", "") or "postgres"),
+                 "database": unquote(parts.path.lstrip("/")) or None,
+                 "application_name": "insi-dmp-sim"}
+    if parts.password is not None:
+        arguments["password"] = unquote(parts.password)
+    socket_dir = query.pop("host", None)
+    if socket_dir and socket_dir.startswith("/"):
+        port = parts.port or 5432
+        arguments["unix_sock"] = f"{socket_dir}/.s.PGSQL.{port}"
+    else:
+        arguments["host"] = parts.hostname or "localhost"
+        arguments["port"] = parts.port or 5432
+    return arguments
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a pg8000 database error, or None."""
+    details = error.args[0] if error.args else None
+    return details.get("C") if isinstance(details, dict) else None
+
+
+def storage_error(error: BaseException) -> BaseException:
+    """:class:`StorageFull` for a full disk, else the error itself."""
+    if isinstance(error, pg8000.dbapi.DatabaseError) and sqlstate(error) in (
+            DISK_FULL, OUT_OF_MEMORY):
+        return StorageFull(f"the simulator's storage is full ({error})")
+    return error
+
+
+class ConnectionPool:
+    """At most ``size`` connections of this process, made on demand and reused."""
+
+    def __init__(self, url: str, size: int = 8):
+        self.arguments = connect_arguments(url)
+        self.size = size
+        self._pid: int | None = None
+        self._idle: list = []
+        self._slots: threading.Semaphore | None = None
+
+    def _for_this_process(self) -> threading.Semaphore:
+        # Made in the process that uses it, after gevent's patch (see Database.lock).
+        if self._pid != os.getpid():
+            self._pid, self._idle = os.getpid(), []
+            self._slots = threading.Semaphore(self.size)
+        assert self._slots is not None
+        return self._slots
+
+    def _connect(self):
+        conn = pg8000.dbapi.connect(**self.arguments)
+        conn.autocommit = True  # transactions are explicit (BEGIN ... COMMIT)
+        return conn
+
+    @contextmanager
+    def connection(self) -> Iterator:
+        """A connection of this process's pool, for one statement or transaction."""
+        slots = self._for_this_process()
+        slots.acquire()
+        conn = None
+        try:
+            conn = self._idle.pop() if self._idle else self._connect()
+            yield conn
+        except pg8000.dbapi.InterfaceError:
+            conn = None  # broken (server restarted, socket closed): not reused
+            raise
+        finally:
+            if conn is not None and self._pid == os.getpid():
+                self._idle.append(conn)
+            slots.release()
+
+    def close(self) -> None:
+        """Close this process's idle connections."""
+        if self._pid != os.getpid():
+            return
+        while self._idle:
+            try:
+                self._idle.pop().close()
+            except (pg8000.dbapi.InterfaceError, OSError):
+                pass
+
+
+class PgDatabase:
+    """Statements and transactions on a :class:`ConnectionPool` (``%s`` parameters)."""
+
+    def __init__(self, pool: ConnectionPool):
+        self.pool = pool
+
+    def execute(self, sql: str, params=()) -> list[tuple]:
+        """Run one statement (autocommitted) and fetch its rows, if any."""
+        with self.pool.connection() as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql, params)
+            except pg8000.dbapi.DatabaseError as error:
+                raise storage_error(error) from error
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        """Run one query and return its rows as dicts."""
+        with self.pool.connection() as conn:
+            cursor = conn.cursor()
+            cursor.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator:
+        """A cursor inside one transaction (READ COMMITTED; take row or advisory locks
+        for what must be serialised), committed at the end, rolled back on an error."""
+        with self.pool.connection() as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN")
+            try:
+                yield cursor
+            except BaseException as error:
+                try:
+                    cursor.execute("ROLLBACK")
+                except pg8000.dbapi.Error:
+                    pass
+                converted = storage_error(error)
+                if converted is not error:
+                    raise converted from error
+                raise
+            try:
+                cursor.execute("COMMIT")
+            except pg8000.dbapi.DatabaseError as error:
+                raise storage_error(error) from error
