@@ -63,8 +63,8 @@ def dmp_backend(backend) -> None:
     """Skip on backends that do not hold the DMP part yet (named in their MISSING)."""
     if backend == "postgresql":
         from simulator.store.backends import POSTGRES_MISSING as MISSING
-        if any(part.startswith("DMP") for part in MISSING):
-            pytest.skip("the DMP part is not on PostgreSQL yet (simulator.store.postgres.MISSING)")
+        if any("DMP" in part for part in MISSING):
+            pytest.skip("the DMP part is not on PostgreSQL yet (simulator.store.backends.POSTGRES_MISSING)")
 
 
 @pytest.fixture
@@ -73,4 +73,4 @@ def timeline_backend(backend) -> None:
     if backend == "postgresql":
         from simulator.store.backends import POSTGRES_MISSING as MISSING
         if any("timeline" in part for part in MISSING):
-            pytest.skip("the timeline is not on PostgreSQL yet (simulator.store.postgres.MISSING)")
+            pytest.skip("the timeline is not on PostgreSQL yet (simulator.store.backends.POSTGRES_MISSING)")
