@@ -12,8 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # Parts of the simulator's store that the PostgreSQL adapter does not provide yet.
-POSTGRES_MISSING = ("the DMP (records, authorisations, XDS registry)",
-                    "the regulatory timeline")
+POSTGRES_MISSING: tuple[str, ...] = ()
 
 
 def database_url_problem(url: str) -> str | None:

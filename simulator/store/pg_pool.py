@@ -116,13 +116,34 @@ class ConnectionPool:
 
 
 class PgDatabase:
-    """Statements and transactions on a :class:`ConnectionPool` (``%s`` parameters)."""
+    """Statements and transactions on a :class:`ConnectionPool` (``%s`` parameters).
+
+    While a greenlet (or thread) has a transaction open, its other statements run
+    inside it, on its connection: as with SQLite's re-entrant lock, a DMP record read
+    during a feed's registry transaction sees, and is serialised with, that transaction.
+    """
 
     def __init__(self, pool: ConnectionPool):
         self.pool = pool
+        self._local: tuple[int, threading.local] | None = None
+
+    def _open(self) -> threading.local:
+        # Made in the process that uses it, after gevent's patch: greenlet-local then.
+        if self._local is None or self._local[0] != os.getpid():
+            self._local = (os.getpid(), threading.local())
+        return self._local[1]
+
+    def in_transaction(self):
+        """The cursor of this greenlet's open transaction, or None."""
+        return getattr(self._open(), "cursor", None)
 
     def execute(self, sql: str, params=()) -> list[tuple]:
-        """Run one statement (autocommitted) and fetch its rows, if any."""
+        """Run one statement (autocommitted, or in this greenlet's open transaction)
+        and fetch its rows, if any."""
+        cursor = self.in_transaction()
+        if cursor is not None:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
         with self.pool.connection() as conn:
             cursor = conn.cursor()
             try:
@@ -133,22 +154,32 @@ class PgDatabase:
 
     def query(self, sql: str, params=()) -> list[dict]:
         """Run one query and return its rows as dicts."""
+        cursor = self.in_transaction()
+        if cursor is not None:
+            cursor.execute(sql, params)
+            return _dicts(cursor)
         with self.pool.connection() as conn:
             cursor = conn.cursor()
             cursor.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return _dicts(cursor)
 
     @contextmanager
     def transaction(self) -> Iterator:
         """A cursor inside one transaction (READ COMMITTED; take row or advisory locks
-        for what must be serialised), committed at the end, rolled back on an error."""
+        for what must be serialised), committed at the end, rolled back on an error.
+        Inside an open transaction of this greenlet, that transaction's cursor."""
+        local = self._open()
+        if getattr(local, "cursor", None) is not None:
+            yield local.cursor
+            return
         with self.pool.connection() as conn:
             cursor = conn.cursor()
             cursor.execute("BEGIN")
+            local.cursor = cursor
             try:
                 yield cursor
             except BaseException as error:
+                local.cursor = None
                 try:
                     cursor.execute("ROLLBACK")
                 except pg8000.dbapi.Error:
@@ -157,7 +188,13 @@ class PgDatabase:
                 if converted is not error:
                     raise converted from error
                 raise
+            local.cursor = None
             try:
                 cursor.execute("COMMIT")
             except pg8000.dbapi.DatabaseError as error:
                 raise storage_error(error) from error
+
+
+def _dicts(cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]

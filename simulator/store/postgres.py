@@ -1,16 +1,12 @@
 """PostgreSQL persistence (``--database-url postgresql://...``): identities, meta,
-clock, scenario and rule counters, journal and metrics, behind the same ports as
-:mod:`simulator.store.sqlite` and tested by the same contract suite.
+clock, scenario and rule counters, journal and metrics here; the DMP in
+:mod:`simulator.store.pg_dmp`, the timeline in :mod:`simulator.store.pg_timeline`; behind
+the same ports as :mod:`simulator.store.sqlite` and tested by the same contract suite.
 
 One pool of connections per worker process (:mod:`simulator.store.pg_pool`); no
 database-wide write lock: each write is one transaction, rows are locked where a
 read-modify-write needs it (rule counters through ``INSERT ... ON CONFLICT ...
 RETURNING``). The clock and scenario are cached per worker (:mod:`simulator.store.pg_state`).
-
-The DMP part (records, authorisations, the XDS registry) and the timeline are not on
-PostgreSQL yet: :data:`simulator.store.backends.POSTGRES_MISSING` names them, and the
-settings refuse a database URL while it is not empty (docs/storage.md, "What runs on
-PostgreSQL").
 """
 from __future__ import annotations
 
@@ -25,9 +21,11 @@ from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions
 from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.codec import identity_from_json, identity_to_json
+from simulator.store.pg_dmp import PgDmpStore
 from simulator.store.pg_pool import ConnectionPool, PgDatabase
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
 from simulator.store.pg_schema import SCHEMA, SCHEMA_LOCK
+from simulator.store.pg_timeline import PgTimelineStore
 
 _WITHOUT_BODIES = ", ".join(("id",) + JOURNAL_COLUMNS[:-2])
 
@@ -43,6 +41,8 @@ class PostgresStore:
             cursor.execute(SCHEMA)
         self.state = StateCache(lambda: load_state(self.db.execute(STATE_QUERY)),
                                 state_cache_seconds)
+        self.dmp = PgDmpStore(self.db)
+        self.timeline = PgTimelineStore(self.db)
 
     def close(self) -> None:
         """Close this process's connections."""
