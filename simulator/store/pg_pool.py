@@ -16,10 +16,13 @@ from typing import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pg8000.dbapi
+from pg8000.converters import make_params
+from pg8000.dbapi import convert_paramstyle
 
 from simulator.ports.errors import StorageFull
 
 DISK_FULL = "53100"  # SQLSTATE disk_full (PostgreSQL, Appendix A)
+STATEMENTS_PER_CONNECTION = 256  # prepared statements kept on one connection
 OUT_OF_MEMORY = "53200"
 
 
@@ -115,6 +118,66 @@ class ConnectionPool:
                 pass
 
 
+class StatementCursor:
+    """A cursor running each parameterised statement as a named prepared statement,
+    prepared once per connection: one round trip per execution, where pg8000's DB-API
+    cursor takes three (Parse, Describe, then Bind and Execute, each with its Sync).
+    Statements without parameters use the simple query protocol (one round trip, and
+    several statements at once for the schema)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._context = None
+        self._position = 0
+
+    def _statements(self) -> dict:
+        statements = getattr(self.conn, "_sim_statements", None)
+        if statements is None:
+            statements = self.conn._sim_statements = {}
+        return statements
+
+    def execute(self, sql: str, params=()) -> None:
+        """Run ``sql`` (``%s`` parameters)."""
+        self._position = 0
+        if not params:
+            self._context = self.conn.execute_simple(sql)
+            return
+        statements = self._statements()
+        prepared = statements.get(sql)
+        if prepared is None:
+            statement, _ = convert_paramstyle("format", sql, params)
+            name, columns, input_funcs = self.conn.prepare_statement(statement, ())
+            prepared = (statement, name, columns, input_funcs)
+            if len(statements) < STATEMENTS_PER_CONNECTION:
+                statements[sql] = prepared
+        statement, name, columns, input_funcs = prepared
+        self._context = self.conn.execute_named(
+            name, make_params(self.conn.py_types, tuple(params)), columns, input_funcs,
+            statement)
+
+    @property
+    def description(self):
+        """Column names (DB-API shape: a sequence per column, name first), or None."""
+        columns = self._context.columns if self._context is not None else None
+        if not columns:
+            return None
+        return [(column["name"],) for column in columns]
+
+    def fetchall(self) -> list:
+        """The remaining rows."""
+        rows = (self._context.rows or []) if self._context is not None else []
+        remaining, self._position = rows[self._position:], len(rows)
+        return remaining
+
+    def fetchone(self):
+        """The next row, or None."""
+        rows = (self._context.rows or []) if self._context is not None else []
+        if self._position >= len(rows):
+            return None
+        self._position += 1
+        return rows[self._position - 1]
+
+
 class PgDatabase:
     """Statements and transactions on a :class:`ConnectionPool` (``%s`` parameters).
 
@@ -145,7 +208,7 @@ class PgDatabase:
             cursor.execute(sql, params)
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
         with self.pool.connection() as conn:
-            cursor = conn.cursor()
+            cursor = StatementCursor(conn)
             try:
                 cursor.execute(sql, params)
             except pg8000.dbapi.DatabaseError as error:
@@ -159,7 +222,7 @@ class PgDatabase:
             cursor.execute(sql, params)
             return _dicts(cursor)
         with self.pool.connection() as conn:
-            cursor = conn.cursor()
+            cursor = StatementCursor(conn)
             cursor.execute(sql, params)
             return _dicts(cursor)
 
@@ -173,7 +236,7 @@ class PgDatabase:
             yield local.cursor
             return
         with self.pool.connection() as conn:
-            cursor = conn.cursor()
+            cursor = StatementCursor(conn)
             cursor.execute("BEGIN")
             local.cursor = cursor
             try:

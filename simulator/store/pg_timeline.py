@@ -16,19 +16,26 @@ class PgTimelineStore:
         self.db = db
 
     def record_usage(self, entries: list[tuple[datetime, str, str, str, str, str]]) -> None:
-        """Count calls: (at, software, structure, api, identifier, operation) each (in
-        key order, so that two workers' batches lock rows in the same order)."""
-        rows = sorted((at.strftime("%Y-%m"), software, structure, api, identifier, operation,
-                       at.isoformat()) for at, software, structure, api, identifier, operation
-                      in entries)
-        with self.db.transaction() as cursor:
-            for month, software, structure, api, identifier, operation, at in rows:
-                cursor.execute(
-                    "INSERT INTO api_usage VALUES (%s, %s, %s, %s, %s, %s, 1, %s, %s)"
-                    " ON CONFLICT (month, software, structure, api, identifier, operation)"
-                    " DO UPDATE SET calls = api_usage.calls + 1,"
-                    " last_at = greatest(api_usage.last_at, excluded.last_at)",
-                    (month, software, structure, api, identifier, operation, at, at))
+        """Count calls: (at, software, structure, api, identifier, operation) each; the
+        batch is summed per row first and written in one statement, in key order (so
+        that two workers' batches lock rows in the same order)."""
+        counted: dict[tuple, list] = {}
+        for at, software, structure, api, identifier, operation in entries:
+            key = (at.strftime("%Y-%m"), software, structure, api, identifier, operation)
+            moment = at.isoformat()
+            row = counted.setdefault(key, [0, moment, moment])
+            row[0] += 1
+            row[1], row[2] = min(row[1], moment), max(row[2], moment)
+        if not counted:
+            return
+        rows = [(*key, *values) for key, values in sorted(counted.items())]
+        self.db.execute(
+            "INSERT INTO api_usage SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::int4[], %s::text[], %s::text[])"
+            " ON CONFLICT (month, software, structure, api, identifier, operation)"
+            " DO UPDATE SET calls = api_usage.calls + excluded.calls,"
+            " last_at = greatest(api_usage.last_at, excluded.last_at)",
+            [list(column) for column in zip(*rows)])
 
     def usage(self) -> list[dict]:
         """Every usage row."""

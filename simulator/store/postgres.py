@@ -28,6 +28,14 @@ from simulator.store.pg_schema import SCHEMA, SCHEMA_LOCK
 from simulator.store.pg_timeline import PgTimelineStore
 
 _WITHOUT_BODIES = ", ".join(("id",) + JOURNAL_COLUMNS[:-2])
+_JOURNAL_TYPES = {column: "text" for column in JOURNAL_COLUMNS} | {
+    "status": "int4", "duration_ms": "float8"}
+_JOURNAL_INSERT = (f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) SELECT * FROM unnest("
+                   + ", ".join(f"%s::{_JOURNAL_TYPES[c]}[]" for c in JOURNAL_COLUMNS) + ")")
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 class PostgresStore:
@@ -225,11 +233,10 @@ class PostgresStore:
     # -- journal ----------------------------------------------------------------------
     def append_journal(self, entries: list[dict], keep: int) -> None:
         """Record exchanges and trim the journal to the newest ``keep`` entries."""
-        marks = ", ".join(["%s"] * len(JOURNAL_COLUMNS))
+        columns = [[_text(entry.get(c)) if _JOURNAL_TYPES[c] == "text" else entry.get(c)
+                    for entry in entries] for c in JOURNAL_COLUMNS]
         with self.db.transaction() as cursor:
-            for entry in entries:
-                cursor.execute(f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)})"
-                               f" VALUES ({marks})", [entry.get(c) for c in JOURNAL_COLUMNS])
+            cursor.execute(_JOURNAL_INSERT, columns)  # the whole batch in one statement
             cursor.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - %s",
                            (keep,))
 
@@ -275,13 +282,19 @@ class PostgresStore:
     def add_metrics(self, increments: list[tuple[str, tuple, float]]) -> None:
         """Add ``(name, labels, value)`` increments to the metric counters (sorted, so
         that two workers' batches lock the rows in the same order)."""
-        rows = sorted((name, json.dumps(labels), value) for name, labels, value in increments)
-        with self.db.transaction() as cursor:
-            for row in rows:
-                cursor.execute(
-                    "INSERT INTO metrics (name, labels, value) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (name, labels) DO UPDATE"
-                    " SET value = metrics.value + excluded.value", row)
+        totals: dict[tuple[str, str], float] = {}
+        for name, labels, value in increments:
+            key = (name, json.dumps(labels))
+            totals[key] = totals.get(key, 0.0) + value
+        rows = sorted(totals.items())
+        if not rows:
+            return
+        self.db.execute(
+            "INSERT INTO metrics (name, labels, value) SELECT * FROM unnest(%s::text[],"
+            " %s::text[], %s::float8[]) ON CONFLICT (name, labels) DO UPDATE"
+            " SET value = metrics.value + excluded.value",
+            ([name for (name, _), _ in rows], [labels for (_, labels), _ in rows],
+             [float(value) for _, value in rows]))
 
     def read_metrics(self) -> list[tuple[str, tuple, float]]:
         """Every counter as ``(name, labels, value)``, sorted by name and labels."""

@@ -56,21 +56,3 @@ def open_store(backend, tmp_path, request) -> Callable[[], SimulatorStore]:
 def store(open_store) -> SimulatorStore:
     """One store object on a fresh state."""
     return open_store()
-
-
-@pytest.fixture
-def dmp_backend(backend) -> None:
-    """Skip on backends that do not hold the DMP part yet (named in their MISSING)."""
-    if backend == "postgresql":
-        from simulator.store.backends import POSTGRES_MISSING as MISSING
-        if any("DMP" in part for part in MISSING):
-            pytest.skip("the DMP part is not on PostgreSQL yet (simulator.store.backends.POSTGRES_MISSING)")
-
-
-@pytest.fixture
-def timeline_backend(backend) -> None:
-    """Skip on backends that do not hold the timeline yet."""
-    if backend == "postgresql":
-        from simulator.store.backends import POSTGRES_MISSING as MISSING
-        if any("timeline" in part for part in MISSING):
-            pytest.skip("the timeline is not on PostgreSQL yet (simulator.store.backends.POSTGRES_MISSING)")

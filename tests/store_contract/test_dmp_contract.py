@@ -1,6 +1,5 @@
 """DMP records, authorisations, the XDS registry and the timeline through
-:mod:`simulator.ports.dmp` and :mod:`simulator.ports.timeline` (skipped on a backend
-that does not hold them yet, saying so)."""
+:mod:`simulator.ports.dmp` and :mod:`simulator.ports.timeline`."""
 from __future__ import annotations
 
 import threading
@@ -18,7 +17,6 @@ from simulator.services.dmp.xds.model import (
 from simulator.services.dmp.xds.query_engine import Narrowing
 from simulator.soap.parsing import safe_parser
 
-pytestmark = pytest.mark.usefixtures("dmp_backend")
 NOW = datetime(2024, 1, 15, 10, 0, tzinfo=timezone.utc)
 INS = b.ADRUN
 
@@ -144,7 +142,6 @@ def test_clear_forgets_the_dmp(store):
     assert store.dmp.authorisation(INS, "PS1") is None
 
 
-@pytest.mark.usefixtures("timeline_backend")
 def test_timeline_counts_registers_and_clears(store):
     timeline = store.timeline
     timeline.record_usage([(NOW, "LPS-1", "S1", "dmp-v1", "INS-C", "TD0.2")] * 2)
