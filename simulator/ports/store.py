@@ -14,8 +14,14 @@ class SimulatorStore(SeedStore, ClockStore, ScenarioStore, JournalStore, Metrics
                      Protocol):
     """Everything the simulator keeps, as one object with a DMP and a timeline part."""
 
-    dmp: DmpRecordStore
-    timeline: TimelineRecords
+    # Read-only members (properties), so that a backend's own classes satisfy them.
+    @property
+    def dmp(self) -> DmpRecordStore:
+        """The DMP part."""
+
+    @property
+    def timeline(self) -> TimelineRecords:
+        """The timeline part."""
 
     def close(self) -> None:
         """Close this process's connections."""
@@ -25,4 +31,6 @@ class InsiStore(IdentityLookup, Protocol):
     """What INSi and the DMP's feed qualification read: identities, and the timeline
     (usage counts, INS provenance)."""
 
-    timeline: TimelineRecords
+    @property
+    def timeline(self) -> TimelineRecords:
+        """The timeline part."""

@@ -55,7 +55,8 @@ def _narrowing_sql(narrowing: Narrowing | None) -> tuple[str, list]:
     values on their common prefix)."""
     if narrowing is None:
         return "", []
-    sql, params = [], []
+    sql: list[str] = []
+    params: list = []
     if narrowing.statuses:
         sql.append("status = ANY(%s)")
         params.append(sorted(narrowing.statuses))
@@ -297,6 +298,7 @@ class PgDmpStore:
     def authorisations_of(self, professional_id: str | None = None,
                           structure_id: str | None = None) -> list[AuthorisationRecord]:
         """Authorisations of a professional, or of every professional of a structure."""
+        params: tuple[str | None, ...]
         if professional_id is not None:
             sql, params = "WHERE professional_id = %s", (professional_id,)
         else:

@@ -38,7 +38,7 @@ def connect_arguments(url: str) -> dict:
         raise DatabaseUrlError(f"unsupported database URL scheme {parts.scheme!r} "
                                "(postgresql://user:password@host:port/database)")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    arguments = {"user": unquote(parts.username or query.pop("user", "") or "postgres"),
+    arguments: dict[str, object] = {"user": unquote(parts.username or query.pop("user", "") or "postgres"),
                  "database": unquote(parts.path.lstrip("/")) or None,
                  "application_name": "insi-dmp-sim"}
     if parts.password is not None:
