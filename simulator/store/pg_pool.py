@@ -99,12 +99,11 @@ class ConnectionPool:
         try:
             conn = self._idle.pop() if self._idle else self._connect()
             yield conn
-        except pg8000.dbapi.InterfaceError:
-            conn = None  # broken (server restarted, socket closed): not reused
-            raise
         finally:
-            if conn is not None and self._pid == os.getpid():
+            if conn is not None and self._pid == os.getpid() and _reusable(conn):
                 self._idle.append(conn)
+            elif conn is not None:
+                _close_quietly(conn)
             slots.release()
 
     def close(self) -> None:
@@ -116,6 +115,21 @@ class ConnectionPool:
                 self._idle.pop().close()
             except (pg8000.dbapi.InterfaceError, OSError):
                 pass
+
+
+def _reusable(conn) -> bool:
+    """Whether a connection can serve the next statement: not broken, not left in the
+    middle of an exchange (a greenlet killed while waiting for an answer leaves one
+    unread), not left inside a transaction."""
+    return getattr(conn, "_sock", None) is not None and not getattr(conn, "_sim_busy", False) \
+        and getattr(conn, "_transaction_status", None) in (b"I", None)
+
+
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:  # already broken: the socket goes with it
+        pass
 
 
 class StatementCursor:
@@ -137,7 +151,17 @@ class StatementCursor:
         return statements
 
     def execute(self, sql: str, params=()) -> None:
-        """Run ``sql`` (``%s`` parameters)."""
+        """Run ``sql`` (``%s`` parameters). The connection is marked busy until the
+        server's answer has been read whole (a DatabaseError is raised only then)."""
+        self.conn._sim_busy = True
+        try:
+            self._execute(sql, params)
+        except pg8000.dbapi.DatabaseError:
+            self.conn._sim_busy = False
+            raise
+        self.conn._sim_busy = False
+
+    def _execute(self, sql: str, params) -> None:
         self._position = 0
         if not params:
             self._context = self.conn.execute_simple(sql)
