@@ -86,9 +86,12 @@ class ProcessBatcher:
         self.barrier = FlushBarrier(max(workers, 1) * 2 + 2)
 
     def discard(self) -> None:
-        """Drop this process's queued items."""
+        """Drop this process's queued items, after a write in progress has ended: a
+        batch taken just before would otherwise reach the store after the caller
+        cleared it (seen on PostgreSQL, where no database-wide lock orders the two)."""
         buffer = self._current()
-        buffer.resolved(len(buffer.take()))
+        with buffer.writing:
+            buffer.resolved(len(buffer.take()))
 
     def _current(self) -> "_Buffer":
         # Created after a fork (gunicorn preloads the app), so that the lock and the

@@ -25,10 +25,10 @@ from insi_live import (
 def live_database(request):
     """``database()`` -> the database URL of a further in-process live server: None
     (SQLite in its data directory), or a new PostgreSQL database on the session's test
-    server when ``SIM_TEST_LIVE_DATABASE=postgresql`` (every live test on PostgreSQL;
+    server when ``SIM_TEST_BACKEND=postgresql`` (every live test on PostgreSQL;
     docs/storage.md)."""
     import os
-    if os.environ.get("SIM_TEST_LIVE_DATABASE", "sqlite") != "postgresql":
+    if os.environ.get("SIM_TEST_BACKEND", "sqlite") != "postgresql":
         yield lambda: None
         return
     from postgres_server import drop_database, new_database
