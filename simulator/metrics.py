@@ -88,17 +88,11 @@ class Metrics:
 
     def render(self) -> str:
         """The Prometheus text exposition of every metric."""
-        rows = self.rows()
-        lines = []
-        for family, (kind, help_text) in sorted(FAMILIES.items()):
-            mine = [r for r in rows if r[0] == family or r[0].startswith(family + "_")]
-            if not mine:
-                continue
-            lines += [f"# HELP {PREFIX}{family} {help_text}", f"# TYPE {PREFIX}{family} {kind}"]
-            for name, labels, value in sorted(mine, key=_order):
-                rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
-                lines.append(f"{PREFIX}{name}{{{rendered}}} {value:g}")
-        return "\n".join(lines) + "\n"
+        return render_rows(self.rows())
+
+    def close(self) -> None:
+        """Stop this process's background writer, dropping what it still queues."""
+        self._batcher.close()
 
     def _write(self, requests: list[list]) -> None:
         totals = Counter()
@@ -106,6 +100,21 @@ class Metrics:
             for name, labels, value in items:
                 totals[(name, labels)] += value
         self.store.add_metrics([(name, labels, value) for (name, labels), value in totals.items()])
+
+
+def render_rows(rows: list[tuple[str, tuple, float]]) -> str:
+    """The Prometheus text exposition of stored ``(name, labels, value)`` rows (those of
+    several tenants, each with its ``tenant`` label, render as one family each)."""
+    lines = []
+    for family, (kind, help_text) in sorted(FAMILIES.items()):
+        mine = [r for r in rows if r[0] == family or r[0].startswith(family + "_")]
+        if not mine:
+            continue
+        lines += [f"# HELP {PREFIX}{family} {help_text}", f"# TYPE {PREFIX}{family} {kind}"]
+        for name, labels, value in sorted(mine, key=_order):
+            rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
+            lines.append(f"{PREFIX}{name}{{{rendered}}} {value:g}")
+    return "\n".join(lines) + "\n"
 
 
 def _le(bound: float) -> str:

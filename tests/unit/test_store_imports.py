@@ -15,7 +15,10 @@ PACKAGE = Path(simulator.__file__).parent
 # Who may import a backend: the store package itself. Others reach one through
 # simulator.store.backends (which backend, checking a database URL); the admin API's
 # views use the JSON codecs of simulator.store.codec and simulator.store.dmp.
-BACKEND_USERS = {"simulator/store"}
+BACKEND_USERS = {"simulator/store",
+                 # Tenants keep SQLite in their own directories (docs/storage.md): the
+                 # tenant metrics read each tenant's SQLite store.
+                 "simulator/admin/tenants_api.py"}
 ALLOWED = ("simulator.store.backends", "simulator.store.codec", "simulator.store.dmp")
 # Domain modules (leaves: dataclasses and pure rules) a backend may import.
 DOMAIN = ("simulator.identities.model", "simulator.identities.insc", "simulator.journal_query",
