@@ -20,6 +20,7 @@ from spyne.server import ServerBase
 
 from simulator.chaos import effects
 from simulator.chaos.scenario import RequestFacts
+from simulator.soap.direct import DECLINED, direct_methods
 from simulator.soap.errors import ProtocolError, ServiceFault
 from simulator.soap.parsing import SoapRequest, parse_soap12
 from simulator.soap.reply import Reply, status_line
@@ -100,6 +101,7 @@ class SoapEndpoint(ServerBase):
         self.chaos = chaos
         self.clock = clock
         self.max_request_bytes = max_request_bytes
+        self.direct = direct_methods(binding.application)  # by spyne method key
 
     def __call__(self, environ, start_response):
         started = self.clock.monotonic()
@@ -183,7 +185,14 @@ class SoapEndpoint(ServerBase):
         return self.binding.render_result(exchange, self._invoke(exchange))
 
     def _invoke(self, exchange: Exchange):
-        """Run the operation through spyne; return its result or raise its fault."""
+        """Run the operation; return its result or raise its fault. A body that
+        :mod:`simulator.soap.direct` can read goes straight to the method; spyne reads
+        any other, with its own faults."""
+        direct = self.direct.get(exchange.method_key)
+        if direct is not None:
+            argument = direct.read(exchange.request.body_element)
+            if argument is not DECLINED:
+                return direct.call(exchange, argument)
         ctx = MethodContext(self, MethodContext.SERVER)
         ctx.udc = exchange
         ctx.in_string = []
