@@ -6,7 +6,7 @@ from spyne.model.fault import Fault
 
 from simulator.chaos.scenario import RequestFacts
 from simulator.services.insi.contract import (
-    LPS_IDAM, LPS_NAME, NS_CTXLPS, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+    CONTEXTE_LPS, LPS_IDAM, LPS_NAME, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
 from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
@@ -17,7 +17,7 @@ from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.reply import Reply
 from simulator.soap.errors import ProtocolError, ServiceFault, capped
-from simulator.soap.parsing import SoapRequest
+from simulator.soap.parsing import SoapRequest, child_text
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
 
 WSDL_DIR = data_folder("wsdl") / "insi"
@@ -48,18 +48,18 @@ class InsiBinding:
 
     def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
         """Caller and patient as chaos rules see them (best effort: never raises)."""
-        lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
+        lps = request.header_element(CONTEXTE_LPS)
         body = request.body_element
 
-        def text(element, path):
-            value = element.findtext(path) if element is not None else None
+        def text(element, *path):
+            value = child_text(element, *path)
             return value.strip() if value and value.strip() else None
         ns = NS_RECSANS if operation == OP_TRAITS else NS_RECVIT
-        number = text(body, f"{{{NS_RECVIT}}}MatriculeIndividu/{{{NS_RECVIT}}}NumIdentifiant")
+        number = text(body, f"{{{NS_RECVIT}}}MatriculeIndividu", f"{{{NS_RECVIT}}}NumIdentifiant")
         name = text(body, f"{{{ns}}}NomNaissance")
         return RequestFacts(
             service=self.name, operation=operation,
-            idam=text(lps, LPS_IDAM), lps_name=text(lps, LPS_NAME),
+            idam=text(lps, *LPS_IDAM), lps_name=text(lps, *LPS_NAME),
             ins=number.upper()[:13] if number else None,
             birth_name=name.upper() if name else None,
             structure=caller_of(request)[1] or None)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from simulator.services.insi.contract import LPS_IDAM, NS_CTXBAM, NS_CTXLPS, action_of
+from simulator.services.insi.contract import (
+    CONTEXTE_BAM, CONTEXTE_LPS, LPS_IDAM, NS_CTXBAM, NS_CTXLPS, action_of)
 from simulator.services.insi.errors import InsiError
 from simulator.soap.errors import ServiceFault
-from simulator.soap.parsing import SoapRequest
+from simulator.soap.parsing import SoapRequest, child_text, descendant, first_child
 
 # CNDA software authorisation numbers seen: 12 letters and digits (PDP17NF21DD0).
 IDAM_PATTERN = re.compile(r"^[A-Z0-9]{12}$")
@@ -49,18 +50,18 @@ def check_client_certificate(certificate: dict | None) -> None:
 
 def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> None:
     """Validate ContexteLPS and ContexteBAM, and that the calling software is authorised."""
-    lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
+    lps = request.header_element(CONTEXTE_LPS)
     if lps is None:
         raise invalid(f"Header ContexteLPS ({NS_CTXLPS}) is missing")
     _check_context(lps, "ContexteLPS", NS_CTXLPS, "CTXLPS", "01_00")
-    bam = request.header_element(f"{{{NS_CTXBAM}}}ContexteBAM")
+    bam = request.header_element(CONTEXTE_BAM)
     if bam is None:
         raise invalid(f"Header ContexteBAM ({NS_CTXBAM}) is missing")
     _check_context(bam, "ContexteBAM", NS_CTXBAM, "CTXBAM", "01_02")
-    if bam.find(f"{{{NS_CTXBAM}}}COUVERTURE") is None:
+    if first_child(bam, f"{{{NS_CTXBAM}}}COUVERTURE") is None:
         raise invalid("ContexteBAM/COUVERTURE is missing: it is required, and empty "
                       "(<COUVERTURE/>) for a search by traits")
-    _check_idam(lps.find(LPS_IDAM), authorised_idams)
+    _check_idam(descendant(lps, *LPS_IDAM), authorised_idams)
 
 
 def _check_context(element, label: str, ns: str, nature: str, version: str) -> None:
@@ -68,9 +69,9 @@ def _check_context(element, label: str, ns: str, nature: str, version: str) -> N
         raise invalid(f"{label}/@Version is missing (expected {version!r})")
     if element.get("Nature") not in (None, nature):
         raise invalid(f"{label}/@Nature must be {nature!r}, got {element.get('Nature')!r}")
-    if not (element.findtext(f"{{{ns}}}Id") or "").strip():
+    if not (child_text(element, f"{{{ns}}}Id") or "").strip():
         raise invalid(f"{label}/Id is missing or empty (a UUID is expected)")
-    temps = (element.findtext(f"{{{ns}}}Temps") or "").strip()
+    temps = (child_text(element, f"{{{ns}}}Temps") or "").strip()
     if not temps:
         raise invalid(f"{label}/Temps is missing (an xs:dateTime is expected)")
     if not _DATETIME.match(temps) or not _parses(temps):

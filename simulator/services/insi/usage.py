@@ -9,25 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from simulator.batching import ProcessBatcher
-from simulator.services.insi.contract import NS_CTXBAM, NS_CTXLPS
+from simulator.services.insi.contract import (
+    CONTEXTE_BAM, CONTEXTE_LPS, LPS_NAME, LPS_VERSION, NS_CTXBAM, NS_CTXLPS)
 from simulator.services.insi.matching import SearchOutcome
-from simulator.soap.parsing import SoapRequest
+from simulator.soap.parsing import SoapRequest, child_text
 
 API_INSI = "insi"  # the api column of the timeline's usage table
-_LPS = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}"
-_CTXLPS = f"{{{NS_CTXLPS}}}ContexteLPS"
-_CTXBAM = f"{{{NS_CTXBAM}}}ContexteBAM"
 
 
 def caller_of(request: SoapRequest) -> tuple[str, str]:
     """(software ``Nom-Version`` of ContexteLPS/LPS, structure ``Emetteur``), "" when
     absent; the Emetteur of ContexteBAM stands in when ContexteLPS has none."""
-    lps = request.header_element(_CTXLPS)
-    name = _text(lps, _LPS + "Nom")
-    version = _text(lps, _LPS + "Version")
+    lps = request.header_element(CONTEXTE_LPS)
+    name = _text(lps, *LPS_NAME)
+    version = _text(lps, *LPS_VERSION)
     software = f"{name}-{version}" if name or version else ""
     structure = _text(lps, f"{{{NS_CTXLPS}}}Emetteur") or \
-        _text(request.header_element(_CTXBAM), f"{{{NS_CTXBAM}}}Emetteur")
+        _text(request.header_element(CONTEXTE_BAM), f"{{{NS_CTXBAM}}}Emetteur")
     return software, structure
 
 
@@ -78,6 +76,6 @@ class InsiUsage:
             self.timeline.record_provenance(list(provenance.values()))
 
 
-def _text(element, path: str) -> str:
-    value = element.findtext(path) if element is not None else None
+def _text(element, *path: str) -> str:
+    value = child_text(element, *path)
     return value.strip() if value else ""
