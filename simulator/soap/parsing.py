@@ -25,6 +25,9 @@ class SoapRequest:
     action: str | None  # from wsa:Action, else the Content-Type action parameter
     message_id: str | None  # wsa:MessageID text
     _blocks: dict | None = field(default=None, repr=False, compare=False)
+    # What a service derives from the request more than once (e.g. INSi's caller, for
+    # the chaos facts and for the usage table), computed once per request.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def body_qname(self) -> str | None:

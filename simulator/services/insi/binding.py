@@ -73,18 +73,20 @@ class InsiBinding:
         now = self.context.clock.now()
         self.usage.record(exchange.request, exchange.operation, result, now)
         generation = self.context.calendar.insi_response_format(now.date())
-        return Reply(200, render_result(result, generation), outcome=f"CR {result.code}")
+        return Reply(200, render_result(result, generation), outcome=f"CR {result.code}",
+                     at=now)
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as an INSi fault, in the generation of the simulated date."""
         entry, detail, status = _catalogue_entry(error)
-        generation = self.context.calendar.insi_fault_format(self.context.clock.today())
+        now = self.context.clock.now()
+        generation = self.context.calendar.insi_fault_format(now.date())
         body = render_fault(entry.spec, generation,
                             request.message_id if request is not None else None,
                             capped(detail) if detail else detail)
         return Reply(status, body,
                      outcome=f"fault {entry.spec.subcode or entry.spec.code_value}/"
-                             f"{entry.spec.erreur_code}")
+                             f"{entry.spec.erreur_code}", at=now)
 
     def serve_document(self, environ):
         """``GET /lps?wsdl`` and the XSDs it imports."""

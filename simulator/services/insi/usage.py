@@ -20,6 +20,13 @@ API_INSI = "insi"  # the api column of the timeline's usage table
 def caller_of(request: SoapRequest) -> tuple[str, str]:
     """(software ``Nom-Version`` of ContexteLPS/LPS, structure ``Emetteur``), "" when
     absent; the Emetteur of ContexteBAM stands in when ContexteLPS has none."""
+    caller = request.memo.get("insi-caller")
+    if caller is None:
+        caller = request.memo["insi-caller"] = _caller(request)
+    return caller
+
+
+def _caller(request: SoapRequest) -> tuple[str, str]:
     lps = request.header_element(CONTEXTE_LPS)
     name = _text(lps, *LPS_NAME)
     version = _text(lps, *LPS_VERSION)
