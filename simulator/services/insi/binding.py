@@ -6,7 +6,8 @@ from spyne.model.fault import Fault
 
 from simulator.chaos.scenario import RequestFacts
 from simulator.services.insi.contract import (
-    CONTEXTE_LPS, LPS_IDAM, LPS_NAME, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+    LPS_IDAM, LPS_NAME, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+from simulator.services.insi.contexts import contexts_of, text_of
 from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
@@ -48,18 +49,19 @@ class InsiBinding:
 
     def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
         """Caller and patient as chaos rules see them (best effort: never raises)."""
-        lps = request.header_element(CONTEXTE_LPS)
+        contexts = contexts_of(request)
         body = request.body_element
 
-        def text(element, *path):
-            value = child_text(element, *path)
+        def text(value):
             return value.strip() if value and value.strip() else None
         ns = NS_RECSANS if operation == OP_TRAITS else NS_RECVIT
-        number = text(body, f"{{{NS_RECVIT}}}MatriculeIndividu", f"{{{NS_RECVIT}}}NumIdentifiant")
-        name = text(body, f"{{{ns}}}NomNaissance")
+        number = text(child_text(body, f"{{{NS_RECVIT}}}MatriculeIndividu",
+                                 f"{{{NS_RECVIT}}}NumIdentifiant"))
+        name = text(child_text(body, f"{{{ns}}}NomNaissance"))
         return RequestFacts(
             service=self.name, operation=operation,
-            idam=text(lps, *LPS_IDAM), lps_name=text(lps, *LPS_NAME),
+            idam=text(text_of(contexts.software_element(LPS_IDAM[1]))),
+            lps_name=text(text_of(contexts.software_element(LPS_NAME[1]))),
             ins=number.upper()[:13] if number else None,
             birth_name=name.upper() if name else None,
             structure=caller_of(request)[1] or None)

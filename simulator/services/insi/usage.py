@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from simulator.batching import ProcessBatcher
-from simulator.services.insi.contract import (
-    CONTEXTE_BAM, CONTEXTE_LPS, LPS_NAME, LPS_VERSION, NS_CTXBAM, NS_CTXLPS)
+from simulator.services.insi.contexts import contexts_of, text_of
+from simulator.services.insi.contract import LPS_NAME, LPS_VERSION, NS_CTXBAM, NS_CTXLPS
 from simulator.services.insi.matching import SearchOutcome
-from simulator.soap.parsing import SoapRequest, child_text
+from simulator.soap.parsing import SoapRequest
 
 API_INSI = "insi"  # the api column of the timeline's usage table
 
@@ -20,19 +20,12 @@ API_INSI = "insi"  # the api column of the timeline's usage table
 def caller_of(request: SoapRequest) -> tuple[str, str]:
     """(software ``Nom-Version`` of ContexteLPS/LPS, structure ``Emetteur``), "" when
     absent; the Emetteur of ContexteBAM stands in when ContexteLPS has none."""
-    caller = request.memo.get("insi-caller")
-    if caller is None:
-        caller = request.memo["insi-caller"] = _caller(request)
-    return caller
-
-
-def _caller(request: SoapRequest) -> tuple[str, str]:
-    lps = request.header_element(CONTEXTE_LPS)
-    name = _text(lps, *LPS_NAME)
-    version = _text(lps, *LPS_VERSION)
+    contexts = contexts_of(request)
+    name = _text(contexts.software_element(LPS_NAME[1]))
+    version = _text(contexts.software_element(LPS_VERSION[1]))
     software = f"{name}-{version}" if name or version else ""
-    structure = _text(lps, f"{{{NS_CTXLPS}}}Emetteur") or \
-        _text(request.header_element(CONTEXTE_BAM), f"{{{NS_CTXBAM}}}Emetteur")
+    structure = _text(contexts.lps_element(f"{{{NS_CTXLPS}}}Emetteur")) or \
+        _text(contexts.bam_element(f"{{{NS_CTXBAM}}}Emetteur"))
     return software, structure
 
 
@@ -83,6 +76,6 @@ class InsiUsage:
             self.timeline.record_provenance(list(provenance.values()))
 
 
-def _text(element, *path: str) -> str:
-    value = child_text(element, *path)
+def _text(element) -> str:
+    value = text_of(element)
     return value.strip() if value else ""
