@@ -14,6 +14,8 @@ from spyne import MethodContext
 from werkzeug.test import Client
 
 from envelopes import CONTEXTE_BAM, SOAP_CT, contexte_lps, envelope, wsa
+from simulator.app import create_app
+from simulator.settings import Settings, parse_datetime
 from simulator.soap.direct import DECLINED
 from simulator.soap.parsing import parse_soap12
 
@@ -86,6 +88,14 @@ SPYNE = {
                                "<v:DateNaissance>1997-02-26</v:DateNaissance>"
                                "<v:DateNaissance>1997-02-27</v:DateNaissance>"),
 }
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One simulator for the module (a simulator keeps its files open for the process's
+    life): 2024-01-15, frozen, as the shared ``app`` fixture."""
+    return create_app(Settings(data_dir=tmp_path_factory.mktemp("direct"), population=100,
+                               date=parse_datetime("2024-01-15T10:00:00Z"), frozen=True))
 
 
 def request_of(operation: str, body: str, before_body: str = "") -> bytes:
