@@ -3,8 +3,8 @@
 The endpoint reads the request (bounded in size, and never decompressed: a
 Content-Encoding is refused with 415), parses it safely, lets the service binding
 choose the operation, asks the chaos engine whether a rule fires, runs the operation
-through spyne, and asks the binding to render either the result or the error in the
-service's own dialect. Every exchange goes to the journal and the metrics. Nothing
+(its body read directly when :mod:`simulator.soap.direct` can, else by spyne), and asks
+the binding to render either the result or the error in the service's own dialect. Every exchange goes to the journal and the metrics. Nothing
 here knows INSi or the DMP.
 """
 from __future__ import annotations
