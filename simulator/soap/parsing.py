@@ -25,8 +25,8 @@ class SoapRequest:
     action: str | None  # from wsa:Action, else the Content-Type action parameter
     message_id: str | None  # wsa:MessageID text
     _blocks: dict | None = field(default=None, repr=False, compare=False)
-    # What a service derives from the request more than once (e.g. INSi's caller, for
-    # the chaos facts and for the usage table), computed once per request.
+    # What a service derives from the request more than once (e.g. INSi's indexed
+    # header blocks, for its checks, the chaos facts and the usage table).
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -93,7 +93,8 @@ def safe_parser() -> etree.XMLParser:
 
 # One parser for every request of the process: making a parser costs an INSi request
 # 25 µs (issue 15). lxml serialises the use of one parser across threads with its own
-# lock, and a parse never yields to another greenlet.
+# lock (_ParserContext.prepare in lxml's parser.pxi), and a parse never yields to
+# another greenlet.
 _REQUEST_PARSER = safe_parser()
 
 _HEADER, _BODY = f"{{{SOAP12_ENV}}}Header", f"{{{SOAP12_ENV}}}Body"
