@@ -30,11 +30,16 @@ from simulator.services.dmp.v2.services import v2_bindings
 from simulator.services.dmp.xds.value_sets import load_terminology
 from simulator.services.insi.binding import InsiBinding
 from simulator.services.insi.service import InsiContext
+from simulator.services.insi.usage import InsiUsage
 from simulator.services.dmp.xmldsig import SignatureVerifier
 from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
 from simulator.store.sqlite import SQLiteStore, open_store
+from simulator.tenants.directory import TenantDirectory
+from simulator.tenants.manager import Tenants
+from simulator.tenants.names import PREFIX as TENANT_PREFIX
+from simulator.tenants.routing import route_to_tenant
 
 LOG = logging.getLogger(__name__)
 
@@ -51,6 +56,28 @@ class Simulator:
     metrics: Metrics
     chaos: ChaosEngine
     endpoints: dict
+    processes: int = 1  # worker processes sharing its store (share_across_processes)
+
+    def start(self) -> None:
+        """Bring the store to the configured start where it is not there yet: initial
+        identities (again when the seed, population or identities file changed), the
+        configured clock (on a new store, or when SIM_DATE/SIM_FROZEN is set), the
+        configured scenario."""
+        seed_registry(self.store, self.settings)
+        if self.settings.date is not None or self.settings.frozen \
+                or self.store.get_meta("clock-set") is None:
+            self.reset_clock()
+            self.store.set_meta("clock-set", "1")
+        self.reset_scenario()
+
+    def close(self) -> None:
+        """Stop this process's background writers and close its store connections (a
+        deleted tenant); what was still queued is dropped."""
+        self.journal.close()
+        self.metrics.close()
+        for recorder in self.usage_recorders():
+            recorder.close()
+        self.store.close()
 
     def reset(self) -> None:
         """Back to the start: initial identities, no DMP, empty journal, configured clock and
@@ -67,6 +94,7 @@ class Simulator:
     def share_across_processes(self, workers: int) -> None:
         """Make journal reads, reports, charts and resets complete across ``workers`` forked
         worker processes (``insi-dmp-sim serve``, before the fork)."""
+        self.processes = workers
         self.journal.share_across_processes(workers)
         self.metrics.share_across_processes(workers)
         for recorder in self.usage_recorders():
@@ -93,26 +121,48 @@ class Simulator:
 
 
 class SimulatorApp:
-    """The WSGI entry point: routes by path to a service endpoint or the control plane."""
+    """The WSGI entry point: routes by path to a service endpoint or the control plane;
+    ``/t/<tenant>/...`` to that tenant's own app (``tenants``; None in a tenant)."""
 
-    def __init__(self, simulator: Simulator):
+    def __init__(self, simulator: Simulator, tenants=None, tenant: str | None = None):
         self.simulator = simulator
-        self.admin = create_admin_app(simulator)
+        self.tenants = tenants
+        self.tenant = tenant
+        self.admin = create_admin_app(simulator, tenants=tenants, tenant=tenant)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "") or "/"
+        if self.tenants is not None and path.startswith(TENANT_PREFIX):
+            return route_to_tenant(self, environ, start_response)
         endpoint = self.simulator.endpoints.get(path.rstrip("/") or "/")
         if endpoint is not None:
             return endpoint(environ, start_response)
-        if path.startswith("/_admin") or path in ("/", "/metrics"):
-            settings = self.simulator.settings
-            refused = refusal(environ, settings.admin_token, admin_hosts(settings)) \
-                or _too_large(environ, settings.admin_max_request_bytes)
+        if is_control_plane(path):
+            refused = self.refusal(environ)
             if refused is not None:
                 return _json(start_response, refused[0], {"error": refused[1]})
             return self.admin(environ, start_response)
         return _json(start_response, 404, {"error": f"No service at {path}",
                                             "services": sorted(self.simulator.endpoints)})
+
+    def refusal(self, environ) -> tuple[int, str] | None:
+        """(status, message) when the control plane must refuse this request (admin
+        token, client address, body size), else None."""
+        settings = self.simulator.settings
+        return refusal(environ, settings.admin_token, admin_hosts(settings)) \
+            or _too_large(environ, settings.admin_max_request_bytes)
+
+    def cut_sleeps(self) -> None:
+        """End the injected delays of this process, the open tenants' included (the
+        worker's drain, simulator/worker.py)."""
+        self.simulator.clock.cut_sleeps()
+        for app in (self.tenants.opened().values() if self.tenants is not None else ()):
+            app.simulator.clock.cut_sleeps()
+
+
+def is_control_plane(path: str) -> bool:
+    """Whether a (tenant-relative) path belongs to the control plane."""
+    return path.startswith("/_admin") or path in ("/", "/metrics")
 
 
 def admin_hosts(settings: Settings) -> tuple[str, ...]:
@@ -160,25 +210,24 @@ def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier
         raise SettingsError(f"SIM_DMP_TRUSTED_CAS: {error}") from None
 
 
-def create_app(settings: Settings | None = None) -> SimulatorApp:
-    """Build the simulator: store, clock, registry, chaos, services and control plane.
-
-    Raises ``ScenarioError`` when ``settings.scenario`` cannot be loaded, and
-    ``TerminologyError`` when a file of ``settings.dmp_value_sets_dir`` cannot be used.
-    """
-    settings = settings or Settings.from_env()
-    load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
-    data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
+def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None) -> Simulator:
+    """The simulator's objects on the store of ``data_dir``, as they are (see
+    :meth:`Simulator.start`). ``batch``: journal, metrics and usage rows written in
+    batches of at most this many (1: as they come, for a tenant opened after the fork,
+    which has no flush barrier: docs/tenants.md)."""
     store = open_store(data_dir)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
+    batching = {} if batch is None else {"batch": batch}
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,
                       pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None,
-                      read_timeout=settings.journal_read_timeout)
-    metrics = Metrics(store)
+                      read_timeout=settings.journal_read_timeout, **batching)
+    metrics = Metrics(store, **batching)
     chaos = ChaosEngine(store, clock)
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
+    if batch is not None:
+        insi.usage = InsiUsage(store.timeline, batch=batch)
     endpoints = {"/lps": SoapEndpoint(insi, recorder, chaos, clock, settings.max_request_bytes)}
     signatures = signature_verifier(settings, clock)
     dmp_bindings = {**v2_bindings(DmpContext(store, settings, clock, calendar,
@@ -187,12 +236,35 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
                                              signatures=signatures))}
     for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
-    simulator = Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
-    seed_registry(store, settings)
-    if settings.date is not None or settings.frozen or store.get_meta("clock-set") is None:
-        simulator.reset_clock()
-        store.set_meta("clock-set", "1")
-    simulator.reset_scenario()
+    return Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
+
+
+def create_app(settings: Settings | None = None) -> SimulatorApp:
+    """Build the simulator: store, clock, registry, chaos, services and control plane,
+    and its tenants (``<data-dir>/tenants``, opened on demand).
+
+    Raises ``ScenarioError`` when ``settings.scenario`` cannot be loaded, and
+    ``TerminologyError`` when a file of ``settings.dmp_value_sets_dir`` cannot be used.
+    """
+    settings = settings or Settings.from_env()
+    load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
+    data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
+    simulator = build_simulator(settings, data_dir)
+    simulator.start()
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
-             clock.now().isoformat(), settings.scenario or "none")
-    return SimulatorApp(simulator)
+             simulator.clock.now().isoformat(), settings.scenario or "none")
+
+    def open_tenant(record, initialise: bool) -> SimulatorApp:
+        # Several worker processes: a tenant opened after the fork has no flush barrier,
+        # so its journal and metrics are written as they come (complete reads anyway).
+        tenant = build_simulator(settings, record.data_dir,
+                                 batch=1 if simulator.processes > 1 else None)
+        if initialise:
+            tenant.start()
+        else:
+            seed_registry(tenant.store, settings)  # no-op unless the settings changed
+        return SimulatorApp(tenant, tenant=record.name)
+
+    tenants = Tenants(TenantDirectory(data_dir / "tenants", settings.max_tenants),
+                      open_tenant, settings.tenant_auto_create)
+    return SimulatorApp(simulator, tenants=tenants)

@@ -105,6 +105,13 @@ class ProcessBatcher:
         buffer = self._current()
         buffer.resolved(len(buffer.take()))
 
+    def close(self) -> None:
+        """Drop this process's queued items and stop its flusher (its owner is going
+        away: a deleted tenant, docs/tenants.md)."""
+        if self._buffer is not None and self._buffer.pid == _PROCESS.pid:
+            self._buffer.resolved(len(self._buffer.take()))
+        self._buffer = None  # the flusher sees it is no longer current and ends
+
     def _current(self) -> "_Buffer":
         # Created after a fork (gunicorn preloads the app), so that the lock and the
         # flusher belong to the worker, after gevent has patched threading.

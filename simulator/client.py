@@ -41,12 +41,45 @@ class SimulatorError(RuntimeError):
 
 class SimulatorClient:
     """The control plane (``/_admin``) of the simulator at ``url``; ``token`` is its
-    ``SIM_ADMIN_TOKEN`` when it has one."""
+    ``SIM_ADMIN_TOKEN`` when it has one. With ``tenant``, every call and URL is that
+    tenant's (``/t/<tenant>/...``, docs/tenants.md); :meth:`for_tenant` makes one."""
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 30):
-        self.base_url = url.rstrip("/")
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30,
+                 tenant: str | None = None):
+        self.root_url = url.rstrip("/")
+        self.tenant = tenant
+        self.base_url = self.root_url + (f"/t/{tenant}" if tenant else "")
         self.token = token
         self.timeout = timeout
+
+    # -- tenants ------------------------------------------------------------------------
+    def for_tenant(self, name: str, create: bool = True) -> "SimulatorClient":
+        """A client of tenant ``name`` of this simulator, created first unless
+        ``create`` is false (a request would create it anyway unless
+        SIM_TENANT_AUTO_CREATE is off)."""
+        if create:
+            self.create_tenant(name)
+        return SimulatorClient(self.root_url, self.token, self.timeout, tenant=name)
+
+    def tenants(self) -> list[dict]:
+        """Every tenant of the simulator (``name``, ``id``, ``created``, ``prefix``)."""
+        return self._root().admin("GET", "/tenants")["tenants"]
+
+    def create_tenant(self, name: str) -> dict:
+        """Create tenant ``name`` (nothing happens when it exists)."""
+        return self._root().admin("POST", "/tenants", {"name": name})
+
+    def delete_tenant(self, name: str) -> None:
+        """Delete tenant ``name`` and all it holds; a missing tenant is no error."""
+        try:
+            self._root().admin("DELETE", f"/tenants/{_segment(name)}")
+        except SimulatorError as error:
+            if error.status != 404:
+                raise
+
+    def _root(self) -> "SimulatorClient":
+        return self if self.tenant is None else \
+            SimulatorClient(self.root_url, self.token, self.timeout)
 
     # -- service URLs -------------------------------------------------------------------
     @property

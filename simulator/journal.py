@@ -113,6 +113,10 @@ class Journal:
                 self._batcher.discard()
         self.store.clear_journal()
 
+    def close(self) -> None:
+        """Stop this process's background writer, dropping what it still queues."""
+        self._batcher.close()
+
     def _cut(self, body: bytes) -> str:
         text = body[: self.body_bytes].decode("utf-8", errors="replace")
         if self.pseudonymiser is not None:

@@ -70,17 +70,11 @@ class Metrics:
 
     def render(self) -> str:
         """The Prometheus text exposition of every metric."""
-        rows = self.rows()
-        lines = []
-        for family, (kind, help_text) in sorted(FAMILIES.items()):
-            mine = [r for r in rows if r[0] == family or r[0].startswith(family + "_")]
-            if not mine:
-                continue
-            lines += [f"# HELP {PREFIX}{family} {help_text}", f"# TYPE {PREFIX}{family} {kind}"]
-            for name, labels, value in sorted(mine, key=_order):
-                rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
-                lines.append(f"{PREFIX}{name}{{{rendered}}} {value:g}")
-        return "\n".join(lines) + "\n"
+        return render_rows(self.rows())
+
+    def close(self) -> None:
+        """Stop this process's background writer, dropping what it still queues."""
+        self._batcher.close()
 
     def _write(self, requests: list[tuple]) -> None:
         totals = Counter()
@@ -120,6 +114,21 @@ def _count_injection(totals: Counter, where: tuple, decision, at) -> None:
         totals[(INJECTED_BY_DAY, day)] += 1.0
         if decision.delay:
             totals[(DELAY_BY_DAY, day)] += decision.delay
+
+
+def render_rows(rows: list[tuple[str, tuple, float]]) -> str:
+    """The Prometheus text exposition of stored ``(name, labels, value)`` rows (those of
+    several tenants, each with its ``tenant`` label, render as one family each)."""
+    lines = []
+    for family, (kind, help_text) in sorted(FAMILIES.items()):
+        mine = [r for r in rows if r[0] == family or r[0].startswith(family + "_")]
+        if not mine:
+            continue
+        lines += [f"# HELP {PREFIX}{family} {help_text}", f"# TYPE {PREFIX}{family} {kind}"]
+        for name, labels, value in sorted(mine, key=_order):
+            rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
+            lines.append(f"{PREFIX}{name}{{{rendered}}} {value:g}")
+    return "\n".join(lines) + "\n"
 
 
 def _le(bound: float) -> str:

@@ -97,8 +97,10 @@ class SimulatorServer(BaseApplication):
         gc.freeze()
         application = take_turns(app)
         # The worker's drain ends injected delays through this (simulator/worker.py).
+        # (SimulatorApp.cut_sleeps: its tenants' delays too)
         clock = getattr(getattr(app, "simulator", None), "clock", None)
-        application.cut_sleeps = clock.cut_sleeps if clock is not None else None
+        application.cut_sleeps = getattr(app, "cut_sleeps", None) \
+            or (clock.cut_sleeps if clock is not None else None)
         return application
 
 

@@ -89,6 +89,11 @@ class Settings:
     dmp_coded_metadata: str = "strict"  # SIM_DMP_CODED_METADATA: strict, codes or off
     dmp_cda_checks: str = "strict"  # SIM_DMP_CDA_CHECKS: strict or patient
     admin_token: str | None = None  # SIM_ADMIN_TOKEN: required by /_admin and /metrics
+    # SIM_MAX_TENANTS: tenants (/t/<tenant>/, docs/tenants.md) that may exist at once;
+    # 0 = none, only the bare paths
+    max_tenants: int = 32
+    # SIM_TENANT_AUTO_CREATE: a request to /t/<tenant>/... creates the tenant when absent
+    tenant_auto_create: bool = True
     journal_pseudonymise: bool = False  # SIM_JOURNAL_PSEUDONYMISE: no identity data in bodies
     journal_size: int = 1000  # SIM_JOURNAL_SIZE: entries kept
     journal_body_bytes: int = 16384  # SIM_JOURNAL_BODY_BYTES: bytes of each body kept
@@ -167,6 +172,9 @@ class Settings:
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}) must be "
                                     f"positive, got {getattr(self, name)}")
+        if self.max_tenants < 0:
+            raise SettingsError(f"SIM_MAX_TENANTS (--max-tenants) must be 0 or more, got "
+                                f"{self.max_tenants}")
         if self.port > 65535:
             raise SettingsError(f"SIM_PORT (--port) must be 0 to 65535, got {self.port}")
         if self.log_level.lower() not in LOG_LEVELS:

@@ -22,6 +22,7 @@ from simulator.admin.openapi import openapi_document
 from simulator.journal import JournalIncomplete
 from simulator.admin.reports_api import reports_admin
 from simulator.admin.stats_api import stats_admin
+from simulator.admin.tenants_api import metrics_text, tenants_admin
 from simulator.identities.insc import insc_of
 from simulator.identities.loader import IdentityFileError, identity_from_mapping
 from simulator.settings import SettingsError, parse_datetime
@@ -33,10 +34,13 @@ LOG = logging.getLogger(__name__)
 ERROR_LIMIT = 1000  # characters of an error message: refused values are quoted, not echoed
 
 
-def create_admin_app(simulator) -> Flask:
-    """The Flask application serving the control plane of ``simulator``."""
+def create_admin_app(simulator, tenants=None, tenant: str | None = None) -> Flask:
+    """The Flask application serving the control plane of ``simulator``: the default
+    tenant's (with ``tenants``, which it manages) or tenant ``tenant``'s."""
     app = Flask("simulator.admin")
     app.config["SIMULATOR"] = simulator
+    app.config["TENANTS"] = tenants
+    app.config["TENANT"] = tenant
     app.json.sort_keys = False
     app.register_blueprint(admin)
     app.register_blueprint(chaos_admin)
@@ -45,8 +49,9 @@ def create_admin_app(simulator) -> Flask:
     app.register_blueprint(reports_admin)
     app.register_blueprint(stats_admin)
     app.register_blueprint(dashboard)
+    app.register_blueprint(tenants_admin)
     app.add_url_rule("/metrics", "metrics", lambda: (
-        simulator.metrics.render(), 200,
+        metrics_text(simulator, tenants, tenant), 200,
         {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}))
     app.register_error_handler(404, lambda e: (jsonify(error=f"Not found: {request.path}"), 404))
     app.register_error_handler(JournalIncomplete, lambda e: (jsonify(error=str(e)), 503))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, current_app, make_response, render_template, request
 
 from simulator import __version__
 from simulator.admin import current_simulator
@@ -52,6 +52,7 @@ def page():
     nonce = secrets.token_urlsafe(16)
     response = make_response(render_template(
         "dashboard.html", version=__version__, now=sim.clock.now(),
+        api_root=request.script_root + "/_admin", tenant=current_app.config.get("TENANT"),
         frozen=sim.clock.is_frozen(), rules=sim.calendar.as_list(today),
         scenario=scenario, shipped=sorted(shipped_scenarios()), entries=entries,
         filters=FILTERS, services=sorted(sim.endpoints),

@@ -17,6 +17,7 @@ from simulator.admin.dmp_api import PATIENT_OPTIONS
 from simulator.admin.journal_api import FILTERS
 from simulator.admin.reports_api import GRACE_APIS
 from simulator.identities.loader import CNAM_FIELDS, FIELDS
+from simulator.tenants.names import PATTERN as TENANT_PATTERN, RULE as TENANT_RULE
 
 _JSON = "application/json"
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -135,6 +136,14 @@ _PROFESSIONAL = _object({"ins": {"type": "string"}, "professional_id": {"type": 
 _REGISTRATION = _object({"kind": {"type": "string", "enum": ["software", "structure"]},
                          "name": {"type": "string"}, "api": {"type": "string"},
                          "source": {"type": "string"}})
+
+
+_TENANT_NAME = {"type": "string", "pattern": TENANT_PATTERN, "description": TENANT_RULE}
+_TENANT = _object({"name": _TENANT_NAME, "id": {"type": "string",
+                                                "description": "the id of its creation"},
+                   "created": {"type": "string", "description": "real UTC time"},
+                   "prefix": {"type": "string", "description": "/t/<name>: put it in "
+                              "front of every service and control-plane path"}})
 
 
 def _journal_parameters() -> list[dict]:
@@ -345,6 +354,30 @@ def _paths() -> dict:
                         "injected": {"type": "integer"},
                         "delay_seconds": {"type": "number"}})}}))},
             tag="reports")},
+        "/_admin/tenants": {
+            "get": _operation("Every tenant (docs/tenants.md)", {
+                "200": _answer("the tenants by name, the limit (SIM_MAX_TENANTS) and "
+                               "whether a request creates its tenant on first use", _object({
+                                   "tenants": {"type": "array", "items": _ref("Tenant")},
+                                   "limit": {"type": "integer"},
+                                   "auto_create": {"type": "boolean"}})),
+                "404": _error("NotFound")}, tag="tenants"),
+            "post": _operation("Create a tenant, served under /t/<name>/", {
+                "201": _answer("created", _ref("Tenant")),
+                "200": _answer("it already existed", _ref("Tenant")),
+                "400": _error("BadRequest"),
+                "404": _error("NotFound"),
+                "409": _answer("SIM_MAX_TENANTS tenants exist already", _ref("Error"))},
+                body=_json_body(_object({"name": _TENANT_NAME}, closed=True),
+                                "the tenant's name"), tag="tenants")},
+        "/_admin/tenants/{name}": {
+            "parameters": [_path("name", "a tenant name")],
+            "get": _operation("One tenant", {"200": _answer("the tenant", _ref("Tenant")),
+                                             "400": _error("BadRequest"),
+                                             "404": _error("NotFound")}, tag="tenants"),
+            "delete": _operation("Delete a tenant and all it holds", {
+                "200": _answer("deleted", _object({"deleted": {"type": "string"}})),
+                "400": _error("BadRequest"), "404": _error("NotFound")}, tag="tenants")},
         "/_admin/openapi.json": {"get": _operation("This description", {
             "200": _answer("OpenAPI 3.1", {"type": "object"})}, tag="simulator")},
         "/_admin/": {"get": _operation("The HTML dashboard", {
@@ -373,7 +406,9 @@ def openapi_document() -> dict:
                  "description": "The simulator's /_admin API and /metrics. With "
                                 "SIM_ADMIN_TOKEN set, every call but GET /_admin/health "
                                 "needs 'Authorization: Bearer <token>'; without it, only "
-                                "loopback clients are served."},
+                                "loopback clients are served. Every path but "
+                                "/_admin/tenants also exists under /t/<tenant> (the "
+                                "tenant's own simulator, docs/tenants.md)."},
         "servers": [{"url": "/"}],
         "security": [{}, {"adminToken": []}, {"adminTokenQuery": []}],
         "paths": paths,
@@ -394,5 +429,6 @@ def openapi_document() -> dict:
                 "JournalEntryWithBodies": _object({**_ENTRY_FIELDS, **_BODIES}),
                 "Rule": _RULE, "Scenario": _SCENARIO, "DatedRule": _DATED_RULE,
                 "Dmp": _DMP, "Professional": _PROFESSIONAL, "Registration": _REGISTRATION,
+                "Tenant": _TENANT,
             }},
     }

@@ -175,6 +175,22 @@ def test_every_answer_matches_the_description(server):
     call("GET", "/_admin/reports/readiness?date=soon", 400)
     call("GET", "/_admin/reports/feeding", 200)
 
+    # tenants: created, listed, used, refused, deleted; a tenant's control plane does not
+    # manage tenants
+    call("GET", "/_admin/tenants", 200)
+    call("POST", "/_admin/tenants", 201, json={"name": "openapi-1"})
+    call("POST", "/_admin/tenants", 200, json={"name": "openapi-1"})
+    call("POST", "/_admin/tenants", 400, valid_request=False, json={"name": "../etc"})
+    call("POST", "/_admin/tenants", 400, valid_request=False, json={"label": "x"})
+    call("GET", "/_admin/tenants/openapi-1", 200)
+    call("GET", "/_admin/tenants/Nope", 400)
+    call("GET", "/_admin/tenants/openapi-2", 404)
+    tenant_clock = call.session.get(server.base_url + "/t/openapi-1/_admin/clock", timeout=30)
+    assert tenant_clock.status_code == 200 and "now" in tenant_clock.json()
+    call("DELETE", "/_admin/tenants/openapi-1", 200)
+    call("DELETE", "/_admin/tenants/openapi-1", 404)
+    call("DELETE", "/_admin/tenants/BAD", 400)
+
     # every documented path and method was called
     document = openapi_document()
     called = {(method, _template(path, document)) for method, path, _ in call.seen}

@@ -66,6 +66,10 @@ class InsiUsage:
                 or not self._batcher.flush_everywhere(timeout, pause):
             self._batcher.discard()
 
+    def close(self) -> None:
+        """Stop this process's background writer, dropping what it still queues."""
+        self._batcher.close()
+
     def _write(self, items: list) -> None:
         self.timeline.record_usage([usage for usage, _ in items])
         provenance: dict = {}
