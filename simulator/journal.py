@@ -48,7 +48,7 @@ class Journal:
         :class:`RequestFacts`) gives the caller and patient the queries filter on."""
         self._batcher.add({
             "request_id": request_id,
-            "at": self.clock.now().isoformat(timespec="milliseconds"),
+            "at": (reply.at or self.clock.now()).isoformat(timespec="milliseconds"),
             # Real time, for "since" across a simulated clock that is frozen or jumps:
             # diagnostics, not domain time, so it does not come from the clock.
             "real_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
