@@ -9,15 +9,10 @@ import time
 import weakref
 from pathlib import Path
 
+from simulator.ports.errors import StorageFull
+
 LOG = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints of a process
-
-
-class StorageFull(OSError):
-    """The disk (or the database's size limit) is full: nothing of the write was kept.
-    Raised instead of sqlite3's ``database or disk is full`` so that the services can say
-    so in their fault, and the bookkeeping writes (journal, metrics, usage) can wait
-    for space without failing the call they record (issue 14)."""
 
 
 def _is_full(error: BaseException) -> bool:

@@ -14,10 +14,9 @@ from datetime import datetime
 from simulator.services.dmp.xds.model import (
     DE_CLASS_CODE, Association, RegistryObject)
 from simulator.services.dmp.xds.query_engine import Narrowing
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET
 from simulator.store.database import Database
 
-DOCUMENT = "document"
-SUBMISSION_SET = "submission-set"
 
 XDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS xds_objects (

@@ -76,7 +76,10 @@ def test_insi_searches_are_batched_then_reported_with_their_provenance(app, clie
                     "identifiers": {"INS": 3}}
     assert timeline.provenance(INSI_STRUCTURE, "297022A020778") == {"insi"}
     assert timeline.provenance("10B0000000", "297022A020778") == set()
-    stored = timeline.database.query("SELECT structure, ins, source FROM ins_provenance")
+    # The rows themselves (one, the INS cut to 13): SQL valid on both backends, run on
+    # the backend's own database object (SQLite: .database; PostgreSQL: .db).
+    database = getattr(timeline, "database", None) or timeline.db
+    stored = database.query("SELECT structure, ins, source FROM ins_provenance")
     assert stored == [{"structure": INSI_STRUCTURE, "ins": "297022A020778", "source": "insi"}]
 
 

@@ -32,8 +32,9 @@ from simulator.services.dmp.xmldsig import (
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
-from simulator.store.database import StorageFull
-from simulator.store.dmp import DmpStore
+from simulator.ports.dmp import DmpRecordStore
+from simulator.ports.errors import StorageFull
+from simulator.ports.store import SimulatorStore
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ LOG = logging.getLogger(__name__)
 class DmpContext:
     """What every DMP service needs: the store, the settings, the clock and calendar."""
 
-    store: object  # SQLiteStore (identities) with its .dmp part
+    store: SimulatorStore
     settings: Settings
     clock: SimClock
     calendar: RegulatoryCalendar
@@ -91,7 +92,7 @@ class DmpCall:
     patient: Patient | None = None  # None when the VIHF names no patient
 
     @property
-    def dmp(self) -> DmpStore:
+    def dmp(self) -> DmpRecordStore:
         """The DMP part of the store."""
         return self.context.store.dmp
 

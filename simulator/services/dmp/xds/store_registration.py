@@ -6,10 +6,10 @@ from datetime import datetime
 from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID
 from simulator.services.dmp.xds.registration import Registration
-from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, RegistryAccess
 
 
-def store_registration(registry, registration: Registration, *, ins: str, feeder: str,
+def store_registration(registry: RegistryAccess, registration: Registration, *, ins: str, feeder: str,
                        now: datetime) -> None:
     """Store the submission set, the entries with their bytes and the associations,
     and deprecate replaced entries. ``feeder`` (the VIHF NameID) is recorded as the
