@@ -11,7 +11,8 @@ What it does, all on 127.0.0.1 and bounded in time:
    configuration (gunicorn, 2 gevent workers, keep-alive 75 s), A B A B; each run is a
    2 s warm-up then ``wrk -t2 -cN -dDs --latency`` with a Lua script that POSTs the body
    and counts non-200 answers and unexpected bodies;
-3. prints a table, the INSi/echo throughput ratio of each pair and whether the targets
+3. prints a table, the INSi/echo throughput ratio and CPU-per-request ratio of each
+   pair, their spread over the rounds (mean, min, max, stdev), and whether the targets
    hold, and writes everything (with the machine facts) to
    benchmarks/results/insi-<UTC timestamp>.json.
 
@@ -150,7 +151,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
-    parser.add_argument("--rounds", type=int, default=2, help="A B pairs (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="A B pairs (default 3)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when a target is missed")
     args = parser.parse_args(argv)

@@ -26,8 +26,14 @@ OPERATION_OF_NAME = {
     "dmp: TD2.1 feed": "ProvideAndRegisterDocumentSet-b",
     "dmp: TD3.1 find documents": "RegistryStoredQuery",
     "dmp: TD3.2 retrieve": "RetrieveDocumentSet",
+    "dmp: TD3.1b entryUUID": "RegistryStoredQuery",
+    "dmp: TD3.3c delete": "UpdateDocumentSet",
+    "dmp: TD0.0 certify": "identityCertification",
+    "dmp v1: TD0.2 test existence": "PRPA_IN201307UV02",
+    "dmp v1: TD0.3 authorise": "setAuthorization",
 }
 FEED_OPERATION = "ProvideAndRegisterDocumentSet-b"
+UPDATE_OPERATION = "UpdateDocumentSet"  # ITI-57: each one stored adds a submission set
 
 # What a client can see of an exchange that went wrong (from the failure names of
 # loadtests/soapload.py and loadtests/dmp_answers.py).
@@ -261,13 +267,15 @@ def memory_summary(samples: list[dict], warmup_s: float, bound_mb: float) -> dic
 
 
 def store_check(acknowledged: int, feed_outcomes: Counter, feed_injections: Counter,
-                registry: dict, admin_documents: int | None) -> dict:
+                registry: dict, admin_documents: int | None, updates_stored: int = 0) -> dict:
     """The DMP store after the run against what was fed.
 
     ``feed_outcomes``: the server's answers to the feeds by outcome (/metrics);
     ``feed_injections``: the faults injected into feeds by action; ``registry``: what
     the run added to the state file (submission sets, documents), with its documents
-    in all (``documents_total``), those without bytes and its integrity.
+    in all (``documents_total``), those without bytes and its integrity;
+    ``updates_stored``: the ITI-57 updates the server stored (each with its submission
+    set, like a feed).
 
     No acknowledged feed lost: the registry holds one submission set per feed the
     server stored, at least as many as the client saw acknowledged, and the rest are
@@ -276,7 +284,7 @@ def store_check(acknowledged: int, feed_outcomes: Counter, feed_injections: Coun
     entries = sum(n * int(_ENTRIES.match(outcome).group(1))
                   for outcome, n in feed_outcomes.items() if _ENTRIES.match(outcome))
     answers_lost = sum(n for action, n in feed_injections.items() if action in ANSWER_LOST)
-    sets, documents = registry["submission_sets"], registry["documents"]
+    sets, documents = registry["submission_sets"] - updates_stored, registry["documents"]
     checks = {
         "every stored feed in the registry once": sets == stored,
         "every acknowledged feed stored": acknowledged <= sets,
@@ -290,6 +298,7 @@ def store_check(acknowledged: int, feed_outcomes: Counter, feed_injections: Coun
         checks["/_admin/dmp document counts = state file"] = \
             admin_documents == registry["documents_total"]
     return {"acknowledged": acknowledged, "server_stored": stored,
+            "updates_stored": updates_stored,
             "answers_lost_by_rule": answers_lost, "registry": registry,
             "expected_documents": entries, "admin_documents": admin_documents,
             "checks": checks, "ok": all(checks.values())}
@@ -320,8 +329,11 @@ def analyse(raw: dict, bound_mb: float) -> dict:
         if op == FEED_OPERATION})
     feed_injections = Counter({a: n for (op, a), n in injections.items()
                                if op == FEED_OPERATION})
+    updates_stored = sum(n for (op, out), n in metric_counts(
+        metrics, "insi_dmp_sim_requests_total", "operation", "outcome").items()
+        if op == UPDATE_OPERATION and out.startswith("Success"))
     store = store_check(acked, feed_outcomes, feed_injections, raw["registry"],
-                        raw["admin_documents"])
+                        raw["admin_documents"], updates_stored)
     verdicts = {
         "errors beyond the injected ones: 0 (Locust failures vs injections)":
             explained["unexplained"] == 0,

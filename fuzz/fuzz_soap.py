@@ -49,8 +49,8 @@ with atheris.instrument_imports(include=["simulator"]):
     from simulator.soap.mtom import split_related
     from simulator.soap.parsing import SoapRequest, content_type_parts, parse_soap12, safe_parser
 
-from dmp_builders import xds  # noqa: E402 - after the instrumented imports
-from dmp_builders.soap import vihf  # noqa: E402
+from simulator.kit import xds  # noqa: E402 - after the instrumented imports
+from simulator.kit.soap import vihf  # noqa: E402
 from hostile_payloads import package  # noqa: E402
 from hostile_wire import ENDPOINTS, NOW, Wire  # noqa: E402
 

@@ -195,3 +195,27 @@ def expect_document(wanted: FoundDocument):
             return None, "document bytes differ from their SHA-1"
         return len(content), None
     return _checked(read)
+
+
+def _entry_uuid(response: ET.Element, _parts):
+    """TD3.1b: the one ObjectRef's id (the document's entryUUID)."""
+    refusal = _xds_refusal(response)
+    if refusal:
+        return None, refusal
+    ids = [ref.get("id") for ref in response.iter(f"{{{RIM}}}ObjectRef")]
+    if len(ids) != 1 or not ids[0]:
+        return None, f"{len(ids)} ObjectRef instead of 1"
+    return ids[0], None
+
+
+def _certified(response: ET.Element, _parts):
+    """TD0.0: status DMPOK and the INS (nirIndividu) of the beneficiary."""
+    texts = {e.tag.rsplit("}", 1)[-1]: (e.text or "").strip() for e in response.iter()}
+    if texts.get("status", "").upper() != "DMPOK":
+        return None, f"status {texts.get('status') or 'missing'}"
+    if not texts.get("nirIndividu"):
+        return None, "TD0.0 DMPOK without nirIndividu"
+    return texts["nirIndividu"], None
+
+
+expect_entry_uuid, expect_certified = _checked(_entry_uuid), _checked(_certified)

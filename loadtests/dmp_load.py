@@ -1,8 +1,8 @@
-"""DMP v2 traffic for the load tests: the patients, the platform's clock, who calls,
-and the sequences of a hospital EAI feeding documents and of a physician consulting
-them. The requests are built by :mod:`dmp_soap` and :mod:`dmp_xds`, the answers read by
-:mod:`dmp_answers`. Standard library only (nothing from ``simulator`` or ``tests``): the
-same locustfile runs against any DMP-compatible platform.
+"""DMP traffic for the load tests: the patients, the platform's clock, who calls, and
+the sequences of a hospital EAI feeding (and withdrawing) documents, of a physician
+consulting them, and of software of before 2023 (TD0.0, API v1). The requests are built
+by :mod:`dmp_soap` and :mod:`dmp_xds` with the simulator's client kit, the answers read
+by :mod:`dmp_answers`; the same locustfile runs against any DMP-compatible platform.
 
 Request names in Locust's statistics:
 
@@ -12,6 +12,11 @@ Request names in Locust's statistics:
     dmp: TD2.1 feed              ITI-41 as MTOM: a CDA and its lot signature (repository)
     dmp: TD3.1 find documents    ITI-18 FindDocuments (registry)
     dmp: TD3.2 retrieve          ITI-43, MTOM answer (repository)
+    dmp: TD3.1b entryUUID        ITI-18 GetDocuments by uniqueId, ObjectRef (registry)
+    dmp: TD3.3c delete           ITI-57 UpdateAvailabilityStatus -> Deleted (registry)
+    dmp: TD0.0 certify           identityCertification (patientCertif), before its removal
+    dmp v1: TD0.2 test existence the same by INS-C on API v1, before its closure
+    dmp v1: TD0.3 authorise      setAuthorization on API v1
 """
 from __future__ import annotations
 
@@ -25,18 +30,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from dmp_answers import (
-    expect_created, expect_document, expect_documents, expect_existence, expect_registered,
-    expect_status_ok)
+    expect_certified, expect_created, expect_document, expect_documents, expect_entry_uuid,
+    expect_existence, expect_registered, expect_status_ok)
 from dmp_soap import (
-    LPS_OID, SOFTWARE, STRUCTURE, Caller, Patient, authorise_request, create_request,
-    existence_request)
-from dmp_xds import feed_request, find_request, retrieve_request
-from insi_load import DESK_CASES
+    LPS_OID, SOFTWARE, STRUCTURE, V1_BASE_PATH, Caller, Patient, authorise_request,
+    create_request, existence_request, soap_request)
+from dmp_xds import (
+    delete_request, entry_uuid_request, feed_request, find_request, retrieve_request)
+from insi_load import CARD_CASES, DESK_CASES
 
 INS_OID = os.environ.get("DMP_INS_OID", "").strip()
 PATIENT_FILTER = {p.strip() for p in os.environ.get("DMP_PATIENTS", "").split(",") if p.strip()}
 CLOCK = os.environ.get("DMP_CLOCK", "auto").strip().lower()
 ADMIN_TOKEN = os.environ.get("SIM_ADMIN_TOKEN", "")
+# Inferred (no public volume): the share of feeds the EAI deletes again (TD3.3c), and the
+# last day (simulated calendar) API v1 and TD0.0 are called: the end of the grace the
+# platform gave software that used them in December 2022 (docs/timeline.md).
+DELETE_SHARE = float(os.environ.get("DMP_DELETE_SHARE", "0.05"))
+LEGACY_LAST_DAY = datetime.fromisoformat(
+    os.environ.get("DMP_LEGACY_LAST_DAY", "2023-04-28")).date()
 
 EXISTENCE = "dmp: TD0.2 test existence"
 CREATE = "dmp: TD1.1 create"
@@ -44,6 +56,12 @@ AUTHORISE = "dmp: TD0.3 authorise"
 FEED = "dmp: TD2.1 feed"
 FIND = "dmp: TD3.1 find documents"
 RETRIEVE = "dmp: TD3.2 retrieve"
+ENTRY_UUID = "dmp: TD3.1b entryUUID"
+DELETE = "dmp: TD3.3c delete"
+CERTIFY = "dmp: TD0.0 certify"
+V1_EXISTENCE = "dmp v1: TD0.2 test existence"
+V1_AUTHORISE = "dmp v1: TD0.3 authorise"
+INS_C_OID = "1.2.250.1.213.1.4.2"
 
 
 # --- patients --------------------------------------------------------------------------
@@ -186,9 +204,20 @@ def _existence_and_authorisation(call, session: Session, patient: Patient,
 
 
 def feed_sequence(call, session: Session, patient: Patient) -> None:
-    """A hospital EAI at discharge: TD0.2, TD1.1 if NF, TD0.3 if needed, TD2.1."""
-    if _existence_and_authorisation(call, session, patient, create=True):
-        call(FEED, feed_request(session, patient), expect_registered)
+    """A hospital EAI at discharge: TD0.2, TD1.1 if NF, TD0.3 if needed, TD2.1; then,
+    for ``DMP_DELETE_SHARE`` of the feeds, the letter withdrawn: TD3.1b for its
+    entryUUID and TD3.3c (the author deletes, as DRIMbox does, brief S1)."""
+    if not _existence_and_authorisation(call, session, patient, create=True):
+        return
+    withdrawn = session.rng.random() < DELETE_SHARE
+    if call(FEED, feed_request(session, patient, withdrawn), expect_registered) is None \
+            or not withdrawn:
+        return
+    unique_id = f"{session.id_root}.{session.feeds}.2"   # the letter of this feed
+    entry_uuid = call(ENTRY_UUID, entry_uuid_request(session, patient, unique_id),
+                      expect_entry_uuid)
+    if entry_uuid:
+        call(DELETE, delete_request(session, patient, entry_uuid), expect_registered)
 
 
 def consult_sequence(call, session: Session, patient: Patient) -> None:
@@ -200,3 +229,60 @@ def consult_sequence(call, session: Session, patient: Patient) -> None:
     if found:
         chosen = session.rng.choice(found)
         call(RETRIEVE, retrieve_request(session, patient, chosen), expect_document(chosen))
+
+
+# --- before the 2023 cutoffs: TD0.0 and API v1 -----------------------------------------
+
+def legacy_open(session: Session) -> bool:
+    """Whether the platform's date is on or before ``DMP_LEGACY_LAST_DAY``."""
+    return session.clock.now().date() <= LEGACY_LAST_DAY
+
+
+# TD0.0 takes the card holder's NIR (13 characters), the birth date and the rank; the
+# expected INS is the beneficiary's (cards of insi_load.CARD_CASES, historical
+# matricules left out: TD0.0 reads the card, not the INSi history).
+CERTIFY_CASES = tuple(c for c in CARD_CASES if (c.od or c.individual) and
+                      (c.od or c.individual == c.ins))
+
+
+def certify_sequence(call, session: Session, case) -> None:
+    """TD0.0 identityCertification of a Vitale card (the INS before INSi, DMP.md §3)."""
+    from simulator.kit import patient_certif
+    body = patient_certif.identity_certification((case.od or case.individual)[:13],
+                                                 case.born, case.rank or 1)
+    call(CERTIFY, soap_request(session, None, "patientCertif", patient_certif.ACTION, body),
+         expect_certified)
+
+
+_INSC: dict[str, str | None] = {}
+
+
+def insc_of(host: str, ins: str) -> str | None:
+    """The INS-C of a person from the simulator's identities API (an API v1 client
+    computed it from the Vitale card); None elsewhere: no v1 flow for that patient."""
+    if ins not in _INSC:
+        url = host.rstrip("/") + "/_admin/identities?q=" + ins[:13]
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        if ADMIN_TOKEN:
+            request.add_header("Authorization", f"Bearer {ADMIN_TOKEN}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                found = json.loads(answer.read()).get("identities", [])
+            _INSC[ins] = found[0].get("insc") if len(found) == 1 else None
+        except (OSError, ValueError, AttributeError):
+            _INSC[ins] = None
+    return _INSC[ins]
+
+
+def v1_sequence(call, session: Session, patient: Patient) -> None:
+    """A v1 client: TD0.2 by INS-C on API v1, TD0.3 when not authorised."""
+    from dataclasses import replace
+    insc = insc_of(session.host, patient.ins)
+    if not insc:
+        return
+    by_insc = replace(patient, ins=insc, oid=INS_C_OID)
+    state = call(V1_EXISTENCE, existence_request(session, by_insc, V1_BASE_PATH),
+                 expect_existence(by_insc))
+    if state and state[0] and state[1] != "VALIDE":
+        call(V1_AUTHORISE, authorise_request(session, by_insc, V1_BASE_PATH, INS_C_OID),
+             expect_status_ok)

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import random
 import re
-import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from simulator.kit import insi
 from soapload import env_path, soap_time
 
 INSI_PATH = env_path("INSI_PATH", "/lps")
@@ -41,20 +41,12 @@ VITALE_INDIVIDUAL = "vitale: individual matricule"
 # --- envelopes -------------------------------------------------------------------------
 
 def _headers(action: str) -> str:
-    """ContexteBAM, ContexteLPS and WS-Addressing, fresh ids and time for each request."""
+    """ContexteBAM, ContexteLPS and WS-Addressing (simulator.kit.insi), fresh ids and
+    time for each request."""
     now = soap_time()
-    return (
-        '<ctxbam:ContexteBAM xmlns:ctxbam="urn:siram:bam:ctxbam" Version="01_02">'
-        f"<ctxbam:Id>{uuid.uuid4()}</ctxbam:Id><ctxbam:Temps>{now}</ctxbam:Temps>"
-        "<ctxbam:COUVERTURE/></ctxbam:ContexteBAM>"
-        '<ctxlps:ContexteLPS xmlns:ctxlps="urn:siram:lps:ctxlps" Nature="CTXLPS" Version="01_00">'
-        f"<ctxlps:Id>{uuid.uuid4()}</ctxlps:Id><ctxlps:Temps>{now}</ctxlps:Temps>"
-        f'<ctxlps:LPS><ctxlps:IDAM R="4">{IDAM}</ctxlps:IDAM><ctxlps:Version>1.0'
-        "</ctxlps:Version><ctxlps:Nom>urn:lps:insi-dmp-sim-loadtest:1.0</ctxlps:Nom>"
-        "</ctxlps:LPS></ctxlps:ContexteLPS>"
-        f'<wsa:Action xmlns:wsa="http://www.w3.org/2005/08/addressing">{action}</wsa:Action>'
-        '<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">'
-        f"uuid:{uuid.uuid4()}</wsa:MessageID>")
+    return (insi.contexte_bam(temps=now)
+            + insi.contexte_lps(IDAM, temps=now, software="urn:lps:insi-dmp-sim-loadtest:1.0")
+            + insi.wsa(action.rsplit(":", 1)[-1]))
 
 
 def _envelope(action: str, body: str) -> bytes:

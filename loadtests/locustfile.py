@@ -15,7 +15,11 @@ HttpUser on the same machine):
   TD0.3 when not authorised, TD2.1 (ITI-41 MTOM, CDA and lot signature).
 * ``DmpConsultUser``: a physician: TD0.2, TD0.3 when not authorised, TD3.1
   FindDocuments, TD3.2 of one document found (MTOM answer). Both DMP users take the
-  INSi persons that have an INS (dmp_load.PATIENTS).
+  INSi persons that have an INS (dmp_load.PATIENTS). The EAI withdraws a share of its
+  feeds (``DMP_DELETE_SHARE``): TD3.1b, then TD3.3c (ITI-57).
+* ``DmpLegacyUser``: while the platform's date is on or before ``DMP_LEGACY_LAST_DAY``
+  (2023-04-28), TD0.0 identity certification of a Vitale card and the API v1 flow
+  (TD0.2 and TD0.3 by INS-C); after it, idle. Weights: loadtests/README.md.
 
 Every answer is checked (HTTP 200 and the CodeCR, and the INS, expected at that step;
 for the DMP the HL7 acknowledgement and queryResponseCode, the RegistryResponse status,
@@ -34,14 +38,16 @@ Pick users by class name: ``locust -f loadtests/locustfile.py DmpFeedUser DmpCon
 """
 from __future__ import annotations
 
+import os
 import random
 
 from locust import task
 
 from dmp_answers import fault_name, unpack
-from dmp_load import PATIENTS, Session, consult_sequence, feed_sequence, hospital_eai, \
-    physician, platform_clock
-from dmp_soap import BASE_PATH, DmpRequest
+from dmp_load import (
+    CERTIFY_CASES, PATIENTS, Session, certify_sequence, consult_sequence, feed_sequence,
+    hospital_eai, legacy_open, physician, platform_clock, v1_sequence)
+from dmp_soap import DmpRequest
 from insi_load import (
     ACTION_TRAITS, ACTION_VITALE, CARD_CASES, DESK_CASES, INSI_PATH, card_search, deck,
     desk_search)
@@ -112,7 +118,7 @@ class _DmpUser(_DeckUser):
 
     def dmp_call(self, name: str, request: DmpRequest, check):
         """POST ``request``; returns what ``check`` extracted, or None on any failure."""
-        with self.client.post(f"{BASE_PATH}/{request.service}", data=request.body,
+        with self.client.post(f"{request.base_path}/{request.service}", data=request.body,
                               headers={"Content-Type": request.content_type}, name=name,
                               catch_response=True) as response:
             status = response.status_code or 0
@@ -161,3 +167,24 @@ class DmpConsultUser(_DmpUser):
     @task
     def consult(self) -> None:
         consult_sequence(self.dmp_call, self.session, self.next_case())
+
+
+class DmpLegacyUser(_DmpUser):
+    """Software of before 2023: TD0.0 certification and API v1, while they are open."""
+
+    weight = int(os.environ.get("LOADTEST_LEGACY_WEIGHT", "1"))
+
+    def make_caller(self, rng: random.Random):
+        return physician(rng)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._cards = deck(CERTIFY_CASES, random.Random())
+
+    @task
+    def legacy(self) -> None:
+        if not legacy_open(self.session):
+            return                      # after the cutoff: a client no longer calls them
+        card = self._cards[self._position % len(self._cards)]
+        certify_sequence(self.dmp_call, self.session, card)
+        v1_sequence(self.dmp_call, self.session, self.next_case())

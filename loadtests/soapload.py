@@ -1,7 +1,7 @@
 """What every SOAP load user shares (INSi today, the DMP services later).
 
-Standard library and Locust only: the load tests run against any INSi-compatible
-platform, not only the simulator, so nothing here imports the ``simulator`` package.
+Standard library and Locust only; the requests themselves are built with the simulator's
+client kit (``simulator.kit``), and the load tests run against any compatible platform.
 
 * :func:`wait_time_from_env`: the pause between two tasks, ``LOADTEST_WAIT``.
 * :class:`SoapUser`: a ``FastHttpUser`` (geventhttpclient, keep-alive connections) whose

@@ -36,7 +36,8 @@ from simulator.services.dmp.xmldsig import SignatureVerifier
 from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
-from simulator.store.sqlite import SQLiteStore, open_store
+from simulator.ports.store import SimulatorStore
+from simulator.store.backends import open_backend
 from simulator.tenants.directory import TenantDirectory
 from simulator.tenants.manager import Tenants
 from simulator.tenants.names import PREFIX as TENANT_PREFIX
@@ -50,7 +51,7 @@ class Simulator:
     """The simulator's state and services, shared by the WSGI layers."""
 
     settings: Settings
-    store: SQLiteStore
+    store: SimulatorStore
     clock: SimClock
     calendar: RegulatoryCalendar
     journal: Journal
@@ -213,12 +214,15 @@ def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier
         raise SettingsError(f"SIM_DMP_TRUSTED_CAS: {error}") from None
 
 
-def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None) -> Simulator:
-    """The simulator's objects on the store of ``data_dir``, as they are (see
-    :meth:`Simulator.start`). ``batch``: journal, metrics and usage rows written in
-    batches of at most this many (1: as they come, for a tenant opened after the fork,
-    which has no flush barrier: docs/tenants.md)."""
-    store = open_store(data_dir)
+def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None,
+                    database_url: str | None = None) -> Simulator:
+    """The simulator's objects on the store of ``data_dir`` (or of the PostgreSQL
+    database at ``database_url``), as they are (see :meth:`Simulator.start`).
+    ``batch``: journal, metrics and usage rows written in batches of at most this many
+    (1: as they come, for a tenant opened after the fork, which has no flush barrier:
+    docs/tenants.md)."""
+    store = open_backend(data_dir, database_url, settings.state_cache_seconds,
+                         settings.database_pool)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
     batching = {} if batch is None else {"batch": batch}
@@ -253,7 +257,7 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     settings = settings or Settings.from_env()
     load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
-    simulator = build_simulator(settings, data_dir)
+    simulator = build_simulator(settings, data_dir, database_url=settings.database_url)
     simulator.start()
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
              simulator.clock.now().isoformat(), settings.scenario or "none")

@@ -17,9 +17,24 @@ import threading
 from typing import Callable
 
 from simulator.flush_barrier import FlushBarrier
-from simulator.store.database import StorageFull
+from simulator.ports.errors import StorageFull
 
 LOG = logging.getLogger(__name__)
+
+
+class _ProcessId:
+    """This process's id, kept up to date across forks: ``os.getpid()`` is a system
+    call (about 1 µs here), and every queued item used to make one."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self.pid = os.getpid()
+
+
+_PROCESS = _ProcessId()
 
 
 class ProcessBatcher:
@@ -86,30 +101,34 @@ class ProcessBatcher:
         self.barrier = FlushBarrier(max(workers, 1) * 2 + 2)
 
     def discard(self) -> None:
-        """Drop this process's queued items."""
+        """Drop this process's queued items, after a write in progress has ended: a
+        batch taken just before would otherwise reach the store after the caller
+        cleared it (seen on PostgreSQL, where no database-wide lock orders the two)."""
         buffer = self._current()
-        buffer.resolved(len(buffer.take()))
+        with buffer.writing:
+            buffer.resolved(len(buffer.take()))
 
     def close(self) -> None:
         """Drop this process's queued items and stop its flusher (its owner is going
         away: a deleted tenant, docs/tenants.md)."""
-        if self._buffer is not None and self._buffer.pid == os.getpid():
+        if self._buffer is not None and self._buffer.pid == _PROCESS.pid:
             self._buffer.resolved(len(self._buffer.take()))
         self._buffer = None  # the flusher sees it is no longer current and ends
 
     def _current(self) -> "_Buffer":
         # Created after a fork (gunicorn preloads the app), so that the lock and the
         # flusher belong to the worker, after gevent has patched threading.
-        if self._buffer is None or self._buffer.pid != os.getpid():
-            self._buffer = _Buffer(self)
-        return self._buffer
+        buffer = self._buffer
+        if buffer is None or buffer.pid != _PROCESS.pid:
+            buffer = self._buffer = _Buffer(self)
+        return buffer
 
 
 class _Buffer:
     """One process's queue and the daemon thread that flushes it."""
 
     def __init__(self, owner: ProcessBatcher):
-        self.pid = os.getpid()
+        self.pid = _PROCESS.pid
         self.full = False  # the last write found the storage full
         self.writing = threading.Lock()
         self._lock = threading.Lock()
@@ -122,7 +141,7 @@ class _Buffer:
     def add(self, item) -> int:
         with self._lock:
             self._items.append(item)
-            if self.slot is not None:
+            if self.slot is not None:  # counted under this buffer's lock (see recorded)
                 self.barrier.recorded(self.slot)
             return len(self._items)
 
@@ -139,7 +158,7 @@ class _Buffer:
     def _run(self, owner: ProcessBatcher) -> None:
         while True:
             self._wait(owner.interval)
-            if owner._buffer is not self or self.pid != os.getpid():
+            if owner._buffer is not self or self.pid != _PROCESS.pid:
                 return
             try:
                 owner.flush()

@@ -143,6 +143,16 @@ def check_port(host: str, port: int) -> None:
                                 f"{exc.strerror}") from None
 
 
+def check_database(settings: Settings) -> None:
+    """Fail at once, in one line, when the PostgreSQL database cannot be reached (the
+    app is built in gunicorn's master, whose errors would be a traceback)."""
+    if settings.database_url:
+        from simulator.store.backends import unreachable
+        problem = unreachable(settings.database_url)
+        if problem:
+            raise SettingsError(f"SIM_DATABASE_URL (--database-url): {problem}")
+
+
 def serve_command(args) -> int:
     """``serve``: check every setting and file, then run until SIGINT or SIGTERM. A data
     directory created here is removed at exit."""
@@ -161,6 +171,7 @@ def serve_command(args) -> int:
             created = Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
             settings = settings.with_changes(data_dir=created)
         settings = resolve_tls(settings)
+        check_database(settings)
         if settings.scenario:
             load_scenario(settings.scenario)
         check_port(settings.host, settings.port)

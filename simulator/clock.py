@@ -12,6 +12,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from simulator.ports.state import ClockStore
+
 
 def _wall_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -20,7 +22,7 @@ def _wall_now() -> datetime:
 class SimClock:
     """Simulated time, shared through the store by all workers."""
 
-    def __init__(self, store, wall: Callable[[], datetime] = _wall_now):
+    def __init__(self, store: ClockStore, wall: Callable[[], datetime] = _wall_now):
         self._store = store
         self._wall = wall
         self._wake: tuple[int, threading.Event] | None = None

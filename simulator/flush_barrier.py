@@ -64,9 +64,11 @@ class FlushBarrier:
         return None
 
     def recorded(self, slot: int, count: int = 1) -> None:
-        """``count`` more items queued by this slot's process (call before answering)."""
-        with self._counting:
-            self._set(slot, _RECORDED, self._get(slot, _RECORDED) + count)
+        """``count`` more items queued by this slot's process (call before answering),
+        under the lock of the process's queue: that lock already orders the increments,
+        and this is called once per request (``resolved``, once per batch, takes its own)."""
+        index = slot * _FIELDS + _RECORDED
+        self._cells[index] += count
 
     def resolved(self, slot: int, count: int) -> None:
         """``count`` queued items written to the store, or dropped (reset, store error)."""

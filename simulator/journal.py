@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from simulator.batching import ProcessBatcher
 from simulator.journal_query import JournalQuery
+from simulator.ports.diagnostics import JournalStore
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class JournalIncomplete(RuntimeError):
 class Journal:
     """Records each exchange in the store; keeps at most ``size`` entries."""
 
-    def __init__(self, store, clock, size: int, body_bytes: int, flush_interval: float = 0.2,
+    def __init__(self, store: JournalStore, clock, size: int, body_bytes: int, flush_interval: float = 0.2,
                  batch: int = 64, pseudonymiser=None, read_timeout: float = 10.0):
         self.store = store
         self.pseudonymiser = pseudonymiser  # None, or a callable applied to each body
@@ -47,7 +48,7 @@ class Journal:
         :class:`RequestFacts`) gives the caller and patient the queries filter on."""
         self._batcher.add({
             "request_id": request_id,
-            "at": self.clock.now().isoformat(timespec="milliseconds"),
+            "at": (reply.at or self.clock.now()).isoformat(timespec="milliseconds"),
             # Real time, for "since" across a simulated clock that is frozen or jumps:
             # diagnostics, not domain time, so it does not come from the clock.
             "real_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),

@@ -7,9 +7,11 @@ service and operation, and what scenario rules injected. Counters survive
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 
 from simulator.batching import ProcessBatcher
+from simulator.ports.diagnostics import MetricsStore
 
 PREFIX = "insi_dmp_sim_"
 # Upper bounds of the latency buckets, in seconds (injected delays reach tens of seconds).
@@ -34,37 +36,19 @@ DELAY_BY_DAY = "dashboard_injected_delay_seconds_by_day"
 class Metrics:
     """Counters and histograms with labels, aggregated across worker processes."""
 
-    def __init__(self, store, flush_interval: float = 0.2, batch: int = 64):
+    def __init__(self, store: MetricsStore, flush_interval: float = 0.2, batch: int = 64):
         self.store = store
         self._batcher = ProcessBatcher(self._write, flush_interval, batch)
 
     def count_request(self, service: str, operation: str | None, reply, seconds: float,
                       decision=None, at=None) -> None:
         """Count one answered request, its duration, and what a chaos rule did to it
-        (also per simulated day of ``at``, the simulated time, when given)."""
-        where = (("service", service), ("operation", operation or "unknown"))
-        items = [("requests_total", where + (("status", str(reply.status)),
-                                             ("outcome", reply.outcome)), 1.0),
-                 ("request_duration_seconds_sum", where, seconds),
-                 ("request_duration_seconds_count", where, 1.0)]
-        # Cumulative buckets: this request counts in every bucket it fits under.
-        items += [("request_duration_seconds_bucket", where + (("le", _le(bound)),), 1.0)
-                  for bound in BUCKETS if seconds <= bound]
-        items.append(("request_duration_seconds_bucket", where + (("le", "+Inf"),), 1.0))
-        if reply.rule:
-            items.append(("calendar_refusals_total", where + (("rule", reply.rule),), 1.0))
-        if decision is not None:
-            labels = where + (("rule", decision.rule.name),
-                              ("action", decision.action.kind or "latency"))
-            items.append(("chaos_injections_total", labels, 1.0))
-            if decision.delay:
-                items.append(("chaos_delay_seconds_total", labels, decision.delay))
-            if at is not None:
-                day = (("day", at.date().isoformat()), labels[-1])
-                items.append((INJECTED_BY_DAY, day, 1.0))
-                if decision.delay:
-                    items.append((DELAY_BY_DAY, day, decision.delay))
-        self._batcher.add(items)  # one queue entry per request: this is the hot path
+        (also per simulated day of ``at``, the simulated time, when given).
+
+        This is the hot path: the request is queued as one tuple, and its increments
+        are made when a batch is written, summed over the batch (:meth:`_write`)."""
+        self._batcher.add((service, operation or "unknown", reply.status, reply.outcome,
+                           seconds, reply.rule, decision, at))
 
     def share_across_processes(self, workers: int) -> None:
         """Let :meth:`complete_rows` wait for ``workers`` forked worker processes (call
@@ -93,12 +77,44 @@ class Metrics:
         """Stop this process's background writer, dropping what it still queues."""
         self._batcher.close()
 
-    def _write(self, requests: list[list]) -> None:
+    def _write(self, requests: list[tuple]) -> None:
         totals = Counter()
-        for items in requests:
-            for name, labels, value in items:
-                totals[(name, labels)] += value
+        fits: dict = {}  # where -> requests by the index of the first bucket they fit under
+        for service, operation, status, outcome, seconds, rule, decision, at in requests:
+            where = (("service", service), ("operation", operation))
+            totals[("requests_total", where + (("status", str(status)),
+                                               ("outcome", outcome)))] += 1.0
+            totals[("request_duration_seconds_sum", where)] += seconds
+            totals[("request_duration_seconds_count", where)] += 1.0
+            fits.setdefault(where, Counter())[bisect_left(BUCKETS, seconds)] += 1
+            if rule:
+                totals[("calendar_refusals_total", where + (("rule", rule),))] += 1.0
+            if decision is not None:
+                _count_injection(totals, where, decision, at)
+        for where, first_bucket in fits.items():
+            # Cumulative buckets: a request counts in every bucket it fits under.
+            fitted = 0
+            for index, bound in enumerate(BUCKETS):
+                fitted += first_bucket.get(index, 0)
+                if fitted:
+                    totals[("request_duration_seconds_bucket",
+                            where + (("le", _le(bound)),))] += float(fitted)
+            totals[("request_duration_seconds_bucket", where + (("le", "+Inf"),))] += \
+                float(sum(first_bucket.values()))
         self.store.add_metrics([(name, labels, value) for (name, labels), value in totals.items()])
+
+
+def _count_injection(totals: Counter, where: tuple, decision, at) -> None:
+    """What a scenario rule did to one request (and per simulated day of ``at``)."""
+    labels = where + (("rule", decision.rule.name), ("action", decision.action.kind or "latency"))
+    totals[("chaos_injections_total", labels)] += 1.0
+    if decision.delay:
+        totals[("chaos_delay_seconds_total", labels)] += decision.delay
+    if at is not None:
+        day = (("day", at.date().isoformat()), labels[-1])
+        totals[(INJECTED_BY_DAY, day)] += 1.0
+        if decision.delay:
+            totals[(DELAY_BY_DAY, day)] += decision.delay
 
 
 def render_rows(rows: list[tuple[str, tuple, float]]) -> str:

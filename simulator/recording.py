@@ -19,4 +19,5 @@ class Recorder:
                             request_body=request_body, decision=decision, facts=facts)
         self.metrics.count_request(service, operation, reply,
                                    self.clock.monotonic() - started, decision,
-                                   self.clock.now() if decision is not None else None)
+                                   (reply.at or self.clock.now()) if decision is not None
+                                   else None)

@@ -54,6 +54,14 @@ class Settings:
     host: str = "127.0.0.1"  # SIM_HOST: interface to bind (0.0.0.0 in a container)
     port: int = 8080  # SIM_PORT: port of every service and /_admin (0: any free port)
     data_dir: Path | None = None  # SIM_DATA_DIR: state directory; none = a temporary one, removed at exit
+    # SIM_DATABASE_URL: postgresql://user:password@host:port/database to keep the state
+    # in PostgreSQL instead of SQLite (docs/storage.md; refused while incomplete)
+    database_url: str | None = None
+    # SIM_STATE_CACHE_SECONDS: on PostgreSQL, how long a worker trusts its cached clock
+    # and scenario when no worker of this server changed them (a change by another
+    # replica is seen within this bound)
+    state_cache_seconds: float = 1.0
+    database_pool: int = 8  # SIM_DATABASE_POOL: PostgreSQL connections per worker
     seed: int = 1  # SIM_SEED: generated population and, later, scenarios
     scenario: str | None = None  # SIM_SCENARIO: fault scenario, a shipped name or a YAML path
     date: datetime | None = None  # SIM_DATE: simulated "now" at start (ISO-8601)
@@ -168,10 +176,19 @@ class Settings:
                 raise SettingsError(f"SIM_{name.upper()} must be a positive number of "
                                     f"seconds, got {getattr(self, name)}")
         for name in ("port", "workers", "journal_size", "max_request_bytes",
-                     "dmp_pdq_max_results", "admin_max_request_bytes", "max_connections"):
+                     "dmp_pdq_max_results", "admin_max_request_bytes", "max_connections",
+                     "database_pool"):
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}) must be "
                                     f"positive, got {getattr(self, name)}")
+        if self.state_cache_seconds < 0:
+            raise SettingsError("SIM_STATE_CACHE_SECONDS (--state-cache-seconds) must be 0 "
+                                f"or more, got {self.state_cache_seconds}")
+        if self.database_url:
+            from simulator.store.backends import database_url_problem
+            problem = database_url_problem(self.database_url)
+            if problem:
+                raise SettingsError(f"SIM_DATABASE_URL (--database-url): {problem}")
         if self.max_tenants < 0:
             raise SettingsError(f"SIM_MAX_TENANTS (--max-tenants) must be 0 or more, got "
                                 f"{self.max_tenants}")

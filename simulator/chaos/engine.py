@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from simulator.chaos.loader import parse_scenario
+from simulator.ports.state import ScenarioStore
 from simulator.chaos.scenario import Action, RequestFacts, Rule, Scenario
 
 
@@ -40,7 +41,7 @@ class Decision:
 class ChaosEngine:
     """Decides, per request, which rule of the active scenario fires."""
 
-    def __init__(self, store, clock):
+    def __init__(self, store: ScenarioStore, clock):
         self.store = store
         self.clock = clock
         self._parsed: tuple[str, Scenario] | None = None

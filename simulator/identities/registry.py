@@ -5,6 +5,7 @@ from simulator.identities.cnda import cnda_identities
 from simulator.identities.loader import load_identities
 from simulator.identities.model import Identity
 from simulator.identities.population import generate_population
+from simulator.ports.identities import SeedStore
 from simulator.settings import Settings
 
 REGISTRY_VERSION = "2"  # 2: INS-C rows and CNAM identities
@@ -18,7 +19,7 @@ def initial_identities(settings: Settings) -> list[Identity]:
     return identities
 
 
-def seed_registry(store, settings: Settings, force: bool = False) -> None:
+def seed_registry(store: SeedStore, settings: Settings, force: bool = False) -> None:
     """Load the initial identities unless the store already holds this exact set.
 
     Identities added, replaced or deleted at runtime (``/_admin/identities``) last until

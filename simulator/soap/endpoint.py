@@ -3,14 +3,14 @@
 The endpoint reads the request (bounded in size, and never decompressed: a
 Content-Encoding is refused with 415), parses it safely, lets the service binding
 choose the operation, asks the chaos engine whether a rule fires, runs the operation
-through spyne, and asks the binding to render either the result or the error in the
-service's own dialect. Every exchange goes to the journal and the metrics. Nothing
+(its body read directly when :mod:`simulator.soap.direct` can, else by spyne), and asks
+the binding to render either the result or the error in the service's own dialect. Every exchange goes to the journal and the metrics. Nothing
 here knows INSi or the DMP.
 """
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,11 +20,12 @@ from spyne.server import ServerBase
 
 from simulator.chaos import effects
 from simulator.chaos.scenario import RequestFacts
+from simulator.soap.direct import DECLINED, direct_methods
 from simulator.soap.errors import ProtocolError, ServiceFault
 from simulator.soap.parsing import SoapRequest, parse_soap12
 from simulator.soap.reply import Reply, status_line
 from simulator.soap.spyne_glue import UnexpectedError
-from simulator.store.database import StorageFull
+from simulator.ports.errors import StorageFull
 
 LOG = logging.getLogger(__name__)
 
@@ -100,10 +101,11 @@ class SoapEndpoint(ServerBase):
         self.chaos = chaos
         self.clock = clock
         self.max_request_bytes = max_request_bytes
+        self.direct = direct_methods(binding.application)  # by spyne method key
 
     def __call__(self, environ, start_response):
         started = self.clock.monotonic()
-        request_id = uuid.uuid4().hex[:16]
+        request_id = os.urandom(8).hex()  # 16 hex digits, as uuid4().hex[:16] gave
         raw, request, operation, decision, facts = b"", None, None, None, None
         headers = [("X-Request-Id", request_id)]
         try:
@@ -183,7 +185,14 @@ class SoapEndpoint(ServerBase):
         return self.binding.render_result(exchange, self._invoke(exchange))
 
     def _invoke(self, exchange: Exchange):
-        """Run the operation through spyne; return its result or raise its fault."""
+        """Run the operation; return its result or raise its fault. A body that
+        :mod:`simulator.soap.direct` can read goes straight to the method; spyne reads
+        any other, with its own faults."""
+        direct = self.direct.get(exchange.method_key)
+        if direct is not None:
+            argument = direct.read(exchange.request.body_element)
+            if argument is not DECLINED:
+                return direct.call(exchange, argument)
         ctx = MethodContext(self, MethodContext.SERVER)
         ctx.udc = exchange
         ctx.in_string = []

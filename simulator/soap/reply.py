@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 SOAP12_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 
@@ -22,6 +23,9 @@ class Reply:
     outcome: str = "ok"  # e.g. "CR 00" or "fault siram_40/insi_102"
     headers: tuple = ()  # further (name, value) HTTP headers
     rule: str | None = None  # the regulatory calendar rule that refused the request
+    # The simulated instant the answer was made at, when the binding read the clock:
+    # the journal and the metrics take it rather than read the clock again.
+    at: datetime | None = None
 
 
 def status_line(status: int) -> str:

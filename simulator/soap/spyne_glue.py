@@ -1,7 +1,9 @@
 """Where spyne meets the simulator's own SOAP plumbing.
 
 spyne declares the services (``@rpc`` methods, ComplexModels that mirror the official
-XSDs), deserialises requests into typed objects and runs the method. Three things it
+XSDs), deserialises requests into typed objects and runs the method (simple bodies are
+read from the same declarations without spyne's request machinery:
+:mod:`simulator.soap.direct`). Three things it
 cannot do faithfully are done here instead:
 
 * parsing: the envelope was already parsed by :mod:`simulator.soap.parsing` with a

@@ -10,19 +10,14 @@ import time
 import weakref
 from pathlib import Path
 
+from simulator.ports.errors import StorageFull
+
 LOG = logging.getLogger(__name__)
 CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints of a process
 BUSY_TIMEOUT = 10.0  # seconds a statement or a transaction waits for another's write lock
 # Waits between two tries of BEGIN IMMEDIATE while another process writes: short at
 # first (a DMP write holds the lock for a few hundred µs), then at most this.
 _BEGIN_FIRST_PAUSE, _BEGIN_MAX_PAUSE = 0.0002, 0.005
-
-
-class StorageFull(OSError):
-    """The disk (or the database's size limit) is full: nothing of the write was kept.
-    Raised instead of sqlite3's ``database or disk is full`` so that the services can say
-    so in their fault, and the bookkeeping writes (journal, metrics, usage) can wait
-    for space without failing the call they record (issue 14)."""
 
 
 def _is_full(error: BaseException) -> bool:

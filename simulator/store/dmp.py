@@ -9,6 +9,7 @@ uniqueId cannot both pass the duplicate check, and a feed is stored whole or not
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Callable
 
@@ -215,7 +216,7 @@ class DmpStore:
 
     # --- XDS registry and repository -------------------------------------------------
 
-    def registry_transaction(self) -> RegistryTransaction:
+    def registry_transaction(self) -> AbstractContextManager[RegistryTransaction]:
         """Context manager giving a :class:`RegistryTransaction` inside one immediate
         transaction: reads see, and writes are, all or nothing."""
         return registry_transaction(self.database)

@@ -299,6 +299,11 @@ class SQLiteStore:
             conn.executemany(
                 f"INSERT INTO journal ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 [tuple(entry.get(c) for c in columns) for entry in entries])
+            # Debian's SQLite zeroes every deleted row (SECURE_DELETE), freed pages
+            # included: trimming then wrote 9.7 KB in 4.7 write calls per journalled
+            # request, against 5.5 KB in 2.7 with FAST, which zeroes deleted rows only in
+            # pages written anyway (issue 15). The connection keeps the setting.
+            conn.execute("PRAGMA secure_delete=FAST")
             conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?",
                          (keep,))
 

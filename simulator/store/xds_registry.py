@@ -20,14 +20,13 @@ import sqlite3
 from datetime import datetime
 
 from simulator.services.dmp.xds.fragments import object_fragment
-from simulator.services.dmp.xds.model import (
-    DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_PATIENT_ID, DOCUMENT_ENTRY_TYPE, SS_PATIENT_ID,
-    Association, RegistryObject)
+from simulator.services.dmp.xds.stored_rows import (
+    RS, US, find_columns, prepare_object, query_columns)
+from simulator.services.dmp.xds.model import Association, RegistryObject
 from simulator.services.dmp.xds.query_engine import DocumentFind, Narrowing, patient_key
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET
 from simulator.store.database import Database
 
-DOCUMENT = "document"
-SUBMISSION_SET = "submission-set"
 
 XDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS xds_objects (
@@ -79,29 +78,6 @@ _DOCUMENTS_INDEX = ("CREATE INDEX IF NOT EXISTS xds_objects_documents ON xds_obj
                     "query_time, class_keys, registered_at, entry_uuid)")
 
 
-def _query_columns(obj: RegistryObject, kind: str) -> tuple[str | None, str | None]:
-    """(query_time, class_code) of an object, as stored beside its JSON."""
-    if kind == DOCUMENT:
-        code = obj.code(DE_CLASS_CODE)
-        return obj.slot("creationTime"), code.code if code else None
-    return obj.slot("submissionTime"), None
-
-
-# Separators of class_keys and patient_key: control characters XML 1.0 text cannot hold.
-_US, _RS = "\x1f", "\x1e"
-MASQUE_PS = "MASQUE_PS"  # the confidentiality code that masks a document (access.py)
-
-
-def _find_columns(obj: RegistryObject, kind: str) -> tuple:
-    """(patient_key, object_type, masked, class_keys) of an object."""
-    scheme = DE_PATIENT_ID if kind == DOCUMENT else SS_PATIENT_ID
-    classes = [f"{c.code}{_RS}{c.scheme}" for c in obj.codes(DE_CLASS_CODE)]
-    return (_RS.join(patient_key(obj.external(scheme))),
-            (obj.object_type or DOCUMENT_ENTRY_TYPE) if kind == DOCUMENT else obj.object_type,
-            int(any(c.code == MASQUE_PS for c in obj.codes(DE_CONFIDENTIALITY))),
-            _US + _US.join(classes) + _US if classes else "")
-
-
 _FIND_COLUMNS = ("patient_key", "object_type", "masked", "class_keys")
 
 
@@ -120,7 +96,7 @@ def create_registry_tables(database: Database) -> None:
                 obj = RegistryObject.from_dict(json.loads(payload))
                 conn.execute("UPDATE xds_objects SET patient_key = ?, object_type = ?, "
                              "masked = ?, class_keys = ? WHERE entry_uuid = ?",
-                             (*_find_columns(obj, kind), entry_uuid))
+                             (*find_columns(obj, kind), entry_uuid))
                 conn.execute(_INSERT_FRAGMENT, (entry_uuid, object_fragment(obj)))
         if "query_time" not in columns:
             conn.execute("ALTER TABLE xds_objects ADD COLUMN query_time TEXT")
@@ -130,7 +106,7 @@ def create_registry_tables(database: Database) -> None:
             for entry_uuid, kind, payload in rows:
                 obj = RegistryObject.from_dict(json.loads(payload))
                 conn.execute("UPDATE xds_objects SET query_time = ?, class_code = ? "
-                             "WHERE entry_uuid = ?", (*_query_columns(obj, kind), entry_uuid))
+                             "WHERE entry_uuid = ?", (*query_columns(obj, kind), entry_uuid))
         conn.execute(_FIND_INDEX)
         conn.execute(_DOCUMENTS_INDEX)
 
@@ -317,22 +293,13 @@ _INSERT_OBJECT = (
 _INSERT_FRAGMENT = "INSERT INTO xds_fragments (entry_uuid, fragment) VALUES (?, ?)"
 
 
-def prepare_object(obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
-                   author_id: str, registered_at: datetime) -> tuple:
-    """The row of a new registry object, its JSON and answer fragment rendered: the work
-    a feed does before it takes the write lock."""
-    return (obj.id, kind, ins, unique_id, obj.lid or obj.id, int(obj.version or 1),
-            obj.status, author_id, registered_at.isoformat(), *_query_columns(obj, kind),
-            json.dumps(obj.to_dict()), *_find_columns(obj, kind), object_fragment(obj))
-
-
 def _find_sql(find: DocumentFind, ins: str, caller: str) -> tuple[str, list]:
     """The WHERE clause of :meth:`RegistryTransaction.find_documents`."""
     where = ["ins = ?", "kind = ?", "patient_key = ?",
              f"status IN ({','.join('?' * len(find.statuses))})",
              f"object_type IN ({','.join('?' * len(find.types))})",
              "(masked = 0 OR author_id = ?)"]
-    params: list = [ins, DOCUMENT, _RS.join(patient_key(find.patient_id)),
+    params: list = [ins, DOCUMENT, RS.join(patient_key(find.patient_id)),
                     *sorted(find.statuses), *sorted(find.types), caller]
     if find.class_codes is not None:
         tests = []
@@ -340,7 +307,7 @@ def _find_sql(find: DocumentFind, ins: str, caller: str) -> tuple[str, list]:
             code, _, scheme = value.partition("^^")
             tests.append("instr(class_keys, ?) > 0")
             # code^^scheme matches that code in that scheme; a bare code, in any scheme
-            params.append(f"{_US}{code}{_RS}{scheme}{_US}" if scheme else f"{_US}{code}{_RS}")
+            params.append(f"{US}{code}{RS}{scheme}{US}" if scheme else f"{US}{code}{RS}")
         where.append(f"({' OR '.join(tests)})")
     narrowing, more = _narrowing_sql(Narrowing(time_from=find.time_from,
                                                time_to=find.time_to))

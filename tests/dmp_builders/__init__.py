@@ -1,1 +1,1 @@
-"""Builders of DMP requests as real clients send them (tests, docs, walk-through)."""
+"""The in-process DMP test client (client.py) over the client kit (simulator.kit)."""

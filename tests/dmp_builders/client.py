@@ -1,5 +1,5 @@
-"""An in-process DMP client for wire tests: sends the builders' envelopes to a simulator
-app through werkzeug's test client and reads the answers."""
+"""An in-process DMP client for wire tests: sends the kit's envelopes (simulator.kit) to
+a simulator app through werkzeug's test client and reads the answers."""
 from __future__ import annotations
 
 import re
@@ -9,8 +9,10 @@ from pathlib import Path
 from lxml import etree
 from werkzeug.test import Client
 
-from dmp_builders import hl7, registry, xds
-from dmp_builders.soap import SOAP_CT, envelope
+from simulator.kit import hl7, registry, xds
+from simulator.kit.habilitations import (  # noqa: F401 - set_authorization: for tests
+    HAB, SET_AUTHORIZATION, set_authorization)
+from simulator.kit.soap import SOAP_CT, envelope
 from simulator.soap.mtom import split_related
 from simulator.soap.parsing import content_type_parts, safe_parser
 
@@ -19,9 +21,7 @@ BASE = "/si-dmp-server/v2/services"
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"
 ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
-HAB = "urn:si-dmp-habilitations"
 PAT = "urn:si-dmp-patients"
-SET_AUTHORIZATION = f"{HAB}:HabilitationsEndPoint:setAuthorization"
 CREATE = "urn:hl7-org:v3:PRPA_IN201311UV02"
 GOLDEN = Path(__file__).resolve().parents[1] / "wire" / "golden" / "dmp"
 UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -119,13 +119,6 @@ class Dmp:
         message_id = etree.fromstring(split_related(raw, content_type_parts(content_type)[1])[0]
                                       ).findtext(f".//{{{WSA}}}MessageID")
         return self.send("repository", raw, message_id, content_type)
-
-
-def set_authorization(action: str = "AJOUT", role: str | None = None) -> str:
-    """A TD0.3 setAuthorization body."""
-    role_xml = f"<h:role>{role}</h:role>" if role else ""
-    return (f'<h:setAuthorization xmlns:h="{HAB}"><h:action>{action}</h:action>{role_xml}'
-            "</h:setAuthorization>")
 
 
 def c14n(element: etree._Element) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import zlib
 
-from dmp_builders.xds import mtom_package
+from simulator.kit.xds import mtom_package
 from hostile_wire import XOP
 
 HOSTILE_NS = 'xmlns:h="urn:example:hostile"'

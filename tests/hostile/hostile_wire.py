@@ -4,7 +4,7 @@ Every SOAP endpoint of the simulator (INSi, the DMP v2 services with TD0.0, the 
 services) with a request it answers in-band, the checks every answer to a hostile
 request must pass (bounded, fast, SOAP 1.2 in the service's dialect, no traceback), and
 "the endpoint still answers a valid request". Requests come from the tests' builders
-(``envelopes`` for INSi, ``dmp_builders`` for the DMP).
+(``envelopes`` for INSi, ``simulator.kit`` for the DMP).
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from lxml import etree
 from werkzeug.test import Client
 
-from dmp_builders import hl7, registry
+from simulator.kit import hl7, registry
 from dmp_builders.client import IN_BAND_REQUESTS
-from dmp_builders.soap import ADRUN, SOAP_CT, envelope
+from simulator.kit.soap import ADRUN, SOAP_CT, envelope
 from envelopes import traits_request
 from simulator.identities.insc import insc_of
 from simulator.soap.parsing import safe_parser

@@ -37,7 +37,7 @@ from lxml import etree
 from werkzeug.test import Client as WsgiClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from dmp_builders import hl7, registry as reg, soap, xds  # noqa: E402
+from simulator.kit import hl7, registry as reg, soap, xds  # noqa: E402
 from dmp_builders.client import NOW, SET_AUTHORIZATION, Dmp, set_authorization  # noqa: E402
 from dmp_live import (  # noqa: E402
     APPROVED, COLLEAGUE, DE_UNIQUE_ID, DELETED, DMP_PATH, DOCTOR, FAILURE, NS, SUCCESS, Caller,

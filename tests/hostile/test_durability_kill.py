@@ -35,7 +35,7 @@ import requests
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from dmp_builders import hl7, registry as reg, soap, xds  # noqa: E402
+from simulator.kit import hl7, registry as reg, soap, xds  # noqa: E402
 from dmp_builders.client import SET_AUTHORIZATION, set_authorization  # noqa: E402
 from dmp_live import (  # noqa: E402
     APPROVED, DE_UNIQUE_ID, DMP_PATH, DOCTOR, NS, SUCCESS, feed_package, parse, simulated_now,

@@ -13,7 +13,7 @@ import time
 import pytest
 from lxml import etree
 
-from dmp_builders import xds
+from simulator.kit import xds
 from envelopes import vitale_request
 from hostile_wire import (ENDPOINTS, INSI, MAX_ANSWER_BYTES, V1, V2, assert_sender_fault,
                           fault_of)

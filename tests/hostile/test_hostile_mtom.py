@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from dmp_builders.xds import BOUNDARY, mtom_package
+from simulator.kit.xds import BOUNDARY, mtom_package
 from hostile_payloads import package
 from hostile_wire import ENDPOINTS, assert_normal_answer, assert_sender_fault
 

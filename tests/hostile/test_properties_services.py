@@ -10,8 +10,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from lxml import etree
 
-from dmp_builders import xds
-from dmp_builders.soap import vihf
+from simulator.kit import xds
+from simulator.kit.soap import vihf
 from hostile_strategies import XML_TEXT, elements, fuzz_settings, mutated, qname
 from simulator.identities.model import Identity, Matricule
 from simulator.services.dmp.vihf import Vihf, VihfError, peek_vihf, read_vihf

@@ -10,7 +10,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from lxml import etree
 
-from dmp_builders.soap import SOAP_CT
+from simulator.kit.soap import SOAP_CT
 from hostile_payloads import package
 from hostile_strategies import fuzz_settings, mutated
 from hostile_wire import ENDPOINTS, SOAP, assert_not_a_crash

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dmp_builders import hl7, registry as reg
+from simulator.kit import hl7, registry as reg
 from dmp_builders.client import SET_AUTHORIZATION, set_authorization
 from hostile_payloads import package
 from live_hostile import (
@@ -22,6 +22,7 @@ from live_hostile import (
 
 LARGE_PARTS = 40  # issue 14: ~40 accepted requests of 3.5 MB brought a worker near 1 GB
 LARGE_BYTES = 3_500_000
+TRIMMED_GROWTH_MB = 20  # the bound the memory benchmark and the soak allow a worker
 
 
 # --- memory after large accepted requests ------------------------------------------------
@@ -59,8 +60,13 @@ def growth_after_large_requests(tmp_path: Path, name: str, env: dict) -> dict[in
 
 def test_workers_give_memory_back_after_large_requests(tmp_path):
     """``SIM_MEMORY_TRIM_BYTES`` (default 1 MB): after each large request the worker
-    returns its freed heap to the system (malloc_trim). Compared in the same run with
-    trimming off (0): the workers must grow by at most half as much."""
+    returns its freed heap to the system (malloc_trim). The workers grow by at most
+    TRIMMED_GROWTH_MB over the 140 MB of requests and, when they grow more than twice
+    that with trimming off (0, same run), by at most half as much as then.
+
+    The comparison needs freed heap to give back: with a parser per request and spyne
+    reading every body, the untrimmed workers grew by 100-120 MB; reading bodies
+    directly with one parser (issue 15) they grow by about 13 MB, trimmed 8-12 MB."""
     trimmed = growth_after_large_requests(tmp_path, "trim-on", {})
     untrimmed = growth_after_large_requests(tmp_path, "trim-off", {"SIM_MEMORY_TRIM_BYTES": "0"})
 
@@ -70,7 +76,9 @@ def test_workers_give_memory_back_after_large_requests(tmp_path):
           f"untrimmed {show(untrimmed)}")
     grown = max(a - b for b, a in trimmed.values())
     grown_untrimmed = max(a - b for b, a in untrimmed.values())
-    assert grown < grown_untrimmed / 2, (trimmed, untrimmed)
+    assert grown < TRIMMED_GROWTH_MB, (trimmed, untrimmed)
+    if grown_untrimmed > 2 * TRIMMED_GROWTH_MB:
+        assert grown < grown_untrimmed / 2, (trimmed, untrimmed)
 
 
 # --- disk full ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import statistics
 import pytest
 import requests
 
-from dmp_builders.xds import mtom_package
+from simulator.kit.xds import mtom_package
 from hostile_wire import XOP
 from live_hostile import (
     HANG_GUARD, closed_by_server, connect, http_head, insi_request, json_error,

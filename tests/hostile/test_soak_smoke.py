@@ -1,8 +1,13 @@
 """Smoke test of the soak script (benchmarks/soak.py): a short run on the real server
-with a scenario injecting every kind of fault often, so that a few seconds make dozens
-of them; every client failure must be explained by an injected fault, and the JSON
-result written. A check on the comparison itself: a failure no injected fault can cause
-is counted as unexplained. Skipped when Locust is not installed.
+with a scenario injecting every kind of fault often; every client failure must be
+explained by an injected fault, and the JSON result written. A check on the comparison
+itself: a failure no injected fault can cause is counted as unexplained. Skipped when
+Locust is not installed.
+
+The run lasts 15 s of wall-clock time, so how much it does depends on the machine: the
+assertions are relations that hold at any speed (client and server counts equal, each
+failure explained by one injected fault, the journal's altered exchanges equal to the
+injections /metrics counted), never amounts of load.
 """
 from __future__ import annotations
 
@@ -58,6 +63,18 @@ def test_comparison_counts_a_failure_no_fault_can_cause():
         ["connection", "http", "fault", "answer"]
 
 
+def test_store_check_counts_the_submission_sets_of_iti57_updates():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.soak_checks import store_check
+    registry = {"submission_sets": 12, "documents": 20, "documents_without_bytes": 0,
+                "integrity": "ok"}
+    feeds = Counter({"Success 2 entries": 10})
+    # 10 feeds and 2 deletions (ITI-57), each with its submission set: consistent.
+    assert store_check(10, feeds, Counter(), registry, None, updates_stored=2)["ok"]
+    # Without counting them, two sets are unexplained.
+    assert not store_check(10, feeds, Counter(), registry, None)["ok"]
+
+
 @pytest.mark.skipif(not LOCUST.exists(), reason=f"locust is not installed ({LOCUST})")
 def test_short_soak_explains_every_failure_and_writes_its_result(tmp_path):
     scenario = tmp_path / "smoke.yaml"
@@ -75,13 +92,23 @@ def test_short_soak_explains_every_failure_and_writes_its_result(tmp_path):
     assert written and Path(written.group(1)).parent == results, report
     result = json.loads(Path(written.group(1)).read_text())
     explained = result["explained"]
+    # Not vacuous: with faults on about a fifth of the requests, a run of a few dozen
+    # requests (any machine makes them in 15 s) injects some; a failure needs one.
+    assert explained["injected"] >= 1 and explained["failures"] >= 1, explained
     assert explained["unexplained"] == 0 and not explained["unexplained_detail"]
-    assert explained["injected"] >= 10, "the scenario injected too few faults to compare"
-    assert explained["failures"] >= 10
-    assert result["client_by_op"] == result["server_by_op"]
-    assert {"rechercherInsAvecTraitsIdentite", "ProvideAndRegisterDocumentSet-b",
-            "RetrieveDocumentSet"} <= set(result["server_by_op"])
-    assert result["journal"]["complete"] and result["journal"]["unexplained_error_count"] == 0
+    # Each failure is one injected fault seen by the client (some, e.g. a garbled
+    # answer that still parses, go unnoticed): never more failures than injections.
+    assert explained["failures"] <= explained["injected"], explained
+    for operation, data in explained["operations"].items():
+        assert sum(data["failures"].values()) <= sum(data["injected"].values()), operation
+        assert data["silent"] >= 0, (operation, data)
+    # What the client sent is what the server counted, operation by operation.
+    assert result["client_by_op"] == result["server_by_op"] and result["server_by_op"]
+    journal = result["journal"]
+    assert journal["complete"] and journal["unexplained_error_count"] == 0
+    # The journal's exchanges altered by each rule are those /metrics counted.
+    assert journal["altered_matches_metrics"], journal["altered"]
+    assert journal["exchanges"] == sum(result["server_by_op"].values())
     assert result["store"]["ok"], result["store"]
-    assert len(result["samples"]) >= 5 and all(
+    assert result["samples"] and all(
         "master" in s["processes"] and len(s["processes"]) == 3 for s in result["samples"])

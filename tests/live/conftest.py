@@ -22,19 +22,43 @@ from insi_live import (
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_database(request):
+    """``database()`` -> the database URL of a further in-process live server: None
+    (SQLite in its data directory), or a new PostgreSQL database on the session's test
+    server when ``SIM_TEST_BACKEND=postgresql`` (every live test on PostgreSQL;
+    docs/storage.md)."""
+    import os
+    if os.environ.get("SIM_TEST_BACKEND", "sqlite") != "postgresql":
+        yield lambda: None
+        return
+    from postgres_server import drop_database, new_database
+    server = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def database() -> str:
+        made.append(new_database(server))
+        return made[-1]
+    yield database
+    for url in made:
+        drop_database(server, url)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, live_database):
     """The simulator with default INSi settings, shared by the whole live session."""
-    live = start_live_server(live_settings(tmp_path_factory.mktemp("live-data")))
+    live = start_live_server(live_settings(tmp_path_factory.mktemp("live-data"),
+                                           database_url=live_database()))
     yield live
     live.stop()
 
 
 @pytest.fixture(scope="session")
-def live_server_factory(tmp_path_factory):
+def live_server_factory(tmp_path_factory, live_database):
     """``factory(**settings_changes)`` -> a further LiveServer, stopped at session end."""
     started: list[LiveServer] = []
 
     def factory(**changes) -> LiveServer:
+        changes.setdefault("database_url", live_database())
         live = start_live_server(live_settings(tmp_path_factory.mktemp("live-data"), **changes))
         started.append(live)
         return live
@@ -116,7 +140,7 @@ def dmp(live_server):
 @pytest.fixture
 def adrun_dmp(dmp):
     """ADRUN Zoé's DMP, created by TD1.1 on the (reset) session server."""
-    from dmp_builders import hl7
+    from simulator.kit import hl7
     from dmp_live import hl7_ack
     answer = dmp.patients(hl7.create())
     assert hl7_ack(answer.body) == ("AA", None), answer.body

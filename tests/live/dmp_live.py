@@ -24,7 +24,7 @@ import zeep
 from lxml import etree
 from zeep.plugins import HistoryPlugin, Plugin
 
-from dmp_builders import soap, xds
+from simulator.kit import soap, xds
 from insi_live import LiveTransport
 from simulator.soap.mtom import split_related
 from simulator.soap.parsing import content_type_parts, safe_parser
@@ -87,7 +87,7 @@ def xs_instant(moment: datetime) -> str:
 class Caller:
     """A professional as the VIHF presents them: ``user`` is the NameID (the identity
     authorisations, authorship and blocking are keyed on), ``options`` go to
-    :func:`dmp_builders.soap.vihf` (``mode``, ``patient``, ``signed``, attribute
+    :func:`simulator.kit.soap.vihf` (``mode``, ``patient``, ``signed``, attribute
     changes by attribute name). ``skew`` shifts IssueInstant from the simulated now."""
 
     user: str = "10B0167011/00B1022322"
@@ -230,7 +230,7 @@ class DmpLive:
 
     # -- HL7 v3 (patients) ------------------------------------------------------------
     def patients(self, body: bytes, caller: Caller = DOCTOR, **options) -> Answer:
-        """An HL7 v3 message of :mod:`dmp_builders.hl7` to the patients service."""
+        """An HL7 v3 message of :mod:`simulator.kit.hl7` to the patients service."""
         return self.client("patients").open_call(body, caller, **options)
 
     # -- DMP-specific ----------------------------------------------------------------
@@ -252,7 +252,7 @@ class DmpLive:
 
     # -- XDS -----------------------------------------------------------------------------
     def registry(self, body: str, caller: Caller = DOCTOR, **options) -> Answer:
-        """An ITI-18 or ITI-57 body of :mod:`dmp_builders.registry`."""
+        """An ITI-18 or ITI-57 body of :mod:`simulator.kit.registry`."""
         return self.client("registry").open_call(body, caller, **options)
 
     def retrieve(self, unique_id: str, caller: Caller = DOCTOR,
@@ -291,7 +291,7 @@ class Feed:
 
 def lot(documents: tuple[xds.Doc, ...], *, set_unique_id: str | None = None,
         **options) -> xds.Iti41:
-    """:func:`dmp_builders.xds.provide_and_register` (MTOM form) with a fresh submission
+    """:func:`simulator.kit.xds.provide_and_register` (MTOM form) with a fresh submission
     set uniqueId and a fresh lot signature uniqueId. The builder gives every signature
     the same uniqueId, which the registry rightly refuses the second time
     (XDSDuplicateUniqueIdInRegistry): the signature is rebuilt under a new one and its

@@ -7,7 +7,7 @@ import requests
 import zeep
 from lxml import etree
 
-from dmp_builders import xds
+from simulator.kit import xds
 from dmp_live import (
     DMP_PATH, HTTP_TIMEOUT, NS, Caller, DmpLive, ServiceClient, feed_package, parse,
     simulated_now)

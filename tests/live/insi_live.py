@@ -17,6 +17,7 @@ from zeep.transports import Transport
 from zeep.wsa import WsAddressingPlugin
 
 from simulator.app import create_app
+from simulator.kit.insi import xs_now, zeep_headers  # noqa: F401 - xs_now: for tests
 from simulator.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -161,41 +162,14 @@ def new_message_id() -> str:
     return f"uuid:{uuid.uuid4()}"
 
 
-def xs_now() -> str:
-    """Now as the clients send it: UTC, milliseconds, ``Z``."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def insi_soapheaders(client: zeep.Client, *, idam: str = DEFAULT_IDAM, idam_r: str | None = "4",
                      message_id: str | None = None, lps: bool = True, bam: bool = True,
                      couverture: dict | None = None) -> list:
-    """The INSi SOAP headers as zeep element objects of ``client``'s schema.
-
-    ContexteLPS (Nature CTXLPS, Version 01_00, Id, Temps, Emetteur, LPS{IDAM R=4,
-    Version, Instance, Nom}), ContexteBAM (Version 01_02, Id, Temps, Emetteur,
-    COUVERTURE empty unless given) and wsa:MessageID ``uuid:...``.
-    """
-    headers = []
-    temps = xs_now()
-    if lps:
-        contexte_lps = client.get_element(f"{{{NS_CTXLPS}}}ContexteLPS")
-        idam_value = {"_value_1": idam}
-        if idam_r is not None:
-            idam_value["R"] = idam_r
-        headers.append(contexte_lps(
-            Nature="CTXLPS", Version="01_00", Id=str(uuid.uuid4()), Temps=temps,
-            Emetteur=EMETTEUR,
-            LPS={"IDAM": idam_value, "Version": "1.0.0", "Instance": LPS_INSTANCE,
-                 "Nom": "urn:lps:insi-dmp-simulator-live-tests:1.0.0"}))
-    if bam:
-        contexte_bam = client.get_element(f"{{{NS_CTXBAM}}}ContexteBAM")
-        headers.append(contexte_bam(
-            Version="01_02", Id=str(uuid.uuid4()), Temps=temps, Emetteur=EMETTEUR,
-            COUVERTURE=couverture or {}))
-    if message_id is not None:
-        headers.append(client.get_element(f"{{{NS_WSA}}}MessageID")(message_id))
-    return headers
+    """The INSi SOAP headers as zeep element objects of ``client``'s schema: the kit's
+    :func:`simulator.kit.insi.zeep_headers` with the live tests' software identity."""
+    return zeep_headers(client, idam=idam, idam_r=idam_r, message_id=message_id, lps=lps,
+                        bam=bam, couverture=couverture, emetteur=EMETTEUR,
+                        instance=LPS_INSTANCE, software="urn:lps:insi-dmp-simulator-live-tests:1.0.0")
 
 
 @dataclass

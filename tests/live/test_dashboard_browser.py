@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dmp_builders import hl7  # noqa: E402
-from dmp_builders.soap import envelope  # noqa: E402
+from simulator.kit import hl7  # noqa: E402
+from simulator.kit.soap import envelope  # noqa: E402
 from envelopes import traits_request  # noqa: E402
 from simulator.settings import Settings, parse_datetime  # noqa: E402
 from simulator.store.sqlite import open_store  # noqa: E402

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import zeep
 
-from dmp_builders import hl7, registry as reg, xds
-from dmp_builders.hl7 import ADRUN
-from dmp_builders.soap import TEST_OID
+from simulator.kit import hl7, registry as reg, xds
+from simulator.kit.hl7 import ADRUN
+from simulator.kit.soap import TEST_OID
 from dmp_live import (
     DOCTOR, FAILURE, NS, SUCCESS, WSSE_INVALID_SECURITY, Caller, DmpLive, error_codes,
     error_contexts, hl7_ack, retrieve_raw, unique_ids, unique_oid)

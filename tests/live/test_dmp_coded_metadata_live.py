@@ -9,8 +9,8 @@ import base64
 import hashlib
 import json
 
-from dmp_builders import hl7, xds
-from dmp_builders import registry as reg
+from simulator.kit import hl7, xds
+from simulator.kit import registry as reg
 from dmp_live import (
     FAILURE, SUCCESS, DmpLive, entry_for, error_codes, error_contexts, hl7_ack, unique_oid)
 from simulator.settings import Settings

@@ -1,7 +1,10 @@
 """DMP state in the REAL server (``insi-dmp-sim serve``, gunicorn with 2 workers, a data
 directory of the test's choosing): documents survive a restart, /_admin/reset clears
 them, and concurrent feeds neither lose nor duplicate anything (the duplicate check and
-the write happen in one transaction, shared by both worker processes)."""
+the write happen in one transaction, shared by both worker processes).
+
+Every test runs on both store backends: SQLite in the data directory, and a real
+PostgreSQL database (``--database-url``, the session's server of tests/postgres_server.py)."""
 from __future__ import annotations
 
 import os
@@ -13,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from dmp_builders import hl7, registry as reg, xds
-from dmp_builders.hl7 import ADRUN
+from simulator.kit import hl7, registry as reg, xds
+from simulator.kit.hl7 import ADRUN
 from dmp_live import (
     DMP_PATH, DOCTOR, FAILURE, NS, SUCCESS, DmpLive, Feed, entry_for, error_codes,
     feed_package, hl7_ack, parse, retrieve_raw, simulated_now, td02, unique_ids, unique_oid)
@@ -27,14 +30,16 @@ HTTP_TIMEOUT = 10
 class Server:
     """The module's server process, replaceable by a restart on the same data dir."""
 
-    def __init__(self, tmp_dir):
+    def __init__(self, tmp_dir, database_url: str | None = None):
         self.tmp_dir = tmp_dir
+        self.env = {"SIM_DATABASE_URL": database_url} if database_url else {}
         self.process = None
         self.dmp: DmpLive | None = None
 
     def start(self) -> None:
         # Same name, same tmp dir: the same --data-dir <tmp>/dmp-data every time.
-        self.process = spawn_server(self.tmp_dir, "dmp", "--date", SIM_DATE, workers=2)
+        self.process = spawn_server(self.tmp_dir, "dmp", "--date", SIM_DATE, workers=2,
+                                    env=self.env)
         self.process.wait_healthy()
         self.dmp = DmpLive(self.process.base_url)
 
@@ -67,12 +72,19 @@ class Server:
         assert response.status_code == 200, response.text
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    started = Server(tmp_path_factory.mktemp("dmp-process"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(tmp_path_factory, request):
+    database_url = None
+    if request.param == "postgresql":
+        from postgres_server import drop_database, new_database
+        server_url = request.getfixturevalue("postgres_server")
+        database_url = new_database(server_url)
+    started = Server(tmp_path_factory.mktemp("dmp-process"), database_url)
     started.start()
     yield started
     started.kill()
+    if database_url:
+        drop_database(server_url, database_url)
 
 
 @pytest.fixture

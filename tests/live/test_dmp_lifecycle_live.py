@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7, registry as reg, xds
-from dmp_builders.hl7 import ADRUN, ADRUN_TRAITS
+from simulator.kit import hl7, registry as reg, xds
+from simulator.kit.hl7 import ADRUN, ADRUN_TRAITS
 from dmp_live import (
     APPROVED, COLLEAGUE, DELETED, DMP_PATH, DOCTOR, NS, SUCCESS, FAILURE, confidentiality_codes,
     entry_for, error_codes, error_contexts, document_bytes, hl7_ack, parse, retrieve_raw,

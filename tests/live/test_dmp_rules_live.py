@@ -12,8 +12,8 @@ import requests
 import zeep
 from lxml import etree
 
-from dmp_builders import hl7, registry as reg, soap, xds
-from dmp_builders.hl7 import ADRUN
+from simulator.kit import hl7, registry as reg, soap, xds
+from simulator.kit.hl7 import ADRUN
 from dmp_live import (
     COLLEAGUE, DOCTOR, EMERGENCY, FAILURE, NS, REGULATOR, SUCCESS, WSA_HEADER_REQUIRED,
     WSSE_INVALID_SECURITY, entry_for, error_codes, error_contexts, hl7_ack, retrieve_raw,

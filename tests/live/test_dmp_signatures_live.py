@@ -9,8 +9,8 @@ import requests
 import zeep
 from lxml import etree
 
-from dmp_builders import hl7, soap, xds
-from dmp_builders.signing import session_pki, signer_of
+from simulator.kit import hl7, soap, xds
+from simulator.kit.signing import session_pki, signer_of
 from dmp_live import (
     DMP_PATH, DOCTOR, NS, SUCCESS, DmpLive, error_contexts, feed, hl7_ack, simulated_now,
     unique_oid, xs_instant)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7, registry as reg, xds
+from simulator.kit import hl7, registry as reg, xds
 from dmp_live import DmpLive, NS, SUCCESS, retrieve_raw, unique_oid
 from string_split_client import (
     SplitReadError, read_query_answer, read_registry_response, read_retrieve)

@@ -3,7 +3,7 @@
 PRPA_IN201306UV02 candidates; the VIHF names no patient."""
 from __future__ import annotations
 
-from dmp_builders import hl7
+from simulator.kit import hl7
 from dmp_live import DOCTOR, NS
 
 SEARCHER = DOCTOR.but(patient=None)

@@ -10,7 +10,7 @@ import pytest
 import requests
 import zeep
 
-from dmp_builders import hl7, registry, xds
+from simulator.kit import hl7, registry, xds
 from dmp_live import DOCTOR, HTTP_TIMEOUT, NS, SUCCESS, hl7_ack, td02, unique_ids, unique_oid
 from dmp_v1_live import INS_C, V1_PATH, by_insc, insc_cx, insc_document
 

@@ -31,7 +31,9 @@ EXPECTED_NAMES = ("traits: first name", "traits: full list", "traits: with birth
 INSI_USERS = ("InsiDeskUser", "InsiVitaleUser")
 DMP_USERS = ("DmpFeedUser", "DmpConsultUser")
 DMP_NAMES = ("dmp: TD0.2 test existence", "dmp: TD1.1 create", "dmp: TD0.3 authorise",
-             "dmp: TD2.1 feed", "dmp: TD3.1 find documents", "dmp: TD3.2 retrieve")
+             "dmp: TD2.1 feed", "dmp: TD3.1 find documents", "dmp: TD3.2 retrieve",
+             "dmp: TD3.1b entryUUID", "dmp: TD3.3c delete")
+LEGACY_NAMES = ("dmp: TD0.0 certify", "dmp v1: TD0.2 test existence")
 ADRUN = "275126322074974"
 EAI = "10B0167011/EAI"            # the feeding EAI's VIHF NameID with the default structure
 
@@ -119,7 +121,7 @@ def test_dmp_smoke_run_covers_every_transaction_without_failure(fresh_sim, tmp_p
     # qualified INS (known to the registry, traits as INSi gives them).
     fresh_sim.set_clock("2024-03-01T09:00:00+01:00", frozen=False)
     process, stats, failures = run_locust(fresh_sim, tmp_path, users=4, seconds=5,
-                                          classes=DMP_USERS)
+                                          classes=DMP_USERS, DMP_DELETE_SHARE="0.5")
     report = f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     assert int(stats["Aggregated"]["Failure Count"]) == 0, f"{failures}\n{report}"
     assert failures == []
@@ -130,19 +132,50 @@ def test_dmp_smoke_run_covers_every_transaction_without_failure(fresh_sim, tmp_p
     feeds = [e for e in fresh_sim.journal(limit=100)
              if e["operation"] == "ProvideAndRegisterDocumentSet-b"]
     assert feeds and all(e["outcome"].endswith(", qualified INS") for e in feeds), feeds
+    # Each deletion the client counted is an ITI-57 the server recorded (no sleep: the
+    # journal read is complete when it returns); the server may have answered a few more
+    # that Locust's run-time limit cut before the client counted them.
+    assert fresh_sim.count(operation="UpdateDocumentSet", outcome="Success") >= \
+        int(stats["dmp: TD3.3c delete"]["Request Count"]) > 0
+
+
+def test_legacy_flows_run_before_their_cutoff_and_stop_after(fresh_sim, tmp_path):
+    # December 2022: TD0.0 and API v1 still answer (docs/timeline.md).
+    fresh_sim.set_clock("2022-12-10T09:00:00+01:00", frozen=False)
+    process, stats, failures = run_locust(fresh_sim, tmp_path, users=2, seconds=4,
+                                          classes=("DmpLegacyUser",))
+    report = f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    assert failures == [] and process.returncode == 0, f"{failures}\n{report}"
+    for name in LEGACY_NAMES:
+        assert name in stats and int(stats[name]["Request Count"]) > 0, (name, report)
+    assert fresh_sim.count(operation="identityCertification") >= \
+        int(stats["dmp: TD0.0 certify"]["Request Count"])
+    # After the grace (2023-04-29), a client no longer calls them: nothing is sent.
+    fresh_sim.reset()
+    fresh_sim.set_clock("2023-05-02T09:00:00+02:00", frozen=False)
+    process, stats, failures = run_locust(fresh_sim, tmp_path, users=2, seconds=2,
+                                          classes=("DmpLegacyUser",))
+    assert not any(name in stats for name in LEGACY_NAMES), process.stdout[-3000:]
+    assert fresh_sim.count(service="dmp") == 0
 
 
 def test_dmp_refusal_is_named_by_its_code(fresh_sim, tmp_path):
-    # The EAI opens and feeds ADRUN's DMP; then the patient blocks it: its TD0.3 is
-    # refused in-band, named by the DMP status, and nothing more is fed.
-    # 4 s runs: the user's first DMP request also makes its signing key
-    # (loadtests/dmp_signing.py) and Locust's run-time limit fires early on a loaded machine.
-    first, stats, _ = run_locust(fresh_sim, tmp_path, users=1, seconds=4,
-                                 classes=("DmpFeedUser",), DMP_PATIENTS=ADRUN)
-    assert int(stats["dmp: TD2.1 feed"]["Request Count"]) > 0, first.stdout[-3000:]
+    # ADRUN's DMP exists (TD1.1 sent with the client kit, so that no timed run is needed
+    # to open it); the patient blocks the EAI: its TD0.3 is refused in-band, named by the
+    # DMP status, and nothing is fed.
+    import urllib.request
+
+    from simulator.kit import hl7, soap, vihf
+    raw = soap.envelope(hl7.create().decode(), action="urn:hl7-org:v3:PRPA_IN201311UV02",
+                        service="patients", issue_instant=fresh_sim.clock()["now"],
+                        host=fresh_sim.base_url, **vihf.structure())
+    with urllib.request.urlopen(urllib.request.Request(
+            fresh_sim.dmp_url("patients"), raw, {"Content-Type": soap.SOAP_CT})) as answer:
+        assert b'typeCode="AA"' in answer.read()
     fresh_sim.admin("PUT", f"/dmp/patients/{ADRUN}/professionals",
                     {"professional_id": EAI, "blocked": True})
-    process, stats, failures = run_locust(fresh_sim, tmp_path, users=1, seconds=4,
+    # One run, whose first two requests (TD0.2, TD0.3) are all the test needs.
+    process, stats, failures = run_locust(fresh_sim, tmp_path, users=1, seconds=5,
                                           classes=("DmpFeedUser",), DMP_PATIENTS=ADRUN)
     report = f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     assert failures, report

@@ -11,9 +11,9 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_spec_validator import validate
 
-from dmp_builders import hl7
+from simulator.kit import hl7
 from dmp_builders.client import CREATE, NOW
-from dmp_builders.soap import ADRUN, SOAP_CT, envelope
+from simulator.kit.soap import ADRUN, SOAP_CT, envelope
 from envelopes import traits_request
 from simulator.admin.openapi import openapi_document
 from simulator.app import create_app

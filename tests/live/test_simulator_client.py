@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dmp_builders import hl7
+from simulator.kit import hl7
 from dmp_builders.client import CREATE, NOW
-from dmp_builders.soap import ADRUN, SOAP_CT, envelope
+from simulator.kit.soap import ADRUN, SOAP_CT, envelope
 from envelopes import traits_request
 from simulator.client import SimulatorClient, SimulatorError
 from simulator.settings import Settings

@@ -13,7 +13,7 @@ import requests
 from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
-from dmp_builders import hl7, registry as reg, xds
+from simulator.kit import hl7, registry as reg, xds
 from dmp_live import SUCCESS, DmpLive, hl7_ack, unique_ids, unique_oid
 from envelopes import SOAP_CT, traits_request
 from server_process import spawn_server

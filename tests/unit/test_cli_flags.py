@@ -35,7 +35,8 @@ def test_every_setting_has_a_flag_that_sets_it():
     parser = build_parser()
     choices = {"insi_response_format": "current", "insi_fault_format": "legacy",
                "log_level": "debug", "log_format": "json", "host": "0.0.0.0",
-               "scenario": "insi-down", "admin_token": "secret", "dmp_platform": "production"}
+               "scenario": "insi-down", "admin_token": "secret", "dmp_platform": "production",
+               "database_url": "postgresql://sim@db.example:5432/sim"}
     for field in dataclasses.fields(Settings):
         argv, expected = sample_text(field)
         if argv is None:  # a text setting: a known other value, else its default
@@ -49,6 +50,17 @@ def test_every_setting_has_a_flag_that_sets_it():
             continue  # only valid with other settings (TLS on; switch order): parsed above
         settings = Settings.from_env({}, **overrides)
         assert getattr(settings, field.name) == expected, field.name
+
+
+def test_an_unusable_database_url_is_refused_in_one_line(capsys):
+    """A foreign scheme, and a PostgreSQL server that is not there (nothing listens on
+    port 1), stop serve before it starts, in one line naming the setting (exit 2)."""
+    from simulator.cli import main
+    for url, expected in (("mysql://sim@127.0.0.1/sim", "unsupported scheme 'mysql'"),
+                          ("postgresql://sim@127.0.0.1:1/sim", "cannot connect to 127.0.0.1")):
+        assert main(["serve", "--port", "0", "--database-url", url]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "--database-url" in error and expected in error
 
 
 def test_every_setting_documents_its_flag():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7 as build
+from simulator.kit import hl7 as build
 from simulator.services.dmp.hl7 import codes
 from simulator.services.dmp.hl7.requests import (
     Hl7RequestError, parse_patient_request, updated_traits)

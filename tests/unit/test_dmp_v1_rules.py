@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7 as build
-from dmp_builders import soap
-from dmp_builders.xds import Doc, cda_document, provide_and_register
+from simulator.kit import hl7 as build
+from simulator.kit import soap
+from simulator.kit.xds import Doc, cda_document, provide_and_register
 from simulator.identities.insc import compute_insc
 from simulator.identities.model import Identity, Matricule
 from simulator.services.dmp.hl7.requests import Hl7RequestError, parse_patient_request

@@ -1,7 +1,7 @@
 """Identity data out of the journal (SIM_JOURNAL_PSEUDONYMISE)."""
 from __future__ import annotations
 
-from dmp_builders import hl7
+from simulator.kit import hl7
 from envelopes import traits_request, vitale_request
 from simulator.pseudonymise import Pseudonymiser
 

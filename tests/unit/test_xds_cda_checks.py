@@ -8,8 +8,8 @@ import base64
 import pytest
 from lxml import etree
 
-from dmp_builders.soap import ADRUN, TEST_OID
-from dmp_builders.xds import Doc, cda_document, provide_and_register
+from simulator.kit.soap import ADRUN, TEST_OID
+from simulator.kit.xds import Doc, cda_document, provide_and_register
 from simulator.services.dmp.xds.cda_checks import _same_time
 from simulator.services.dmp.xds.coded_metadata import ContentPolicy
 from simulator.services.dmp.xds.errors import XdsFailure

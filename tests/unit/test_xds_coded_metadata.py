@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from dmp_builders.soap import ADRUN, TEST_OID
-from dmp_builders.xds import Doc, provide_and_register
-from dmp_builders import registry as reg
+from simulator.kit.soap import ADRUN, TEST_OID
+from simulator.kit.xds import Doc, provide_and_register
+from simulator.kit import registry as reg
 from simulator.services.dmp.xds.coded_metadata import ContentPolicy, update_coded_errors
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.model import (

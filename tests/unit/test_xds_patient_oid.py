@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from dmp_builders.soap import ADRUN, TEST_OID
-from dmp_builders.xds import Doc, provide_and_register
+from simulator.kit.soap import ADRUN, TEST_OID
+from simulator.kit.xds import Doc, provide_and_register
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.rules import check_submission
 from simulator.services.dmp.xds.submission import parse_provide_and_register

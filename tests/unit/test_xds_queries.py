@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from dmp_builders import registry as b
-from dmp_builders.registry import MemoryRegistry
+from simulator.kit import registry as b
+from simulator.kit.registry import MemoryRegistry
 from simulator.services.dmp.xds import errors
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.model import (

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from dmp_builders import registry as b
-from dmp_builders.registry import MemoryRegistry
+from simulator.kit import registry as b
+from simulator.kit.registry import MemoryRegistry
 from simulator.services.dmp.document_access import is_masked
 from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.model import (

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from lxml import etree
 
-from dmp_builders.soap import ADRUN, TEST_OID
-from dmp_builders.xds import PATIENT_ID, Doc, cda_document, provide_and_register
+from simulator.kit.soap import ADRUN, TEST_OID
+from simulator.kit.xds import PATIENT_ID, Doc, cda_document, provide_and_register
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.model import (
     APPROVED, DE_AUTHOR, DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_FACILITY_TYPE, DE_FORMAT_CODE,

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from lxml import etree
 
-from dmp_builders import registry as b
+from simulator.kit import registry as b
 from simulator.services.dmp.xds import errors
 from simulator.services.dmp.xds.errors import XdsFailure
 from simulator.services.dmp.xds.model import (

@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 import pytest
 from lxml import etree
 
-from dmp_builders import soap as builder
-from dmp_builders.signing import DSIG, EXC_C14N, RSA_SHA1, SHA1, signer_of, session_pki
-from dmp_builders.xds import C14N_WITH_COMMENTS, Doc, cda_document, provide_and_register
+from simulator.kit import soap as builder
+from simulator.kit.signing import (
+    DSIG, EXC_C14N, RSA_SHA1, RSA_SHA256, SHA1, SHA256, signer_of, session_pki)
+from simulator.kit.xds import C14N_WITH_COMMENTS, Doc, cda_document, provide_and_register
 from simulator.pki import generate_pki
 from simulator.services.dmp.xds.lot_signature import _digest_problem, lot_signature_errors
 from simulator.services.dmp.xds.submission import parse_provide_and_register
@@ -57,7 +58,7 @@ def signature_of(element: etree._Element) -> etree._Element:
 
 @pytest.mark.parametrize("method, digest", [
     (RSA_SHA1, SHA1),  # the kit and DRIMbox (brief §4.2): SHA-1 must stay accepted
-    (builder.RSA_SHA256, builder.SHA256)])  # the 2024 IG example
+    (RSA_SHA256, SHA256)])  # the 2024 IG example
 def test_a_signed_vihf_verifies_with_the_certificate_it_carries(method, digest):
     verified = verify_vihf_signature(NO_TRUST, assertion(method=method, digest=digest))
     assert verified.certificate.subject.rfc4514_string().startswith("CN=ORG-SIGN,")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from werkzeug.test import Client
 
+from simulator.journal_query import JournalQuery
+
 from envelopes import SOAP_CT, traits_request
 
 NEW_PERSON = {"birth_name": "DUPONT-MOREAU", "first_names": "ANNE-SOPHIE CLAIRE", "sex": "F",
@@ -59,7 +61,7 @@ def test_journal_is_bounded_in_entries_and_body_size(make_app):
     assert len(entries) == 5
     assert entries[0]["request_body"].endswith("…[truncated]")
     assert len(entries[0]["request_body"]) <= 100 + len("…[truncated]")
-    stored = app.simulator.store.diagnostics.execute("SELECT COUNT(*) FROM journal")[0][0]
+    stored = app.simulator.store.query_journal(JournalQuery(limit=1))[1]  # no window
     assert stored == 5  # trimmed at every flush
 
 

@@ -9,11 +9,11 @@ import uuid
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7, registry as reg, xds
+from simulator.kit import hl7, registry as reg, xds
 from dmp_builders.client import (
     HAB, IN_BAND_REQUESTS, NOW, PAT, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n,
     golden, set_authorization)
-from dmp_builders.soap import ADRUN, TEST_OID, envelope
+from simulator.kit.soap import ADRUN, TEST_OID, envelope
 from simulator.settings import parse_datetime
 
 HL7 = "{urn:hl7-org:v3}"

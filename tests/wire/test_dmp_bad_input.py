@@ -13,9 +13,9 @@ from lxml import etree
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
-from dmp_builders import xds
+from simulator.kit import xds
 from dmp_builders.client import IN_BAND_REQUESTS
-from dmp_builders.soap import SOAP_CT, envelope
+from simulator.kit.soap import SOAP_CT, envelope
 from simulator.app import create_app
 from simulator.settings import Settings, parse_datetime
 from simulator.soap.parsing import safe_parser

@@ -2,7 +2,7 @@
 patient, answered with the DMP's own SOAP faults or HTTP statuses."""
 from __future__ import annotations
 
-from dmp_builders import hl7, registry
+from simulator.kit import hl7, registry
 from dmp_builders.client import NOW, SOAP, Dmp
 from simulator.settings import parse_datetime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dmp_builders import xds
+from simulator.kit import xds
 from dmp_builders.client import Dmp
 from simulator.settings import parse_datetime
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from dmp_builders import registry, xds
+from simulator.kit import registry, xds
 from dmp_builders.client import NOW, Dmp, c14n, golden
 from simulator.services.dmp.xds.value_sets import TerminologyError
 from simulator.settings import parse_datetime

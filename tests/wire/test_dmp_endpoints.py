@@ -16,11 +16,11 @@ from lxml import etree
 from werkzeug.test import Client
 from zeep.transports import Transport
 
-from dmp_builders import hl7, registry, xds
+from simulator.kit import hl7, registry, xds
 from dmp_builders.client import (
     Answer, BASE, Dmp, HAB, NOW, PAT, SET_AUTHORIZATION, SOAP, WSA,
     assert_reply_addressing, c14n, golden, set_authorization)
-from dmp_builders.soap import SOAP_CT, envelope
+from simulator.kit.soap import SOAP_CT, envelope
 from string_split_client import read_query_answer, read_retrieve
 from simulator.services.dmp.v2 import (
     habilitations, patients, patients_pdq, patients_specific, registry as registry_service,

@@ -11,9 +11,9 @@ from lxml import etree
 
 from dmp_builders.client import (
     HAB, NOW, SET_AUTHORIZATION, Dmp, assert_reply_addressing, c14n, golden, set_authorization)
-from dmp_builders import xds
-from dmp_builders.signing import DSIG, session_pki, sign_in_place, signer_of
-from dmp_builders.soap import envelope
+from simulator.kit import xds
+from simulator.kit.signing import DSIG, session_pki, sign_in_place, signer_of
+from simulator.kit.soap import envelope
 from simulator.pki import generate_pki
 from simulator.settings import parse_datetime
 from simulator.soap.mtom import split_related

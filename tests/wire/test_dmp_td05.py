@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7
+from simulator.kit import hl7
 from dmp_builders.client import Answer, Dmp, NOW, assert_reply_addressing, c14n, golden
 from simulator.services.dmp.records import PatientTraits
 from simulator.settings import parse_datetime

@@ -191,7 +191,7 @@ def test_the_served_wsdl_drops_td15_on_the_removal_day(make_app):
 
 
 def test_td02_says_whether_the_web_access_exists(dmp):
-    from dmp_builders import hl7
+    from simulator.kit import hl7
 
     def web_access_flag() -> str:
         answer = dmp.call("patients", hl7.query(), "urn:hl7-org:v3:PRPA_IN201307UV02")

@@ -8,10 +8,10 @@ import uuid
 import pytest
 from lxml import etree
 
-from dmp_builders import hl7, registry, xds
+from simulator.kit import hl7, registry, xds
 from dmp_builders.client import (
     CREATE, HAB, SET_AUTHORIZATION, SOAP, Answer, Dmp, c14n, golden, set_authorization)
-from dmp_builders.soap import ADRUN, RESOURCE_ID, SOAP_CT, TEST_OID, envelope
+from simulator.kit.soap import ADRUN, RESOURCE_ID, SOAP_CT, TEST_OID, envelope
 from simulator.identities.insc import insc_of
 from simulator.settings import parse_datetime
 from simulator.soap.mtom import split_related

@@ -9,7 +9,7 @@ from lxml import etree
 from simulator.services.dmp.vihf import (
     PURPOSE_OF_USE, RESOURCE_ID, ROLE, SUBJECT_ID, Role, VihfError, read_vihf)
 from simulator.settings import parse_datetime
-from dmp_builders import soap as builder
+from simulator.kit import soap as builder
 
 NOW = parse_datetime("2024-03-01T10:00:00Z")
 SKEW = timedelta(minutes=10)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dmp_builders import hl7
+from simulator.kit import hl7
 from dmp_builders.client import CREATE, NOW, Dmp
-from dmp_builders.soap import ADRUN
+from simulator.kit.soap import ADRUN
 from envelopes import SOAP_CT, traits_request, vitale_request
 from simulator.journal import JournalIncomplete
 from simulator.settings import parse_datetime

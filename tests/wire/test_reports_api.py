@@ -19,7 +19,7 @@ from simulator.soap.errors import ServiceFault
 
 INSI_SOFTWARE = "urn:lps:test:1.0-2022"  # ContexteLPS Nom-Version of tests/envelopes.py
 INSI_STRUCTURE = "10B0152872"  # its Emetteur
-DPI, CHU = "MON-DPI-4.2", "10B0167011"  # the VIHF of tests/dmp_builders
+DPI, CHU = "MON-DPI-4.2", "10B0167011"  # the VIHF of simulator.kit
 
 
 def at(text: str) -> datetime:
@@ -76,7 +76,10 @@ def test_insi_searches_are_batched_then_reported_with_their_provenance(app, clie
                     "identifiers": {"INS": 3}}
     assert timeline.provenance(INSI_STRUCTURE, "297022A020778") == {"insi"}
     assert timeline.provenance("10B0000000", "297022A020778") == set()
-    stored = timeline.database.query("SELECT structure, ins, source FROM ins_provenance")
+    # The rows themselves (one, the INS cut to 13): SQL valid on both backends, run on
+    # the backend's own database object (SQLite: .database; PostgreSQL: .db).
+    database = getattr(timeline, "database", None) or timeline.db
+    stored = database.query("SELECT structure, ins, source FROM ins_provenance")
     assert stored == [{"structure": INSI_STRUCTURE, "ins": "297022A020778", "source": "insi"}]
 
 

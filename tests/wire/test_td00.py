@@ -16,7 +16,7 @@ from lxml import etree
 
 from dmp_builders.client import Answer, BASE, Dmp, PAT, SOAP, assert_reply_addressing, c14n, \
     golden
-from dmp_builders.soap import envelope
+from simulator.kit.soap import envelope
 from envelopes import SOAP_CT, vitale_request
 from simulator.identities.insc import insc_of
 from simulator.settings import parse_datetime

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from dmp_builders import registry as b
-from dmp_builders.registry import MemoryRegistry
+from simulator.kit import registry as b
+from simulator.kit.registry import MemoryRegistry
 from string_split_client import SplitReadError, read_query_answer
 from simulator.services.dmp.xds import errors
 from simulator.services.dmp.xds.errors import XdsError, XdsFailure

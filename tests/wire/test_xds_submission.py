@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from dmp_builders.soap import ADRUN, SOAP_CT, TEST_OID
-from dmp_builders.xds import (
+from simulator.kit.soap import ADRUN, SOAP_CT, TEST_OID
+from simulator.kit.xds import (
     AUTHOR, PATIENT_ID, REPOSITORY, SIGNATURE_UNIQUE_ID, Doc, iti41_envelope,
     iti41_mtom, iti43_envelope, provide_and_register, retrieve_body)
 from simulator.services.dmp.xds.errors import XdsError, XdsFailure, registry_response

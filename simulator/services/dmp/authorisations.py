@@ -12,7 +12,7 @@ from simulator.services.dmp import refusals
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.services.dmp.vihf import Vihf
-from simulator.store.dmp import DmpStore
+from simulator.ports.dmp import DmpRecordStore
 
 ACTIONS = ("AJOUT", "SUPPRESSION")
 ROLES = ("MEDECIN_TRAITANT",)
@@ -20,7 +20,7 @@ LIST_MODES = ("TOUTE", "AUTORISE", "INTERDIT")
 DATE_TYPES = ("LASTAUTORIZATION", "LASTDOC")
 
 
-def open_record(store: DmpStore, ins: str) -> DmpRecord:
+def open_record(store: DmpRecordStore, ins: str) -> DmpRecord:
     """The patient's DMP, refusing when there is none or it is closed."""
     record = store.record(ins)
     if record is None:
@@ -32,7 +32,7 @@ def open_record(store: DmpStore, ins: str) -> DmpRecord:
     return record
 
 
-def set_authorisation(store: DmpStore, vihf: Vihf, action: str, role: str | None,
+def set_authorisation(store: DmpRecordStore, vihf: Vihf, action: str, role: str | None,
                       now: datetime, *, ins: str | None = None,
                       gate=None) -> AuthorisationRecord:
     """TD0.3: add (AJOUT) or remove (SUPPRESSION) the caller's authorisation, or only
@@ -76,7 +76,7 @@ def _new(ins: str, vihf: Vihf) -> AuthorisationRecord:
         specialty=roles[1].code if len(roles) > 1 else "", granted=False)
 
 
-def list_for_patient(store: DmpStore, ins: str, mode: str,
+def list_for_patient(store: DmpRecordStore, ins: str, mode: str,
                      now: datetime, gate=None) -> list[AuthorisationRecord]:
     """TD1.6: the professionals authorised on (or blocked from) a patient's DMP;
     ``gate`` as for :func:`set_authorisation`."""
@@ -94,7 +94,7 @@ def list_for_patient(store: DmpStore, ins: str, mode: str,
     return known
 
 
-def accessible_patients(store: DmpStore, vihf: Vihf, since: datetime, date_type: str,
+def accessible_patients(store: DmpRecordStore, vihf: Vihf, since: datetime, date_type: str,
                         now: datetime, gate=None) -> list[tuple[DmpRecord, datetime]]:
     """TD0.4: the DMPs the professional (direct authentication) or the structure
     (indirect) may access, with the date of the last authorisation or the last

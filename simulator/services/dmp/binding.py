@@ -23,7 +23,7 @@ from simulator.soap.mtom import build_related
 from simulator.soap.parsing import SoapRequest
 from simulator.soap.reply import Reply
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
-from simulator.store.database import StorageFull
+from simulator.ports.errors import StorageFull
 
 WSDL_DIR = data_folder("wsdl") / "dmp"
 

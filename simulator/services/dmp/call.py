@@ -33,7 +33,8 @@ from simulator.services.dmp.xmldsig import (
 from simulator.settings import Settings
 from simulator.soap.errors import ServiceFault
 from simulator.soap.namespaces import WSA
-from simulator.store.dmp import DmpStore
+from simulator.ports.dmp import DmpRecordStore
+from simulator.ports.store import SimulatorStore
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ LOG = logging.getLogger(__name__)
 class DmpContext:
     """What every DMP service needs: the store, the settings, the clock and calendar."""
 
-    store: object  # SQLiteStore (identities) with its .dmp part
+    store: SimulatorStore
     settings: Settings
     clock: SimClock
     calendar: RegulatoryCalendar
@@ -100,7 +101,7 @@ class DmpCall:
     _ins_oids: InsOidRule | None = field(default=None, repr=False)
 
     @property
-    def dmp(self) -> DmpStore:
+    def dmp(self) -> DmpRecordStore:
         """The DMP part of the store."""
         return self.context.store.dmp
 

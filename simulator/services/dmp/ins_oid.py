@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from simulator.identities.model import (
     OID_INS_NIA, OID_INS_NIR, OID_INS_NIR_DEMO, OID_INS_NIR_TEST)
+from simulator.ports.identities import IdentityLookup
 
 NIR, NIA, DEMO = "NIR", "NIA", "demonstration"
 _KIND_OF_OID = {OID_INS_NIR: NIR, OID_INS_NIR_TEST: NIR, OID_INS_NIA: NIA,
@@ -39,7 +40,7 @@ _LABELS = {OID_INS_NIR: "INS-NIR production", OID_INS_NIR_TEST: "INS-NIR test",
            OID_INS_NIA: "INS-NIA", OID_INS_NIR_DEMO: "INS-NIR démonstration"}
 
 
-def identity_kind(store, ins: str) -> str | None:
+def identity_kind(store: IdentityLookup, ins: str) -> str | None:
     """NIR, NIA or demonstration: the type of the identity whose matricule (active or
     former) is the first 13 characters of ``ins``, or None when the registry does not
     know it."""
@@ -75,7 +76,7 @@ class InsOidRule:
     """The rule bound to one call: the simulator's store, platform and whether it is
     on. Each INS is looked up once (a feed names it on every entry)."""
 
-    def __init__(self, store, platform: str, enabled: bool = True):
+    def __init__(self, store: IdentityLookup, platform: str, enabled: bool = True):
         self.store, self.platform, self.enabled = store, platform, enabled
         self._kinds: dict[str, str | None] = {}
 

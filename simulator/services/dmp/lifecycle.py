@@ -12,13 +12,13 @@ from simulator.services.dmp import refusals
 from simulator.services.dmp.access import Authorisation
 from simulator.services.dmp.records import ACTIVE, CLOSED, DmpRecord, PatientTraits
 from simulator.services.dmp.refusals import DmpRefusal
-from simulator.store.dmp import DmpStore
+from simulator.ports.dmp import DmpRecordStore
 
 OPPOSITION_BRIS_DE_GLACE = "OPPOSITION_BRIS_DE_GLACE"
 OPPOSITION_ACCES_URGENCE = "OPPOSITION_ACCES_URGENCE"
 
 
-def existence(store: DmpStore, ins: str, professional_id: str,
+def existence(store: DmpRecordStore, ins: str, professional_id: str,
               now: datetime) -> tuple[DmpRecord | None, Authorisation, bool]:
     """TD0.2: the DMP (None when absent), the caller's authorisation status and
     whether the caller is the patient's médecin traitant DMP."""
@@ -31,7 +31,7 @@ def existence(store: DmpStore, ins: str, professional_id: str,
                                 and status is Authorisation.VALIDE)
 
 
-def create(store: DmpStore, identities, *, ins: str, ins_oid: str, traits: PatientTraits,
+def create(store: DmpRecordStore, identities, *, ins: str, ins_oid: str, traits: PatientTraits,
            observations: dict[str, bool], now: datetime,
            insc: str | None = None) -> DmpRecord:
     """TD1.1: open the DMP; DMPFound when the patient already has one. ``insc``: the
@@ -59,7 +59,7 @@ def _existing(record: DmpRecord | None, ins: str) -> DmpRecord:
     return record
 
 
-def reactivate(store: DmpStore, ins: str, now: datetime) -> DmpRecord:
+def reactivate(store: DmpRecordStore, ins: str, now: datetime) -> DmpRecord:
     """TD1.2: reopen a closed DMP; DMPFound when it is active."""
     def change(record: DmpRecord | None) -> DmpRecord:
         record = _existing(record, ins)
@@ -69,7 +69,7 @@ def reactivate(store: DmpStore, ins: str, now: datetime) -> DmpRecord:
     return store.update_record(ins, change)
 
 
-def update(store: DmpStore, ins: str, traits: PatientTraits | None,
+def update(store: DmpRecordStore, ins: str, traits: PatientTraits | None,
            observations: dict[str, bool], now: datetime) -> DmpRecord:
     """TD1.3b: change the administrative data and the patient's oppositions."""
     def change(record: DmpRecord | None) -> DmpRecord:
@@ -88,7 +88,7 @@ def update(store: DmpStore, ins: str, traits: PatientTraits | None,
     return store.update_record(ins, change)
 
 
-def close(store: DmpStore, ins: str, reason: str, text: str | None,
+def close(store: DmpRecordStore, ins: str, reason: str, text: str | None,
           now: datetime) -> DmpRecord:
     """TD1.4: close the DMP; DMPClosed when it already is."""
     def change(record: DmpRecord | None) -> DmpRecord:

@@ -31,7 +31,7 @@ from simulator.services.dmp.authorisations import open_record
 from simulator.services.dmp.records import CLOSED, DmpRecord, PatientAccess, authorisation_status
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.services.dmp.vihf import Vihf
-from simulator.store.dmp import DmpStore
+from simulator.ports.dmp import DmpRecordStore
 
 CHANNEL_TYPES = ("EMAIL", "SMS")
 OTP_ACTIONS = ("AJOUT", "MODIFICATION", "SUPPRESSION")
@@ -69,7 +69,7 @@ def login_of(ins: str, created_at: datetime) -> str:
     return base64.b32encode(digest).decode()[:10]
 
 
-def _check_caller(store: DmpStore, record: DmpRecord, vihf: Vihf, now: datetime,
+def _check_caller(store: DmpRecordStore, record: DmpRecord, vihf: Vihf, now: datetime,
                   needs_authorisation: bool) -> None:
     status = authorisation_status(store.authorisation(record.ins, vihf.name_id), now)
     if status is Authorisation.INTERDIT:
@@ -81,7 +81,7 @@ def _check_caller(store: DmpStore, record: DmpRecord, vihf: Vihf, now: datetime,
                          "consent with TD0.3 first")
 
 
-def _change_access(store: DmpStore, ins: str, vihf: Vihf, now: datetime,
+def _change_access(store: DmpRecordStore, ins: str, vihf: Vihf, now: datetime,
                    needs_authorisation: bool, change, gate=None) -> PatientAccess:
     """Check the DMP and the caller, then apply ``change(record) -> PatientAccess`` in
     one transaction (two concurrent TD1.5a create one access). ``gate()``, called once
@@ -98,7 +98,7 @@ def _change_access(store: DmpStore, ins: str, vihf: Vihf, now: datetime,
     return store.update_record(ins, write).web_access
 
 
-def create(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | None,
+def create(store: DmpRecordStore, ins: str, vihf: Vihf, channel_type: str | None,
            channel: str | None, now: datetime, *, needs_authorisation: bool = True,
            gate=None) -> PatientAccess:
     """TD1.5a: create the patient's web access with its first OTP channel."""
@@ -121,7 +121,7 @@ def _existing(record: DmpRecord) -> PatientAccess:
     return record.web_access
 
 
-def update_channel(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | None,
+def update_channel(store: DmpRecordStore, ins: str, vihf: Vihf, channel_type: str | None,
                    channel: str | None, action: str | None, now: datetime, *,
                    needs_authorisation: bool = True, gate=None) -> PatientAccess:
     """TD1.5b: add (AJOUT), change (MODIFICATION) or remove (SUPPRESSION) an OTP channel.
@@ -156,7 +156,7 @@ def update_channel(store: DmpStore, ins: str, vihf: Vihf, channel_type: str | No
     return _change_access(store, ins, vihf, now, needs_authorisation, change, gate)
 
 
-def issue_new_codes(store: DmpStore, ins: str, vihf: Vihf, now: datetime, *,
+def issue_new_codes(store: DmpRecordStore, ins: str, vihf: Vihf, now: datetime, *,
                     needs_authorisation: bool = True, gate=None) -> PatientAccess:
     """TD1.5c/d: unblock the access and issue new codes (the login does not change)."""
     def change(record: DmpRecord) -> PatientAccess:

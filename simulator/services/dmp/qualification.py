@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.ports.store import InsiStore
 from simulator.services.insi.matching import normalise_name
 
 QUALIFIED, NON_QUALIFIED, INS_C = "qualified", "non-qualified", "ins-c"
@@ -25,7 +26,7 @@ class Qualification:
     reason: str = ""
 
 
-def assess_feed(store, structure: str, ins: str, oid: str,
+def assess_feed(store: InsiStore, structure: str, ins: str, oid: str,
                 source_patient_infos: list[list[str]]) -> Qualification:
     """Qualify the INS of a feed by ``structure``; ``source_patient_infos`` holds the
     sourcePatientInfo values of each document entry."""

@@ -6,7 +6,8 @@ from spyne.model.fault import Fault
 
 from simulator.chaos.scenario import RequestFacts
 from simulator.services.insi.contract import (
-    LPS_IDAM, LPS_NAME, NS_CTXLPS, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+    LPS_IDAM, LPS_NAME, NS_RECSANS, NS_RECVIT, OP_TRAITS, OPERATIONS_BY_BODY, TNS)
+from simulator.services.insi.contexts import contexts_of, text_of
 from simulator.services.insi.errors import InsiError, insi_fault
 from simulator.services.insi.matching import SearchOutcome
 from simulator.services.insi.rendering import render_fault, render_result
@@ -17,7 +18,7 @@ from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
 from simulator.soap.reply import Reply
 from simulator.soap.errors import ProtocolError, ServiceFault, capped
-from simulator.soap.parsing import SoapRequest
+from simulator.soap.parsing import SoapRequest, child_text
 from simulator.soap.spyne_glue import UnexpectedError, build_application, method_key
 
 WSDL_DIR = data_folder("wsdl") / "insi"
@@ -48,18 +49,19 @@ class InsiBinding:
 
     def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
         """Caller and patient as chaos rules see them (best effort: never raises)."""
-        lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
+        contexts = contexts_of(request)
         body = request.body_element
 
-        def text(element, path):
-            value = element.findtext(path) if element is not None else None
+        def text(value):
             return value.strip() if value and value.strip() else None
         ns = NS_RECSANS if operation == OP_TRAITS else NS_RECVIT
-        number = text(body, f"{{{NS_RECVIT}}}MatriculeIndividu/{{{NS_RECVIT}}}NumIdentifiant")
-        name = text(body, f"{{{ns}}}NomNaissance")
+        number = text(child_text(body, f"{{{NS_RECVIT}}}MatriculeIndividu",
+                                 f"{{{NS_RECVIT}}}NumIdentifiant"))
+        name = text(child_text(body, f"{{{ns}}}NomNaissance"))
         return RequestFacts(
             service=self.name, operation=operation,
-            idam=text(lps, LPS_IDAM), lps_name=text(lps, LPS_NAME),
+            idam=text(text_of(contexts.software_element(LPS_IDAM[1]))),
+            lps_name=text(text_of(contexts.software_element(LPS_NAME[1]))),
             ins=number.upper()[:13] if number else None,
             birth_name=name.upper() if name else None,
             structure=caller_of(request)[1] or None)
@@ -73,18 +75,20 @@ class InsiBinding:
         now = self.context.clock.now()
         self.usage.record(exchange.request, exchange.operation, result, now)
         generation = self.context.calendar.insi_response_format(now.date())
-        return Reply(200, render_result(result, generation), outcome=f"CR {result.code}")
+        return Reply(200, render_result(result, generation), outcome=f"CR {result.code}",
+                     at=now)
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as an INSi fault, in the generation of the simulated date."""
         entry, detail, status = _catalogue_entry(error)
-        generation = self.context.calendar.insi_fault_format(self.context.clock.today())
+        now = self.context.clock.now()
+        generation = self.context.calendar.insi_fault_format(now.date())
         body = render_fault(entry.spec, generation,
                             request.message_id if request is not None else None,
                             capped(detail) if detail else detail)
         return Reply(status, body,
                      outcome=f"fault {entry.spec.subcode or entry.spec.code_value}/"
-                             f"{entry.spec.erreur_code}")
+                             f"{entry.spec.erreur_code}", at=now)
 
     def serve_document(self, environ):
         """``GET /lps?wsdl`` and the XSDs it imports."""

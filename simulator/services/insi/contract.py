@@ -19,9 +19,13 @@ OP_TRAITS = "rechercherInsAvecTraitsIdentite"
 OP_VITALE = "rechercherInsAvecCarteVitale"
 ACTION_PREFIX = "urn:ServiceIdentiteCertifiee:1.0.0:"
 
-# Paths in ContexteLPS of the calling software's number (IDAM) and name.
-LPS_IDAM = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}IDAM"
-LPS_NAME = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}Nom"
+# Header blocks, and the paths (child tags) in ContexteLPS of the calling software's
+# number (IDAM), name and version.
+CONTEXTE_LPS = f"{{{NS_CTXLPS}}}ContexteLPS"
+CONTEXTE_BAM = f"{{{NS_CTXBAM}}}ContexteBAM"
+LPS_IDAM = (f"{{{NS_CTXLPS}}}LPS", f"{{{NS_CTXLPS}}}IDAM")
+LPS_NAME = (f"{{{NS_CTXLPS}}}LPS", f"{{{NS_CTXLPS}}}Nom")
+LPS_VERSION = (f"{{{NS_CTXLPS}}}LPS", f"{{{NS_CTXLPS}}}Version")
 
 # Body element -> operation: the service dispatches on the body, not on the action.
 OPERATIONS_BY_BODY = {

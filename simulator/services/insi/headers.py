@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from simulator.services.insi.contexts import contexts_of, text_of
 from simulator.services.insi.contract import LPS_IDAM, NS_CTXBAM, NS_CTXLPS, action_of
 from simulator.services.insi.errors import InsiError
 from simulator.soap.errors import ServiceFault
@@ -49,28 +50,30 @@ def check_client_certificate(certificate: dict | None) -> None:
 
 def check_headers(request: SoapRequest, authorised_idams: tuple[str, ...]) -> None:
     """Validate ContexteLPS and ContexteBAM, and that the calling software is authorised."""
-    lps = request.header_element(f"{{{NS_CTXLPS}}}ContexteLPS")
-    if lps is None:
+    contexts = contexts_of(request)
+    if contexts.lps is None:
         raise invalid(f"Header ContexteLPS ({NS_CTXLPS}) is missing")
-    _check_context(lps, "ContexteLPS", NS_CTXLPS, "CTXLPS", "01_00")
-    bam = request.header_element(f"{{{NS_CTXBAM}}}ContexteBAM")
-    if bam is None:
+    _check_context(contexts.lps, contexts.lps_children, "ContexteLPS", NS_CTXLPS, "CTXLPS",
+                   "01_00")
+    if contexts.bam is None:
         raise invalid(f"Header ContexteBAM ({NS_CTXBAM}) is missing")
-    _check_context(bam, "ContexteBAM", NS_CTXBAM, "CTXBAM", "01_02")
-    if bam.find(f"{{{NS_CTXBAM}}}COUVERTURE") is None:
+    _check_context(contexts.bam, contexts.bam_children, "ContexteBAM", NS_CTXBAM, "CTXBAM",
+                   "01_02")
+    if contexts.bam_element(f"{{{NS_CTXBAM}}}COUVERTURE") is None:
         raise invalid("ContexteBAM/COUVERTURE is missing: it is required, and empty "
                       "(<COUVERTURE/>) for a search by traits")
-    _check_idam(lps.find(LPS_IDAM), authorised_idams)
+    _check_idam(contexts.software_element(LPS_IDAM[1]), authorised_idams)
 
 
-def _check_context(element, label: str, ns: str, nature: str, version: str) -> None:
+def _check_context(element, children: dict, label: str, ns: str, nature: str,
+                   version: str) -> None:
     if not element.get("Version"):
         raise invalid(f"{label}/@Version is missing (expected {version!r})")
     if element.get("Nature") not in (None, nature):
         raise invalid(f"{label}/@Nature must be {nature!r}, got {element.get('Nature')!r}")
-    if not (element.findtext(f"{{{ns}}}Id") or "").strip():
+    if not (text_of(children.get(f"{{{ns}}}Id")) or "").strip():
         raise invalid(f"{label}/Id is missing or empty (a UUID is expected)")
-    temps = (element.findtext(f"{{{ns}}}Temps") or "").strip()
+    temps = (text_of(children.get(f"{{{ns}}}Temps")) or "").strip()
     if not temps:
         raise invalid(f"{label}/Temps is missing (an xs:dateTime is expected)")
     if not _DATETIME.match(temps) or not _parses(temps):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from simulator.identities.model import Identity
 
 CR_LABELS = {"00": "OK", "01": "Aucune identite trouvee", "02": "Plusieurs identites trouvees"}
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class SearchOutcome:
 
 def normalise_name(text: str) -> str:
     """Upper case, trimmed, inner runs of spaces collapsed."""
-    return re.sub(r"\s+", " ", text.strip()).upper()
+    return _SPACES.sub(" ", text.strip()).upper()
 
 
 def same_birth_place(a: str, b: str) -> bool:

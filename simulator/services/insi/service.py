@@ -13,6 +13,7 @@ from spyne import Service, Unicode, rpc
 
 from simulator.calendar import RegulatoryCalendar
 from simulator.clock import SimClock
+from simulator.ports.store import InsiStore
 from simulator.services.insi import quirks
 from simulator.services.insi.contract import (
     NS_RECSANS, NS_RECVIT, OP_TRAITS, OP_VITALE, Beneficiaire, TraitsDIdentite)
@@ -31,7 +32,7 @@ _NIR = re.compile(r"^\d{6}[0-9AB]\d{6}$")
 class InsiContext:
     """What the INSi handlers need: the registry, the settings, the clock and calendar."""
 
-    store: object
+    store: InsiStore
     settings: Settings
     clock: SimClock
     calendar: RegulatoryCalendar

@@ -9,25 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from simulator.batching import ProcessBatcher
-from simulator.services.insi.contract import NS_CTXBAM, NS_CTXLPS
+from simulator.services.insi.contexts import contexts_of, text_of
+from simulator.services.insi.contract import LPS_NAME, LPS_VERSION, NS_CTXBAM, NS_CTXLPS
 from simulator.services.insi.matching import SearchOutcome
 from simulator.soap.parsing import SoapRequest
 
 API_INSI = "insi"  # the api column of the timeline's usage table
-_LPS = f"{{{NS_CTXLPS}}}LPS/{{{NS_CTXLPS}}}"
-_CTXLPS = f"{{{NS_CTXLPS}}}ContexteLPS"
-_CTXBAM = f"{{{NS_CTXBAM}}}ContexteBAM"
 
 
 def caller_of(request: SoapRequest) -> tuple[str, str]:
     """(software ``Nom-Version`` of ContexteLPS/LPS, structure ``Emetteur``), "" when
     absent; the Emetteur of ContexteBAM stands in when ContexteLPS has none."""
-    lps = request.header_element(_CTXLPS)
-    name = _text(lps, _LPS + "Nom")
-    version = _text(lps, _LPS + "Version")
+    contexts = contexts_of(request)
+    name = _text(contexts.software_element(LPS_NAME[1]))
+    version = _text(contexts.software_element(LPS_VERSION[1]))
     software = f"{name}-{version}" if name or version else ""
-    structure = _text(lps, f"{{{NS_CTXLPS}}}Emetteur") or \
-        _text(request.header_element(_CTXBAM), f"{{{NS_CTXBAM}}}Emetteur")
+    structure = _text(contexts.lps_element(f"{{{NS_CTXLPS}}}Emetteur")) or \
+        _text(contexts.bam_element(f"{{{NS_CTXBAM}}}Emetteur"))
     return software, structure
 
 
@@ -82,6 +80,6 @@ class InsiUsage:
             self.timeline.record_provenance(list(provenance.values()))
 
 
-def _text(element, path: str) -> str:
-    value = element.findtext(path) if element is not None else None
+def _text(element) -> str:
+    value = text_of(element)
     return value.strip() if value else ""

@@ -9,6 +9,7 @@ identity's active matricule to the DMP, whichever API version created it.
 from __future__ import annotations
 
 from simulator.identities.insc import is_valid_insc
+from simulator.ports.identities import IdentityLookup
 
 
 class UnknownInsc(ValueError):
@@ -16,7 +17,7 @@ class UnknownInsc(ValueError):
     what to check."""
 
 
-def ins_of_insc(store, insc: str) -> tuple[str, str]:
+def ins_of_insc(store: IdentityLookup, insc: str) -> tuple[str, str]:
     """(INS, OID) of the identity whose INS-C is ``insc``: its active 15-character
     matricule and that matricule's OID. Raises :class:`UnknownInsc`."""
     if not is_valid_insc(insc):

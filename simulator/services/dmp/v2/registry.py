@@ -26,7 +26,7 @@ from simulator.services.dmp.xds.rules import parse_patient_id
 from simulator.services.dmp.xds.stored_queries import (
     GET_DOCUMENTS, LEAF_CLASS, OBJECT_REF, parse_adhoc_query)
 from simulator.services.dmp.xds.updates import parse_update, plan_update
-from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET, RegistryTransaction
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, RegistryAccess
 
 STORED_QUERY = DmpOperation(
     "RegistryStoredQuery", f"{{{QUERY}}}AdhocQueryRequest",
@@ -44,7 +44,7 @@ _BY_NAME = {op.name: op for op in OPERATIONS}
 class _RegistryView:
     """The query engine's view of the store, for one patient's INS."""
 
-    def __init__(self, registry: RegistryTransaction):
+    def __init__(self, registry: RegistryAccess):
         self.registry = registry
 
     def documents_for_patient(self, patient_id: str,
@@ -103,7 +103,7 @@ def _check_update_patient(call: DmpCall, plan) -> None:
         raise XdsFailure(errors)
 
 
-def _plan_checked(call: DmpCall, request, registry: RegistryTransaction):
+def _plan_checked(call: DmpCall, request, registry: RegistryAccess):
     """The update plan, with the value-set errors of the new metadata reported together
     with the registry's (docs/dmp.md, "Coded metadata and CDA checks")."""
     coded = update_coded_errors(request, ContentPolicy.from_settings(call.context.settings))
@@ -117,7 +117,7 @@ def _plan_checked(call: DmpCall, request, registry: RegistryTransaction):
     return plan
 
 
-def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> None:
+def _check_update_rights(call: DmpCall, plan, registry: RegistryAccess) -> None:
     """Only the author deletes; other changes need the author or a consultation right
     (brief §2.5 TD3.3), which indirect authentication does not have (§4.1)."""
     errors = []
@@ -137,7 +137,7 @@ def _check_update_rights(call: DmpCall, plan, registry: RegistryTransaction) -> 
         raise XdsFailure(errors)
 
 
-def _check_new_submission_set(plan, registry: RegistryTransaction) -> None:
+def _check_new_submission_set(plan, registry: RegistryAccess) -> None:
     """An update's submission set needs a uniqueId of its own, as a feed's does."""
     unique_id = plan.submission_set.external(SS_UNIQUE_ID) or ""
     if registry.unique_id_exists(unique_id):
@@ -146,7 +146,7 @@ def _check_new_submission_set(plan, registry: RegistryTransaction) -> None:
             "each update needs a new one", plan.submission_set.id)])
 
 
-def _store_plan(registry: RegistryTransaction, plan, call: DmpCall) -> None:
+def _store_plan(registry: RegistryAccess, plan, call: DmpCall) -> None:
     registry.add_object(plan.submission_set, kind=SUBMISSION_SET, ins=call.patient_id,
                         unique_id=plan.submission_set.external(SS_UNIQUE_ID) or "",
                         author_id=call.vihf.name_id, registered_at=call.now)

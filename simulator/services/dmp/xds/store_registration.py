@@ -13,7 +13,8 @@ from datetime import datetime
 from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID, Association
 from simulator.services.dmp.xds.registration import Registration
-from simulator.store.xds_registry import DOCUMENT, SUBMISSION_SET, prepare_object
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, RegistryAccess
+from simulator.services.dmp.xds.stored_rows import prepare_object
 
 
 @dataclass
@@ -45,7 +46,7 @@ def prepare_registration(registration: Registration, *, ins: str, feeder: str,
                                 registration.deprecate)
 
 
-def store_prepared(registry, prepared: PreparedRegistration) -> None:
+def store_prepared(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
     """Store the submission set, the entries with their bytes and the associations,
     and deprecate replaced entries."""
     registry.add_prepared(prepared.objects[0])
@@ -63,7 +64,7 @@ def store_prepared(registry, prepared: PreparedRegistration) -> None:
         registry.set_status(entry_uuid, DEPRECATED)
 
 
-def store_registration(registry, registration: Registration, *, ins: str, feeder: str,
+def store_registration(registry: RegistryAccess, registration: Registration, *, ins: str, feeder: str,
                        now: datetime) -> None:
     """:func:`prepare_registration` then :func:`store_prepared`, in one go."""
     store_prepared(registry, prepare_registration(registration, ins=ins, feeder=feeder,

@@ -1,14 +1,27 @@
-"""Real XML signatures for the test requests, with the simulator's test PKI.
+"""XML signatures for DMP requests, with the simulator's test PKI or your own key.
 
-The builders sign every indirect-mode VIHF (enveloped, exclusive C14N, DMP brief §4.2)
-and every XAdES lot signature (SignedInfo over #IHEManifest and the SignedProperties,
-§2.5) with the ORG SIGN certificate of a test PKI generated once per test session. The
-signing is written here with lxml's canonicalisation and cryptography, independently
-of signxml, which verifies on the simulator side: a test passing proves the two agree.
+The DMP checks two signatures (brief §4.2, §2.5): the VIHF of the indirect modes
+(enveloped, exclusive C14N) and the XAdES lot signature of a TD2.1 (SignedInfo over
+``#IHEManifest`` and the SignedProperties). :func:`sign_in_place` fills a
+``ds:Signature`` skeleton (:func:`signature_skeleton`); the builders of
+:mod:`simulator.kit.vihf` and :mod:`simulator.kit.xds` call it for you.
+
+Who signs: by default the ORG SIGN certificate of a test PKI generated once per process
+(:func:`session_pki`, the same kind ``insi-dmp-sim certs`` writes); give a simulator that
+judges chains (``SIM_DMP_TRUSTED_CAS``) the CA of the PKI it should trust, e.g.
+``signer_of("pki/org-sign-key.pem", "pki/org-sign-cert.pem")`` after ``insi-dmp-sim
+certs --out pki``. :func:`self_signed` makes a throw-away certificate for a simulator
+that judges no chain.
+
+The signing is written with lxml's canonicalisation and ``cryptography``, independently
+of signxml, with which the simulator verifies: a request accepted proves the two agree,
+and ``tests/unit/test_kit_signing.py`` checks this module against signxml and against a
+signature computed by hand, so that a bug on either side shows.
 """
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import tempfile
@@ -44,14 +57,32 @@ class Signer:
 
     @property
     def certificate_b64(self) -> str:
+        """The certificate, DER in base64, as ``ds:X509Certificate`` holds it."""
         return base64.b64encode(self.certificate.public_bytes(
             serialization.Encoding.DER)).decode()
+
+
+def self_signed(common_name: str = "KIT ORG-SIGN", key_size: int = 2048) -> Signer:
+    """A throw-away self-signed signer, for a simulator that judges no certificate chain
+    (``SIM_DMP_TRUSTED_CAS`` empty, its default)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(days=1))
+                   .not_valid_after(now + dt.timedelta(days=365))
+                   .sign(key, hashes.SHA256()))
+    return Signer(key, certificate)
 
 
 @functools.cache
 def session_pki() -> Pki:
     """The test PKI of this session (CA, ORG SIGN...), generated once."""
-    return generate_pki(Path(tempfile.mkdtemp(prefix="dmp-builders-pki-")))
+    return generate_pki(Path(tempfile.mkdtemp(prefix="insi-dmp-kit-pki-")))
 
 
 @functools.cache

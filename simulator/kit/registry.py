@@ -1,6 +1,14 @@
 """Builders of DMP registry bodies: ITI-18 stored queries (TD3.1) and ITI-57 updates
 (TD3.3), shaped like the clients of the DMP brief §2.5 send them (S1 Find*Request and
-DeleteRequest, S2 MaskMessage). Every builder returns the body element as XML text."""
+DeleteRequest, S2 MaskMessage). Every builder returns the body element as XML text,
+to send with :data:`STORED_QUERY_ACTION` or :data:`UPDATE_ACTION` to ``registry``.
+
+Example (delete a document the caller fed, by its entryUUID)::
+
+    from simulator.kit import registry, soap
+    raw = soap.envelope(registry.delete("urn:uuid:..."), action=registry.UPDATE_ACTION,
+                        service="registry", issue_instant=now)
+"""
 from __future__ import annotations
 
 import uuid
@@ -11,6 +19,8 @@ RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 QUERY = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 NS = f'xmlns:rim="{RIM}"'
+STORED_QUERY_ACTION = "urn:ihe:iti:2007:RegistryStoredQuery"  # TD3.1 (ITI-18)
+UPDATE_ACTION = "urn:ihe:iti:2010:UpdateDocumentSet"  # TD3.3 (ITI-57)
 
 ADRUN = "275126322074974"  # a CNDA test person (INS-NIR test OID)
 TEST_OID = "1.2.250.1.213.1.4.10"

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from dmp_builders.signing import RSA_SHA1, SHA1, Signer, sign_in_place, signature_skeleton
-from dmp_builders.soap import ADRUN, TEST_OID, envelope
+from simulator.kit.signing import RSA_SHA1, SHA1, Signer, sign_in_place, signature_skeleton
+from simulator.kit.soap import ADRUN, TEST_OID, envelope
 
 PATIENT_ID = f"{ADRUN}^^^&{TEST_OID}&ISO^NH"
 AUTHOR = "00B1022322^DUPONT^JEAN^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
@@ -107,6 +107,10 @@ class Doc:
     # (scheme, code, display, codingScheme) replacing the default code of that scheme
     # ("class", "type", "format", "facility", "practice").
     codes: tuple[tuple[str, str, str, str], ...] = ()
+    creation_time: str = "20240301083000"  # XDS DTM, UTC (DMP.md §5)
+    service_start: str = "20240301080000"
+    service_stop: str = "20240301083000"
+    source_patient_id: str = "IPP123456^^^&1.2.250.1.999.1.2.3&ISO^PI"
 
     def bytes(self) -> bytes:
         """The document content."""
@@ -172,7 +176,9 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
                          signature_unique_id: str = SIGNATURE_UNIQUE_ID,
                          content_type: tuple[str, str, str] = (
                              "04", "Hospitalisation de jour", "1.2.250.1.213.2.2"),
-                         signer: Signer | None = None) -> Iti41:
+                         signer: Signer | None = None,
+                         submission_time: str = "20240301083000",
+                         source_id: str = SOURCE_ID, author: str = AUTHOR) -> Iti41:
     """An ``xdsb:ProvideAndRegisterDocumentSetRequest`` as DRIMbox builds it.
 
     ``replaces``: entry id -> entryUUID of the version it replaces (RPLC).
@@ -182,12 +188,14 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
     RegistryPackage (IHE sample style) instead of inside it. ``xop``: documents as
     ``xop:Include href="cid:0.N"`` instead of inline base64. ``content_type``: the
     submission set's contentTypeCode (code, display, codingScheme). ``signer``: signs
-    the lot instead of the test PKI's ORG SIGN certificate.
+    the lot instead of the test PKI's ORG SIGN certificate. ``submission_time`` (XDS
+    DTM), ``source_id`` (the LPS OID) and ``author`` (an XCN, also the legal
+    authenticator) describe the submission.
     """
     ids = _Ids()
     contents = {doc.entry_id: doc.bytes() for doc in documents}
-    entries = [_document_entry(doc, contents[doc.entry_id], doc.patient_id or patient_id, ids)
-               for doc in documents]
+    entries = [_document_entry(doc, contents[doc.entry_id], doc.patient_id or patient_id, ids,
+                               author) for doc in documents]
     members = [doc.entry_id for doc in documents]
     associations = []
     if signed:
@@ -195,7 +203,8 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
             (d.unique_id, contents[d.entry_id], d.mime_type == "text/xml") for d in documents],
             signature_unique_id, signer=signer)
         contents["Signature01"] = signature
-        entries.append(_signature_entry(signature, patient_id, ids, signature_unique_id))
+        entries.append(_signature_entry(signature, patient_id, ids, signature_unique_id,
+                                        submission_time, author))
         members.append("Signature01")
     associations += [_association("SubmissionSet01", member,
                                   "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
@@ -207,7 +216,7 @@ def provide_and_register(documents: tuple[Doc, ...] = (Doc(),), *,
         associations.append(_association(entry_id, target,
                                          "urn:ihe:iti:2007:AssociationType:RPLC", ids))
     objects = _submission_set(patient_id, set_unique_id, ids, set_classification_apart,
-                              content_type)
+                              content_type, submission_time, source_id, author)
     objects += "".join(entries) + "".join(associations)
     content_ids = {entry_id: f"0.{n}" for n, entry_id in enumerate(contents, start=2)}
     documents_xml = "".join(
@@ -255,10 +264,10 @@ def _coded(scheme: str, owner: str, code: str, display: str, coding: str, ids: _
             f'{_slot("codingScheme", coding)}{_name("Name", display)}</Classification>')
 
 
-def _author(scheme: str, owner: str, ids: _Ids) -> str:
+def _author(scheme: str, owner: str, ids: _Ids, author: str = AUTHOR) -> str:
     return (f'<Classification classificationScheme="{_SCHEME[scheme]}" '
             f'classifiedObject="{owner}" nodeRepresentation="" id="{ids.next("cla")}">'
-            f'{_slot("authorPerson", AUTHOR)}{_slot("authorInstitution", INSTITUTION)}'
+            f'{_slot("authorPerson", author)}{_slot("authorInstitution", INSTITUTION)}'
             f'{_slot("authorSpecialty", "G15_10/SM26^Médecine générale^1.2.250.1.213.1.1.4.5")}'
             "</Classification>")
 
@@ -269,28 +278,30 @@ def _external(scheme: str, owner: str, value: str, name: str, ids: _Ids) -> str:
             "</ExternalIdentifier>")
 
 
-def _submission_set(patient_id, unique_id, ids, classification_apart, content_type) -> str:
+def _submission_set(patient_id, unique_id, ids, classification_apart, content_type,
+                    submission_time, source_id, author) -> str:
     marker = (f'<Classification classificationNode="{_SET_NODE}" '
               f'classifiedObject="SubmissionSet01" id="{ids.next("cla")}"/>')
     return ('<RegistryPackage id="SubmissionSet01">'
-            f'{_slot("submissionTime", "20240301083000")}'
+            f'{_slot("submissionTime", submission_time)}'
             f'{_name("Name", "Lot de soumission")}{_name("Description", "TD2.1")}'
-            f'{_author("ss_author", "SubmissionSet01", ids)}'
+            f'{_author("ss_author", "SubmissionSet01", ids, author)}'
             + _coded("ss_content", "SubmissionSet01", *content_type, ids)
             + ("" if classification_apart else marker)
             + _external("ss_patient", "SubmissionSet01", patient_id,
                         "XDSSubmissionSet.patientId", ids)
-            + _external("ss_source", "SubmissionSet01", SOURCE_ID, "XDSSubmissionSet.sourceId",
+            + _external("ss_source", "SubmissionSet01", source_id, "XDSSubmissionSet.sourceId",
                         ids)
             + _external("ss_unique", "SubmissionSet01", unique_id, "XDSSubmissionSet.uniqueId",
                         ids)
             + "</RegistryPackage>" + (marker if classification_apart else ""))
 
 
-def _entry(entry_id, mime_type, slots, title, codes, patient_id, unique_id, ids) -> str:
+def _entry(entry_id, mime_type, slots, title, codes, patient_id, unique_id, ids,
+           author=AUTHOR) -> str:
     return (f'<ExtrinsicObject id="{entry_id}" mimeType="{mime_type}" objectType="{_DE}">'
             + "".join(_slot(name, *values) for name, values in slots)
-            + _name("Name", title) + _author("author", entry_id, ids)
+            + _name("Name", title) + _author("author", entry_id, ids, author)
             + "".join(_coded(scheme, entry_id, code, display, coding, ids)
                       for scheme, code, display, coding in codes)
             + _external("patient", entry_id, patient_id, "XDSDocumentEntry.patientId", ids)
@@ -302,11 +313,12 @@ _PLACE = [("facility", "SA01", "Etablissement public de santé", "1.2.250.1.71.4
           ("practice", "ETABLISSEMENT", "Etablissement de santé", "1.2.250.1.213.1.1.4.9")]
 
 
-def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids) -> str:
-    slots = [("creationTime", ["20240301083000"]), ("languageCode", ["fr-FR"]),
-             ("legalAuthenticator", [AUTHOR]), ("serviceStartTime", ["20240301080000"]),
-             ("serviceStopTime", ["20240301083000"]),
-             ("sourcePatientId", ["IPP123456^^^&1.2.250.1.999.1.2.3&ISO^PI"]),
+def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids,
+                    author: str = AUTHOR) -> str:
+    slots = [("creationTime", [doc.creation_time]), ("languageCode", ["fr-FR"]),
+             ("legalAuthenticator", [author]), ("serviceStartTime", [doc.service_start]),
+             ("serviceStopTime", [doc.service_stop]),
+             ("sourcePatientId", [doc.source_patient_id]),
              ("sourcePatientInfo", list(doc.patient_info))]
     if doc.hash_and_size:
         slots += [("hash", [hashlib.sha1(content).hexdigest()]), ("size", [str(len(content))])]
@@ -319,14 +331,15 @@ def _document_entry(doc: Doc, content: bytes, patient_id: str, ids: _Ids) -> str
     replaced = {scheme: (scheme, *rest) for scheme, *rest in doc.codes}
     codes = [replaced.get(code[0], code) for code in codes]
     return _entry(doc.entry_id, doc.mime_type, slots, doc.title, codes, patient_id,
-                  doc.unique_id, ids)
+                  doc.unique_id, ids, author)
 
 
 def _signature_entry(signature: bytes, patient_id: str, ids: _Ids,
-                     unique_id: str = SIGNATURE_UNIQUE_ID) -> str:
+                     unique_id: str = SIGNATURE_UNIQUE_ID, moment: str = "20240301083000",
+                     author: str = AUTHOR) -> str:
     # DMP.md §2.5; like DRIMbox, no sourcePatientInfo on the signature entry.
-    slots = [("creationTime", ["20240301083000"]), ("languageCode", ["art"]),
-             ("legalAuthenticator", [AUTHOR]), ("serviceStartTime", ["20240301083000"]),
+    slots = [("creationTime", [moment]), ("languageCode", ["art"]),
+             ("legalAuthenticator", [author]), ("serviceStartTime", [moment]),
              ("sourcePatientId", [patient_id]),
              ("hash", [hashlib.sha1(signature).hexdigest()]), ("size", [str(len(signature))])]
     codes = [("class", "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1", "Digital Signature", "URN"),
@@ -335,7 +348,7 @@ def _signature_entry(signature: bytes, patient_id: str, ids: _Ids,
              ("format", DSIG, "Default Signature Style", "URN"), *_PLACE,
              ("event", "1.2.840.10065.1.12.1.14", "Source", "1.2.840.10065.1.12")]
     return _entry("Signature01", "text/xml", slots, "Source", codes, patient_id,
-                  unique_id, ids)
+                  unique_id, ids, author)
 
 
 def _association(source, target, kind, ids, original=False) -> str:
@@ -344,10 +357,12 @@ def _association(source, target, kind, ids, original=False) -> str:
             f'targetObject="{target}" id="{ids.next("assoc")}">{status}</Association>')
 
 
-def iti41_envelope(request: Iti41, issue_instant: str = "2024-03-01T08:30:00Z") -> bytes:
-    """The SOAP 1.2 envelope of a TD2.1 request (WS-Addressing, VIHF)."""
+def iti41_envelope(request: Iti41, issue_instant: str = "2024-03-01T08:30:00Z",
+                   **envelope_options) -> bytes:
+    """The SOAP 1.2 envelope of a TD2.1 request (WS-Addressing, VIHF);
+    ``envelope_options`` go to :func:`simulator.kit.soap.envelope` (host, VIHF...)."""
     return envelope(request.body, action=PNR_ACTION, service="repository",
-                    issue_instant=issue_instant)
+                    issue_instant=issue_instant, **envelope_options)
 
 
 def mtom_package(root: bytes, parts: list[tuple[str, bytes]], action: str = PNR_ACTION
@@ -370,14 +385,17 @@ def mtom_package(root: bytes, parts: list[tuple[str, bytes]], action: str = PNR_
 
 
 def iti41_mtom(documents: tuple[Doc, ...] = (Doc(),), *,
-               issue_instant: str = "2024-03-01T08:30:00Z", **options
+               issue_instant: str = "2024-03-01T08:30:00Z",
+               envelope_options: dict | None = None, **options
                ) -> tuple[str, bytes, Iti41]:
     """(Content-Type, body, request) of a TD2.1 request sent as MTOM, as DRIMbox does
-    (documents in parts 0.2, 0.3, ..., the signature last)."""
+    (documents in parts 0.2, 0.3, ..., the signature last); ``options`` go to
+    :func:`provide_and_register`, ``envelope_options`` to the envelope."""
     request = provide_and_register(documents, xop=True, **options)
     parts = [(request.content_ids[entry_id], content)
              for entry_id, content in request.contents.items()]
-    content_type, raw = mtom_package(iti41_envelope(request, issue_instant), parts)
+    content_type, raw = mtom_package(
+        iti41_envelope(request, issue_instant, **(envelope_options or {})), parts)
     return content_type, raw, request
 
 
@@ -394,7 +412,8 @@ def retrieve_body(*documents: tuple[str, str] | tuple[str, str, str]) -> str:
             f"{requests}</xdsb:RetrieveDocumentSetRequest>")
 
 
-def iti43_envelope(*documents, issue_instant: str = "2024-03-01T08:30:00Z") -> bytes:
+def iti43_envelope(*documents, issue_instant: str = "2024-03-01T08:30:00Z",
+                   **envelope_options) -> bytes:
     """The SOAP 1.2 envelope of a TD3.2 request."""
     return envelope(retrieve_body(*documents), action=RETRIEVE_ACTION, service="repository",
-                    issue_instant=issue_instant)
+                    issue_instant=issue_instant, **envelope_options)
