@@ -174,7 +174,8 @@ def _run(call: DmpCall, query) -> tuple[int, int, list[tuple[str, bytes | None]]
     view = call.dmp.view()
     leaf = query.return_type == LEAF_CLASS
     limit = call.context.settings.dmp_max_results if leaf else None
-    find = document_find(query)
+    # A backend without the stored columns (the PostgreSQL adapter) runs the engine.
+    find = document_find(query) if hasattr(view, "find_documents") else None
     if find is not None:
         count, found = view.find_documents(find, ins=call.patient_id,
                                            caller=call.vihf.name_id, limit=limit,
@@ -187,7 +188,8 @@ def _run(call: DmpCall, query) -> tuple[int, int, list[tuple[str, bytes | None]]
     if not leaf or (limit is not None and count > limit):
         found = [(item.id, None) for item in [*result.objects, *result.associations]]
         return count, len(result.objects), found, False
-    stored = view.fragments([obj.id for obj in result.objects])
+    stored = view.fragments([obj.id for obj in result.objects]) \
+        if hasattr(view, "fragments") else {}
     found = [(obj.id, stored.get(obj.id) or object_fragment(obj)) for obj in result.objects]
     found += [(a.id, association_fragment(a)) for a in result.associations]
     return count, len(result.objects), found, False

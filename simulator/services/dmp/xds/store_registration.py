@@ -26,6 +26,8 @@ class PreparedRegistration:
     contents: list[tuple[str, str, bytes]]  # (uniqueId, mime type, bytes), entry order
     associations: list[Association]
     deprecate: list[str]
+    registration: Registration | None = None  # for a registry without add_prepared
+    written_as: dict | None = None  # ins, feeder, now
 
 
 def prepare_registration(registration: Registration, *, ins: str, feeder: str,
@@ -43,16 +45,25 @@ def prepare_registration(registration: Registration, *, ins: str, feeder: str,
                                       author_id=feeder, registered_at=now))
         contents.append((unique_id, entry.mime_type, registration.documents[entry.id]))
     return PreparedRegistration(objects, contents, registration.associations,
-                                registration.deprecate)
+                                registration.deprecate, registration,
+                                {"ins": ins, "feeder": feeder, "now": now})
 
 
 def store_prepared(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
     """Store the submission set, the entries with their bytes and the associations,
     and deprecate replaced entries."""
+    if not hasattr(registry, "add_prepared"):  # a backend storing objects as they come
+        _store_objects(registry, prepared)
+        return
     registry.add_prepared(prepared.objects[0])
     for row, (unique_id, mime_type, content) in zip(prepared.objects[1:], prepared.contents):
         registry.add_prepared(row)
         registry.add_content(unique_id, mime_type, content)
+    _finish(registry, prepared)
+
+
+def _finish(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
+    """The associations (new ids only) and the deprecations of a stored registration."""
     reused = [a.id for a in prepared.associations if registry.association_exists(a.id)]
     if reused:  # client-chosen urn:uuid ids are kept, so they must be new
         raise XdsFailure([XdsError(REGISTRY_METADATA_ERROR, f"Association id {a_id} is "
@@ -62,6 +73,20 @@ def store_prepared(registry: RegistryAccess, prepared: PreparedRegistration) -> 
         registry.add_association(association)
     for entry_uuid in prepared.deprecate:
         registry.set_status(entry_uuid, DEPRECATED)
+
+
+def _store_objects(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
+    registration, written = prepared.registration, prepared.written_as
+    submission_set = registration.submission_set
+    registry.add_object(submission_set, kind=SUBMISSION_SET, ins=written["ins"],
+                        unique_id=submission_set.external(SS_UNIQUE_ID) or "",
+                        author_id=written["feeder"], registered_at=written["now"])
+    for entry, (unique_id, mime_type, content) in zip(registration.entries,
+                                                      prepared.contents):
+        registry.add_object(entry, kind=DOCUMENT, ins=written["ins"], unique_id=unique_id,
+                            author_id=written["feeder"], registered_at=written["now"])
+        registry.add_content(unique_id, mime_type, content)
+    _finish(registry, prepared)
 
 
 def store_registration(registry: RegistryAccess, registration: Registration, *, ins: str, feeder: str,
