@@ -56,7 +56,7 @@ DMP_ROUNDS = 12
 def test_dmp_calls_and_feeds_reach_the_reports_whichever_worker_served_them(sim):
     # DMP calls and fed documents are counted in per-worker batches too (issue 15): a
     # report read at once, by either worker, must still see every one of them.
-    from dmp_builders import hl7, xds
+    from simulator.kit import hl7, xds
     from dmp_live import SUCCESS, DmpLive, hl7_ack, unique_oid
     short = []
     for number in range(DMP_ROUNDS):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from lxml import etree
 
-from dmp_builders import registry as b
+from simulator.kit import registry as b
 from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord, PatientTraits
 from simulator.services.dmp.xds.model import (
