@@ -3,11 +3,18 @@ the reports of :mod:`simulator.timeline_reports`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 
 class TimelineRecords(Protocol):
     """API usage, grace registrations, INS provenance and feeding counts."""
+
+    def before_reading(self, flush: Callable[[], None]) -> None:
+        """Call ``flush`` before usage and feeds are read (a per-worker batch of counts)."""
+
+    def record_counts(self, usage: list[tuple[datetime, str, str, str, str, str]],
+                      feeds: list[tuple[datetime, str, str, str, int]]) -> None:
+        """Count calls (as :meth:`record_usage`) and fed documents (as :meth:`count_feed`)."""
 
     def record_usage(self, entries: list[tuple[datetime, str, str, str, str, str]]) -> None:
         """Count calls: (at, software, structure, api, identifier, operation) each."""

@@ -5,6 +5,7 @@ perf-dmp rewrite of the SQLite side)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from simulator.store.pg_pool import PgDatabase
 
@@ -14,6 +15,23 @@ class PgTimelineStore:
 
     def __init__(self, db: PgDatabase):
         self.db = db
+        self._before_reading: list[Callable[[], None]] = []
+
+    def before_reading(self, flush: Callable[[], None]) -> None:
+        """Call ``flush`` before :meth:`usage` and :meth:`feeds` read: a recorder that
+        queues counts in this process (simulator.services.dmp.usage) writes them first."""
+        self._before_reading.append(flush)
+
+    def _flush_pending(self) -> None:
+        for flush in self._before_reading:
+            flush()
+
+    def record_counts(self, usage: list[tuple[datetime, str, str, str, str, str]],
+                      feeds: list[tuple[datetime, str, str, str, int]]) -> None:
+        """Count calls (as :meth:`record_usage`) and fed documents (as :meth:`count_feed`)."""
+        self.record_usage(usage)
+        for feed in feeds:
+            self.count_feed(*feed)
 
     def record_usage(self, entries: list[tuple[datetime, str, str, str, str, str]]) -> None:
         """Count calls: (at, software, structure, api, identifier, operation) each; the
@@ -39,6 +57,7 @@ class PgTimelineStore:
 
     def usage(self) -> list[dict]:
         """Every usage row."""
+        self._flush_pending()
         return self.db.query("SELECT * FROM api_usage ORDER BY software, structure, month,"
                              " api, identifier, operation")
 
@@ -83,6 +102,7 @@ class PgTimelineStore:
 
     def feeds(self) -> list[dict]:
         """Documents fed, per month, structure, software and kind."""
+        self._flush_pending()
         return self.db.query("SELECT * FROM feeds ORDER BY structure, month, kind")
 
     def clear(self) -> None:

@@ -30,8 +30,7 @@ class DmpUsage:
         # this recorder; it must not keep a discarded simulator's database open.
         self._timeline = weakref.ref(timeline)
         self._batcher = ProcessBatcher(self._write, flush_interval, batch)
-        if hasattr(timeline, "before_reading"):  # a backend without it reads what is written
-            timeline.before_reading(self._batcher.flush_for_reading)
+        timeline.before_reading(self._batcher.flush_for_reading)
 
     def record_call(self, at: datetime, software: str, structure: str, api: str,
                     identifier: str, operation: str) -> None:
@@ -74,10 +73,4 @@ class DmpUsage:
             return
         usage = [row for kind, row in items if kind == USAGE]
         feeds = [row for kind, row in items if kind == FEED]
-        if hasattr(timeline, "record_counts"):
-            timeline.record_counts(usage, feeds)
-            return
-        if usage:  # a backend written before record_counts (the PostgreSQL adapter)
-            timeline.record_usage(usage)
-        for feed in feeds:
-            timeline.count_feed(*feed)
+        timeline.record_counts(usage, feeds)
