@@ -24,6 +24,7 @@ from simulator.journal import Journal
 from simulator.metrics import Metrics
 from simulator.pseudonymise import Pseudonymiser
 from simulator.recording import Recorder
+from simulator.replicas import Replica, default_replica_id
 from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.usage import DmpUsage
 from simulator.services.dmp.v1.services import v1_bindings
@@ -58,6 +59,7 @@ class Simulator:
     metrics: Metrics
     chaos: ChaosEngine
     endpoints: dict
+    replica: Replica
     processes: int = 1  # worker processes sharing its store (share_across_processes)
 
     def start(self) -> None:
@@ -75,6 +77,7 @@ class Simulator:
     def close(self) -> None:
         """Stop this process's background writers and close its store connections (a
         deleted tenant); what was still queued is dropped."""
+        self.replica.stop()
         self.journal.close()
         self.metrics.close()
         for recorder in self.usage_recorders():
@@ -97,6 +100,7 @@ class Simulator:
         """Make journal reads, reports, charts and resets complete across ``workers`` forked
         worker processes (``insi-dmp-sim serve``, before the fork)."""
         self.processes = workers
+        self.replica.details["workers"] = workers
         self.journal.share_across_processes(workers)
         self.metrics.share_across_processes(workers)
         for recorder in self.usage_recorders():
@@ -225,11 +229,14 @@ def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None
                          settings.database_pool)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
+    replica = Replica(store, settings.replica_id or default_replica_id(settings.port),
+                      settings.replica_heartbeat_seconds)
     batching = {} if batch is None else {"batch": batch}
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,
                       pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None,
-                      read_timeout=settings.journal_read_timeout, **batching)
-    metrics = Metrics(store, **batching)
+                      read_timeout=settings.journal_read_timeout, replica=replica.id,
+                      **batching)
+    metrics = Metrics(store, replica=replica.id, **batching)
     chaos = ChaosEngine(store, clock)
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
@@ -244,7 +251,8 @@ def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None
                                              signatures=signatures, usage=dmp_usage))}
     for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
-    return Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
+    return Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints,
+                     replica)
 
 
 def create_app(settings: Settings | None = None) -> SimulatorApp:
@@ -259,6 +267,7 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
     simulator = build_simulator(settings, data_dir, database_url=settings.database_url)
     simulator.start()
+    simulator.replica.beat()  # listed from the start; serve's workers keep it fresh
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
              simulator.clock.now().isoformat(), settings.scenario or "none")
 

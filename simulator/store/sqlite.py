@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from simulator.identities.insc import insc_of
 from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions, outcome_has
+from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
 from simulator.store.timeline import TimelineStore
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS identity_changes (
 """
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
-DIAGNOSTICS_VERSION = 5
+DIAGNOSTICS_VERSION = 6  # 6: the journal's replica column, the replicas table
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS journal (
     structure TEXT,
     professional TEXT,
     patient TEXT,
+    replica TEXT,
     request_body TEXT,
     response_body TEXT
 );
@@ -91,11 +93,14 @@ CREATE TABLE IF NOT EXISTS chaos_counters (
     fired INTEGER NOT NULL,
     PRIMARY KEY (scenario_id, rule)
 );
+CREATE TABLE IF NOT EXISTS replicas (
+    replica TEXT PRIMARY KEY,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    details TEXT NOT NULL
+);
 """
 
-JOURNAL_COLUMNS = ("request_id", "at", "real_at", "service", "operation", "http_method", "path",
-                   "status", "outcome", "chaos", "duration_ms", "client", "software",
-                   "structure", "professional", "patient", "request_body", "response_body")
 _JOURNAL_COLUMNS_WITHOUT_BODIES = ", ".join(("id",) + JOURNAL_COLUMNS[:-2])
 
 
@@ -290,6 +295,29 @@ class SQLiteStore:
 
     def _identities(self, sql: str, params) -> list[Identity]:
         return [identity_from_json(row[0]) for row in self._execute(sql, params)]
+
+    # -- replicas ---------------------------------------------------------------------
+    def beat_replica(self, replica: str, details: dict, forget_after: float) -> None:
+        """Record that ``replica`` is alive now; forget those silent for ``forget_after``
+        seconds."""
+        now = datetime.now(timezone.utc)
+        with self.diagnostics.transaction() as conn:
+            conn.execute("INSERT INTO replicas (replica, first_seen, last_seen, details)"
+                         " VALUES (?, ?, ?, ?) ON CONFLICT (replica) DO UPDATE SET"
+                         " last_seen = excluded.last_seen, details = excluded.details",
+                         (replica, now.isoformat(), now.isoformat(), json.dumps(details)))
+            conn.execute("DELETE FROM replicas WHERE last_seen < ?",
+                         ((now - timedelta(seconds=forget_after)).isoformat(),))
+
+    def replicas(self) -> list[dict]:
+        """Every replica recorded, by id, with the seconds since its last heartbeat."""
+        now = datetime.now(timezone.utc)
+        rows = self.diagnostics.execute("SELECT replica, first_seen, last_seen, details"
+                                        " FROM replicas ORDER BY replica")
+        return [{"replica": replica, "first_seen": first, "last_seen": last,
+                 "silent_seconds": max(0.0, (now - datetime.fromisoformat(last))
+                                       .total_seconds()),
+                 "details": json.loads(details)} for replica, first, last, details in rows]
 
     # -- journal ----------------------------------------------------------------------
     def append_journal(self, entries: list[dict], keep: int) -> None:
