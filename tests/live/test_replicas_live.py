@@ -20,7 +20,10 @@ tests skip, and fail under SIM_TEST_REQUIRE_POSTGRES=1 (.ci/run).
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -43,6 +46,7 @@ BOUND = 1.0  # SIM_STATE_CACHE_SECONDS of both replicas: the documented stalenes
 HEARTBEAT = 0.5  # SIM_REPLICA_HEARTBEAT_SECONDS
 ROUNDS = 12  # requests on fresh connections: either worker of a replica may answer
 HTTP_TIMEOUT = 15
+PAIR = {"replica-a", "replica-b"}  # the module's replicas
 PERSON = {"birth_name": "REPLIQUE", "first_names": "ANNE-SOPHIE", "sex": "F",
           "birth_date": "1988-04-09", "birth_place": "35238", "nir": "2880435238123"}
 
@@ -303,8 +307,9 @@ def test_each_replica_lists_both_with_their_heartbeats(a_b):
     for server, me in ((a, "replica-a"), (b, "replica-b")):
         listed = fresh_json(server, "/_admin/replicas")
         assert listed["replica"] == me
-        rows = {r["replica"]: r for r in listed["replicas"]}
-        assert set(rows) == {"replica-a", "replica-b"}
+        # (a replica killed by another test of this module may be listed too, stale)
+        rows = {r["replica"]: r for r in listed["replicas"] if r["replica"] in PAIR}
+        assert set(rows) == PAIR
         assert all(r["alive"] and r["details"]["workers"] == 2 for r in rows.values())
         assert [name for name, r in rows.items() if r["self"]] == [me]
     # the workers' heartbeats move last_seen on without any request to the replica
@@ -366,3 +371,27 @@ def test_sigkill_of_a_replica_loses_no_acknowledged_feed(a_b, tmp_path, database
     time.sleep(HEARTBEAT * 3)
     rows = poll(stale)
     assert rows and rows["replica-b"]["alive"] and not rows["replica-c"]["alive"]
+
+
+# --------------------------------------------------------------------------
+# The dashboard of either replica shows both
+# --------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
+                    "(.ci/run installs Debian's chromium package)")
+def test_the_dashboard_of_b_shows_both_replicas(a_b, tmp_path):
+    _, b = a_b
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", b.url("/_admin/")],
+        capture_output=True, timeout=60, check=True).stdout.decode()
+    table = dom[dom.index('<table id="replicas">'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr class="(ok|fault)"><td><code>([^<]+)</code>( <span class="muted">'
+                      r'\(this one\)</span>)?</td>\s*<td>(alive|stale)</td>', table)
+    assert [(name, bool(this), state) for _, name, this, state in rows if name in PAIR] == \
+        [("replica-a", False, "alive"), ("replica-b", True, "alive")]
