@@ -66,8 +66,14 @@ class Simulator:
         """Bring the store to the configured start where it is not there yet: initial
         identities (again when the seed, population or identities file changed), the
         configured clock (on a new store, or when SIM_DATE/SIM_FROZEN is set), the
-        configured scenario."""
+        configured scenario; but a replica joining others alive on its store keeps
+        their clock and scenario (docs/storage.md, "Replicas")."""
         seed_registry(self.store, self.settings)
+        joined = self.replica.others_alive()
+        if joined:  # replicas on one database (docs/storage.md): theirs is the state
+            LOG.info("replica %s joins %s: the shared clock and scenario are kept",
+                     self.replica.id, ", ".join(joined))
+            return
         if self.settings.date is not None or self.settings.frozen \
                 or self.store.get_meta("clock-set") is None:
             self.reset_clock()
@@ -266,8 +272,7 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
     simulator = build_simulator(settings, data_dir, database_url=settings.database_url)
-    simulator.start()
-    simulator.replica.beat()  # listed from the start; serve's workers keep it fresh
+    simulator.start()  # (which lists this replica; serve's workers keep it fresh)
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
              simulator.clock.now().isoformat(), settings.scenario or "none")
 

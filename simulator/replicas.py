@@ -69,6 +69,18 @@ class Replica:
         """End this process's heartbeat loop (at its next wake-up)."""
         self._beating_in = None
 
+    def leave(self) -> None:
+        """This replica stops cleanly: no longer listed (``serve``'s master, at exit)."""
+        self.stop()
+        try:
+            self.store.forget_replica(self.id)
+        except Exception as error:  # noqa: BLE001 - the database may be gone first
+            LOG.warning("replica %s: not removed from the list (%s)", self.id, error)
+
+    def others_alive(self) -> list[str]:
+        """The other replicas alive on this store (a server starting now joins them)."""
+        return [row["replica"] for row in self.view() if row["alive"] and not row["self"]]
+
     def view(self) -> list[dict]:
         """Every replica recorded, this one first beaten (it is alive: it answers),
         each with ``alive`` (a heartbeat within :data:`STALE_AFTER_BEATS` periods) and

@@ -171,7 +171,9 @@ def _journal_parameters() -> list[dict]:
         "structure": "the calling structure: INSi Emetteur, DMP VIHF Identifiant_Structure",
         "professional": "the DMP user: the VIHF Subject NameID",
         "patient": "the patient's INS as the request names it (13 characters, or 15 with "
-                   "the key); refused with SIM_JOURNAL_PSEUDONYMISE"}
+                   "the key); refused with SIM_JOURNAL_PSEUDONYMISE",
+        "replica": "the simulator process that answered (SIM_REPLICA_ID, GET "
+                   "/_admin/replicas)"}
     return [_query(name, described[name]) for name in FILTERS] + [
         _query("since", "a request id (entries answered after it), an ISO-8601 simulated "
                         "date-time, or real:<ISO-8601> (real time); times are inclusive"),

@@ -13,6 +13,9 @@ class ReplicaStore(Protocol):
         on machines whose clocks differ compare alike), with ``details`` (JSON values);
         forget the replicas silent for more than ``forget_after`` seconds."""
 
+    def forget_replica(self, replica: str) -> None:
+        """Remove ``replica`` from the list (it stopped cleanly)."""
+
     def replicas(self) -> list[dict]:
         """Every replica recorded, by id: ``{"replica", "first_seen", "last_seen"`` (ISO
         instants, UTC), ``"silent_seconds"`` (since its last heartbeat, by the store's

@@ -243,6 +243,10 @@ class PostgresStore:
             cursor.execute("DELETE FROM replicas WHERE last_seen < clock_timestamp()"
                            " - make_interval(secs => %s)", (float(forget_after),))
 
+    def forget_replica(self, replica: str) -> None:
+        """Remove ``replica`` from the list."""
+        self.db.execute("DELETE FROM replicas WHERE replica = %s", (replica,))
+
     def replicas(self) -> list[dict]:
         """Every replica recorded, by id, with the seconds since its last heartbeat."""
         rows = self.db.execute(

@@ -309,6 +309,10 @@ class SQLiteStore:
             conn.execute("DELETE FROM replicas WHERE last_seen < ?",
                          ((now - timedelta(seconds=forget_after)).isoformat(),))
 
+    def forget_replica(self, replica: str) -> None:
+        """Remove ``replica`` from the list."""
+        self.diagnostics.execute("DELETE FROM replicas WHERE replica = ?", (replica,))
+
     def replicas(self) -> list[dict]:
         """Every replica recorded, by id, with the seconds since its last heartbeat."""
         now = datetime.now(timezone.utc)

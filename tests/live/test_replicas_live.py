@@ -11,8 +11,10 @@ ports, 2 gunicorn workers each) on ONE real PostgreSQL database behave as one si
 - a ``times: N`` rule fires N times in all across A and B, not N on each;
 - SIGKILL of a replica while feeds are in flight: every feed it acknowledged is found,
   byte for byte, through the survivor;
+- a replica joining live ones keeps their clock and scenario;
 - the journal and /metrics say which replica answered; GET /_admin/replicas on either
-  lists both with their heartbeats, and a killed one turns stale.
+  lists both with their heartbeats (and the dashboard shows them), a killed one turns
+  stale, one stopped cleanly leaves the list.
 
 The PostgreSQL server is the session's (tests/postgres_server.py): without one these
 tests skip, and fail under SIM_TEST_REQUIRE_POSTGRES=1 (.ci/run).
@@ -293,6 +295,8 @@ def test_the_journal_and_metrics_say_which_replica_answered(a_b):
                  if e["request_id"] and e["service"] == "insi"}
         return found if found == {"replica-a", "replica-b"} else None
     assert poll(entries) == {"replica-a", "replica-b"}
+    only_b = a.admin("GET", "/_admin/journal", params={"replica": "replica-b"}).json()
+    assert only_b["count"] >= 1 and {e["replica"] for e in only_b["entries"]} == {"replica-b"}
 
     def labelled() -> set[str]:
         text = b.metrics()
@@ -325,8 +329,17 @@ def test_each_replica_lists_both_with_their_heartbeats(a_b):
 
 
 def test_sigkill_of_a_replica_loses_no_acknowledged_feed(a_b, tmp_path, database_url):
-    _, b = a_b
+    a, b = a_b
+    # A replica joining live ones keeps their clock and scenario (its own --date and
+    # scenario apply only to a database no live replica uses).
+    a.set_clock("2025-03-04T10:00:00+00:00")
+    activation = a.activate("name: insi-only\nrules:\n  - match: {service: insi}\n"
+                            "    action: {fault: desir_1020}\n")["activation"]
     victim = start_replica(tmp_path, "replica-c", database_url)
+    time.sleep(BOUND)
+    for server in (b, victim):
+        assert fresh_json(server, "/_admin/clock")["now"][:19] == "2025-03-04T10:00:00"
+        assert fresh_json(server, "/_admin/scenario").get("activation") == activation
     acknowledged: list[xds.Doc] = []
     lock, stop = threading.Lock(), threading.Event()
     now = simulated_now(victim.base_url)
@@ -395,3 +408,13 @@ def test_the_dashboard_of_b_shows_both_replicas(a_b, tmp_path):
                       r'\(this one\)</span>)?</td>\s*<td>(alive|stale)</td>', table)
     assert [(name, bool(this), state) for _, name, this, state in rows if name in PAIR] == \
         [("replica-a", False, "alive"), ("replica-b", True, "alive")]
+
+
+def test_a_replica_stopped_cleanly_leaves_the_list(a_b, tmp_path, database_url):
+    _, b = a_b
+    leaving = start_replica(tmp_path, "replica-d", database_url)
+    listed = {r["replica"] for r in fresh_json(b, "/_admin/replicas")["replicas"]}
+    assert "replica-d" in listed
+    leaving.stop()  # SIGTERM: gunicorn's graceful stop
+    listed = {r["replica"] for r in fresh_json(b, "/_admin/replicas")["replicas"]}
+    assert "replica-d" not in listed and PAIR <= listed

@@ -41,3 +41,12 @@ def test_replicas_silent_longer_than_forget_after_are_forgotten(store):
     time.sleep(0.3)
     store.beat_replica("here", {}, forget_after=0.2)
     assert [r["replica"] for r in store.replicas()] == ["here"]
+
+
+def test_a_replica_that_leaves_is_no_longer_listed(open_store):
+    first, second = open_store(), open_store()
+    first.beat_replica("a", {}, forget_after=3600)
+    first.beat_replica("b", {}, forget_after=3600)
+    second.forget_replica("a")
+    second.forget_replica("never-seen")  # nothing to remove: no error
+    assert [r["replica"] for r in first.replicas()] == ["b"]
