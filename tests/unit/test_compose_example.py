@@ -8,10 +8,14 @@ worker command lines parse with Locust's own parser, name loadtests/locustfile.p
 at the load balancer and agree on the master and the number of workers."""
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -93,12 +97,21 @@ def test_nginx_balances_over_exactly_the_replicas(compose, replicas):
     assert body_limit >= Settings().max_request_bytes  # a TD2.1 the simulator takes
 
 
-def locust_options(service: dict):
-    """The service's Locust command line, parsed by Locust's parser, with the
-    container's /loadtests mapped onto the repository's loadtests/."""
-    from locust.argument_parser import get_parser
+# Run apart: importing locust monkey-patches this process with gevent (forks and threads
+# of the tests that follow would then misbehave).
+_PARSE = ("import json, sys\n"
+          "from locust.argument_parser import get_parser\n"
+          "print(json.dumps(vars(get_parser().parse_args(sys.argv[1:])), default=str))")
+
+
+def locust_options(service: dict) -> SimpleNamespace:
+    """The service's Locust command line, parsed by Locust's own parser (in a child
+    process), with the container's /loadtests mapped onto the repository's loadtests/."""
     args = shlex.split(service["command"].replace("/loadtests/", str(ROOT / "loadtests") + "/"))
-    return get_parser().parse_args(args)
+    parsed = subprocess.run([sys.executable, "-c", _PARSE, *args], capture_output=True,
+                            text=True, timeout=120)
+    assert parsed.returncode == 0, parsed.stderr[-2000:]
+    return SimpleNamespace(**json.loads(parsed.stdout.splitlines()[-1]))
 
 
 def test_locust_master_and_workers_agree_with_loadtests(compose, replicas):
