@@ -38,8 +38,7 @@ from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
 from simulator.ports.store import SimulatorStore
-from simulator.store.backends import open_backend
-from simulator.tenants.directory import TenantDirectory
+from simulator.store.backends import open_backend, open_tenant_list
 from simulator.tenants.manager import Tenants
 from simulator.tenants.names import PREFIX as TENANT_PREFIX
 from simulator.tenants.routing import route_to_tenant
@@ -62,17 +61,16 @@ class Simulator:
     replica: Replica
     processes: int = 1  # worker processes sharing its store (share_across_processes)
 
-    def start(self) -> None:
+    def start(self, joining: list[str] | tuple = ()) -> None:
         """Bring the store to the configured start where it is not there yet: initial
         identities (again when the seed, population or identities file changed), the
         configured clock (on a new store, or when SIM_DATE/SIM_FROZEN is set), the
-        configured scenario; but a replica joining others alive on its store keeps
+        configured scenario; but a replica ``joining`` others alive on its store keeps
         their clock and scenario (docs/storage.md, "Replicas")."""
         seed_registry(self.store, self.settings)
-        joined = self.replica.others_alive()
-        if joined:  # replicas on one database (docs/storage.md): theirs is the state
+        if joining:  # replicas on one database: theirs is the state
             LOG.info("replica %s joins %s: the shared clock and scenario are kept",
-                     self.replica.id, ", ".join(joined))
+                     self.replica.id, ", ".join(joining))
             return
         if self.settings.date is not None or self.settings.frozen \
                 or self.store.get_meta("clock-set") is None:
@@ -83,7 +81,6 @@ class Simulator:
     def close(self) -> None:
         """Stop this process's background writers and close its store connections (a
         deleted tenant); what was still queued is dropped."""
-        self.replica.stop()
         self.journal.close()
         self.metrics.close()
         for recorder in self.usage_recorders():
@@ -225,18 +222,22 @@ def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier
 
 
 def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None,
-                    database_url: str | None = None) -> Simulator:
+                    database_url: str | None = None, schema: str | None = None,
+                    replica: Replica | None = None) -> Simulator:
     """The simulator's objects on the store of ``data_dir`` (or of the PostgreSQL
-    database at ``database_url``), as they are (see :meth:`Simulator.start`).
+    database at ``database_url``, in a tenant's ``schema`` if given), as they are (see
+    :meth:`Simulator.start`).
     ``batch``: journal, metrics and usage rows written in batches of at most this many
     (1: as they come, for a tenant opened after the fork, which has no flush barrier:
-    docs/tenants.md)."""
+    docs/tenants.md). ``replica``: the server's (a tenant's simulator shares it), else
+    one on this store."""
     store = open_backend(data_dir, database_url, settings.state_cache_seconds,
-                         settings.database_pool)
+                         settings.database_pool, schema)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
-    replica = Replica(store, settings.replica_id or default_replica_id(settings.port),
-                      settings.replica_heartbeat_seconds)
+    replica = replica or Replica(store, settings.replica_id
+                                 or default_replica_id(settings.port),
+                                 settings.replica_heartbeat_seconds)
     batching = {} if batch is None else {"batch": batch}
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,
                       pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None,
@@ -272,7 +273,8 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
     simulator = build_simulator(settings, data_dir, database_url=settings.database_url)
-    simulator.start()  # (which lists this replica; serve's workers keep it fresh)
+    # Listed from now on (serve's workers keep it fresh), and joining the live replicas.
+    simulator.start(joining=simulator.replica.others_alive())
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
              simulator.clock.now().isoformat(), settings.scenario or "none")
 
@@ -280,13 +282,17 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
         # Several worker processes: a tenant opened after the fork has no flush barrier,
         # so its journal and metrics are written as they come (complete reads anyway).
         tenant = build_simulator(settings, record.data_dir,
-                                 batch=1 if simulator.processes > 1 else None)
+                                 batch=1 if simulator.processes > 1 else None,
+                                 database_url=settings.database_url, schema=record.schema,
+                                 replica=simulator.replica)
         if initialise:
             tenant.start()
         else:
             seed_registry(tenant.store, settings)  # no-op unless the settings changed
         return SimulatorApp(tenant, tenant=record.name)
 
-    tenants = Tenants(TenantDirectory(data_dir / "tenants", settings.max_tenants),
-                      open_tenant, settings.tenant_auto_create)
+    tenant_list = open_tenant_list(data_dir / "tenants", settings.max_tenants,
+                                   settings.database_url, settings.state_cache_seconds,
+                                   settings.database_pool)
+    tenants = Tenants(tenant_list, open_tenant, settings.tenant_auto_create)
     return SimulatorApp(simulator, tenants=tenants)
