@@ -2,8 +2,8 @@
 
 The filters are those of ``GET /_admin/journal`` (README, "The journal"): exact
 matches on the service, operation, calling software, structure, professional,
-patient and replica; ``outcome`` by word (``fault``, ``siram_40``, ``CR 00``, ``DMPAccessDenied``);
-``since`` a request id or a simulated or real date-time.
+patient and replica; ``outcome`` by word (``fault``, ``siram_40``, ``CR 00``,
+``DMPAccessDenied``); ``since`` a request id or a simulated or real date-time.
 """
 from __future__ import annotations
 
