@@ -66,7 +66,7 @@ class DmpBinding:
 
     def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
         """Caller and patient as chaos rules see them (best effort: never raises)."""
-        peek = peek_vihf(request.header)
+        peek = peek_vihf(request.header, request.memo)
         return RequestFacts(service=self.name, operation=operation,
                             version=self.context.version,
                             lps_name=peek.get(LPS_NAME_ATTRIBUTE), ins=peek.get("ins"),
@@ -87,8 +87,9 @@ class DmpBinding:
         if answer.attachments:
             content_type, body = build_related(envelope, answer.attachments, action)
             return Reply(200, body, content_type, outcome=outcome, headers=headers,
-                         rule=answer.rule)
-        return Reply(200, envelope, outcome=outcome, headers=headers, rule=answer.rule)
+                         rule=answer.rule, at=exchange.at)
+        return Reply(200, envelope, outcome=outcome, headers=headers, rule=answer.rule,
+                     at=exchange.at)
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as a DMP SOAP fault."""

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from lxml import etree
 
 from simulator.soap.namespaces import WSSE
+from simulator.soap.parsing import child_text, first_child
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -84,7 +85,8 @@ class Vihf:
 
 def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedelta,
               require_patient: bool, require_signature: bool = True,
-              verify_signature: Callable[[etree._Element], object] | None = None) -> Vihf:
+              verify_signature: Callable[[etree._Element], object] | None = None,
+              memo: dict | None = None) -> Vihf:
     """Find, parse and check the VIHF in a SOAP header.
 
     ``now`` is the simulated instant; ``IssueInstant`` may differ from it by at most
@@ -92,6 +94,7 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     the resource-id. ``require_signature``: indirect modes must carry an XML signature.
     ``verify_signature``: called with the assertion in those modes, raises when the
     signature is not right (``simulator.services.dmp.xmldsig.verify_vihf_signature``).
+    ``memo``: the request's SoapRequest.memo, to read the attributes once per request.
     """
     assertion = _assertion(header) if header is not None else None
     if assertion is None:
@@ -102,12 +105,12 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     if abs(issued - now) > max_skew:
         raise VihfError(f"Assertion/@IssueInstant {assertion.get('IssueInstant')} is more "
                         f"than {max_skew} away from the platform's time {now.isoformat()}")
-    if not (assertion.findtext(f"{{{SAML}}}Issuer") or "").strip():
+    if not (child_text(assertion, _ISSUER) or "").strip():
         raise VihfError("Assertion/Issuer is missing (the signing certificate's subject DN)")
-    name_id = (assertion.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or "").strip()
+    name_id = (child_text(assertion, _SUBJECT, _NAME_ID) or "").strip()
     if not name_id:
         raise VihfError("Assertion/Subject/NameID is missing (the user's identifier)")
-    attributes = _attributes(assertion)
+    attributes = _attributes_once(assertion, memo)
     text = _Texts(attributes)
     auth_mode = text.one("Authentification_Mode", AUTH_MODES)
     if text.one("Ressource_URN") != "urn:dmp":
@@ -121,7 +124,7 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     if access_mode == "bris_de_glace" and auth_mode != "DIRECTE":
         raise VihfError("bris de glace needs direct authentication with a CPS card "
                         f"(Authentification_Mode DIRECTE), got {auth_mode}")
-    signed = assertion.find(f"{{{DSIG}}}Signature") is not None
+    signed = first_child(assertion, _SIGNATURE) is not None
     if require_signature and auth_mode != "DIRECTE" and not signed:
         raise VihfError(f"a VIHF in mode {auth_mode} must be signed (ds:Signature after "
                         "Issuer)")
@@ -140,6 +143,21 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
 
 _ATTRIBUTE_STATEMENT, _ATTRIBUTE = f"{{{SAML}}}AttributeStatement", f"{{{SAML}}}Attribute"
 _ATTRIBUTE_VALUE = f"{{{SAML}}}AttributeValue"
+_ISSUER, _SUBJECT, _NAME_ID = f"{{{SAML}}}Issuer", f"{{{SAML}}}Subject", f"{{{SAML}}}NameID"
+_SIGNATURE = f"{{{DSIG}}}Signature"
+_ATTRIBUTES_MEMO = "vihf-attributes"  # SoapRequest.memo key: (assertion, its attributes)
+
+
+def _attributes_once(assertion, memo: dict | None) -> dict[str, list]:
+    """The attributes of ``assertion``, read once per request when ``memo`` is the
+    request's (SoapRequest.memo): the chaos facts and the checks both need them (issue
+    15). The lists are shared: callers only read them."""
+    if memo is None:
+        return _attributes(assertion)
+    found = memo.get(_ATTRIBUTES_MEMO)
+    if found is None or found[0] is not assertion:
+        found = memo[_ATTRIBUTES_MEMO] = (assertion, _attributes(assertion))
+    return found[1]
 
 
 def _attributes(assertion) -> dict[str, list]:
@@ -182,7 +200,8 @@ class _Texts:
 
 
 def _coded(values: list, element: str, name: str) -> list[etree._Element]:
-    coded = [v.find(f"{{{HL7}}}{element}") for v in values]
+    tag = f"{{{HL7}}}{element}"
+    coded = [first_child(v, tag) for v in values]
     if not coded or any(c is None or not c.get("code") for c in coded):
         raise VihfError(f"attribute {name} must hold hl7:{element} values with a code")
     return coded
@@ -254,7 +273,7 @@ def _instant(text: str | None) -> datetime:
 LPS_NAME_ATTRIBUTE = "LPS_Nom"
 
 
-def peek_vihf(header: etree._Element | None) -> dict[str, str]:
+def peek_vihf(header: etree._Element | None, memo: dict | None = None) -> dict[str, str]:
     """Best-effort look at a VIHF without checking it (for chaos rules and journal
     queries): the software name under ``LPS_Nom``, the patient's 13-character matricule
     under ``ins``, ``structure`` (Identifiant_Structure) and ``professional`` (NameID)."""
@@ -264,8 +283,8 @@ def peek_vihf(header: etree._Element | None) -> dict[str, str]:
     assertion = _assertion(header)
     if assertion is None:
         return found
-    texts = _Texts(_attributes(assertion))
-    name_id = (assertion.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or "").strip()
+    texts = _Texts(_attributes_once(assertion, memo))
+    name_id = (child_text(assertion, _SUBJECT, _NAME_ID) or "").strip()
     if name_id:
         found["professional"] = name_id
     structure = texts.optional("Identifiant_Structure")
