@@ -3,8 +3,6 @@ dispatch on the body element, WS-Addressing replies (MTOM when the answer carrie
 documents), and the one place where errors become DMP SOAP faults."""
 from __future__ import annotations
 
-import uuid
-
 from lxml import etree
 from spyne import AnyXml, rpc
 from spyne.model.fault import Fault
@@ -14,7 +12,7 @@ from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.faults import DmpFault
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.vihf import LPS_NAME_ATTRIBUTE, peek_vihf
-from simulator.soap.addressing import fault_envelope, response_envelope
+from simulator.soap.addressing import fault_envelope, random_uuid, response_envelope
 from simulator.resources import data_folder
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
@@ -35,7 +33,7 @@ def dmp_rpc(body_qname: str):
 
 
 def _new_message_id() -> str:
-    return f"urn:uuid:{uuid.uuid4()}"
+    return f"urn:uuid:{random_uuid()}"
 
 
 class DmpBinding:
