@@ -16,8 +16,10 @@ checkout measures that code with the same requests. Prints one JSON object.
 
 ``--callgrind`` runs each operation (on a 10-document DMP) in its own process under
 valgrind's callgrind, collecting only while ``--requests`` requests run, after a warm-up
-and ``gc.freeze()`` (as ``insi_profile.py --callgrind`` does): instructions per request,
-which other load on the machine does not change. ``--cprofile OP`` prints where one
+and ``gc.freeze()`` (as ``insi_profile.py --callgrind`` does), with the batches of
+journal, metrics and usage written when full rather than on their timer: instructions
+per request, which other load on the machine does not change (use a multiple of 64
+requests, 128 by default there, so that every run writes the same batches). ``--cprofile OP`` prints where one
 operation spends its time (read the shares: cProfile slows every Python call).
 """
 from __future__ import annotations
@@ -136,9 +138,22 @@ def settle() -> None:
     gc.freeze()
 
 
+def batches_by_count() -> None:
+    """Journal, metrics and usage batches written when full (64 items), never on the
+    0.2 s timer: under valgrind, requests are slow, and how many timed writes fall in
+    the collection moved the counts by several percent from run to run."""
+    from simulator.batching import ProcessBatcher
+    for batcher in (o for o in gc.get_objects() if isinstance(o, ProcessBatcher)):
+        batcher.interval = 3600.0
+
+
 def callgrind_inner(op: str, args) -> None:
     """Under callgrind: warm up, then collect only while ``args.requests`` requests run."""
+    # The clock and scenario cache's bound (1 s) would expire every few requests under
+    # valgrind; at full speed it expires once in thousands of requests.
+    os.environ["SIM_STATE_CACHE_SECONDS"] = "3600"
     send = sender(op, 10, args, extra=WARMUP + 5)
+    batches_by_count()
     for _ in range(WARMUP):
         send()
     settle()
@@ -197,7 +212,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", default="td0.2,td0.3,td3.2,td3.1,td2.1")
     parser.add_argument("--documents", default="10,100,1000", help="DMP sizes for td3.1")
     parser.add_argument("--over", type=int, default=1000, help="0: no over-limit TD3.1")
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=None,
+                        help="measured requests (300; 128 under --callgrind)")
     parser.add_argument("--strict", action="store_true", help="verify signatures")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--callgrind", action="store_true",
@@ -205,6 +221,8 @@ def main(argv=None) -> int:
     mode.add_argument("--cprofile", metavar="OP", help="where OP spends its time")
     mode.add_argument("--inner", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.requests is None:
+        args.requests = 128 if args.callgrind or args.inner else 300
     ops = [o.strip() for o in args.ops.split(",") if o.strip()]
     if args.inner:
         callgrind_inner(args.inner, args)
