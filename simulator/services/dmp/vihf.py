@@ -155,7 +155,7 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
 # a client sends the same VIHF with every request of a session, and reading it took a
 # fifth of a TD0.3 (issue 15). Only without signature verification (the verifier also
 # judges certificates against the real clock and the trusted CAs, which change); the
-# Vihf is frozen, so one instance is safely shared. Bounded: the oldest entry goes.
+# Vihf is frozen, so one instance is safely shared. Bounded: emptied when full.
 _CACHE_ENTRIES = 256
 _CHECKED: dict[tuple, Vihf] = {}
 _PEEKED: dict[bytes, dict[str, str]] = {}
@@ -173,7 +173,7 @@ def _assertion_bytes(assertion: etree._Element, memo: dict) -> bytes:
 
 def _remember(cache: dict, key, value) -> None:
     if len(cache) >= _CACHE_ENTRIES:
-        cache.pop(next(iter(cache), None), None)
+        cache.clear()  # starts over: one call, safe whatever another thread does
     cache[key] = value
 
 
