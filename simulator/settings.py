@@ -59,9 +59,10 @@ class Settings:
     # SIM_DATABASE_URL: postgresql://user:password@host:port/database to keep the state
     # in PostgreSQL instead of SQLite (docs/storage.md; refused while incomplete)
     database_url: str | None = None
-    # SIM_STATE_CACHE_SECONDS: on PostgreSQL, how long a worker trusts its cached clock
-    # and scenario when no worker of this server changed them (a change by another
-    # replica is seen within this bound)
+    # SIM_STATE_CACHE_SECONDS: how long a worker trusts its cached clock and scenario
+    # when no worker of this server changed them (on PostgreSQL a change by another
+    # replica is seen within this bound; on SQLite every process of the machine sees a
+    # change at once, simulator/store/state_token.py)
     state_cache_seconds: float = 1.0
     database_pool: int = 8  # SIM_DATABASE_POOL: PostgreSQL connections per worker
     # SIM_REPLICA_ID: this server's name among the replicas sharing a database, in the

@@ -28,10 +28,12 @@ class StateCache:
     """(clock offset, frozen instant, scenario record) of this worker, with its bound."""
 
     def __init__(self, load: Callable[[], tuple[float, datetime | None, dict | None]],
-                 ttl: float):
+                 ttl: float, shared: mmap.mmap | None = None):
         self._load = load
         self.ttl = ttl
-        self._shared = mmap.mmap(-1, _TOKEN_BYTES)  # anonymous, shared with forked workers
+        # Anonymous, shared with forked workers; SQLite gives a file's map, shared by
+        # every process of the machine that opens the data dir (sqlite.py).
+        self._shared = shared if shared is not None else mmap.mmap(-1, _TOKEN_BYTES)
         self._lock = threading.Lock()
         self._values: tuple[float, datetime | None, dict | None] | None = None
         self._token = b""

@@ -18,6 +18,8 @@ from simulator.journal_query import JournalQuery, journal_conditions, outcome_ha
 from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
+from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
+from simulator.store.state_token import shared_token
 from simulator.store.timeline import TimelineStore
 from simulator.store.codec import identity_from_json, identity_to_json
 
@@ -113,8 +115,10 @@ class SQLiteStore:
     entries in a power cut is acceptable; losing state is not.
     """
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, state_cache_seconds: float = 1.0):
         self.data = Database(Path(data_dir) / "simulator.sqlite3", SCHEMA, "NORMAL")
+        self._data_dir, self._state_cache_seconds = Path(data_dir), state_cache_seconds
+        self._state: StateCache | None = None
         diagnostics_path = Path(data_dir) / "diagnostics.sqlite3"
         _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
@@ -123,6 +127,17 @@ class SQLiteStore:
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
+
+    @property
+    def state(self) -> StateCache:
+        """The clock and scenario of this process, reloaded (one query) when any process
+        of the machine changed them (state_token.py) or after ``state_cache_seconds``:
+        two queries per request less (issue 15), as on PostgreSQL (docs/storage.md)."""
+        if self._state is None:  # made on first use: a store opened only to read
+            self._state = StateCache(  # metrics (tenants_api) leaves no file behind
+                lambda: load_state(self._execute(STATE_QUERY)), self._state_cache_seconds,
+                shared_token(self._data_dir))
+        return self._state
 
     def transaction(self):
         """Context manager: one write transaction on the state database."""
@@ -142,32 +157,33 @@ class SQLiteStore:
     def set_meta(self, key: str, value: str) -> None:
         """Set a value of the meta table."""
         self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        if key == "scenario":
+            self.state.changed()
 
     # -- clock ------------------------------------------------------------------------
     def clock_state(self) -> tuple[float, datetime | None]:
-        """(offset in seconds, frozen instant or None)."""
-        rows = self._execute("SELECT offset_seconds, frozen_at FROM clock WHERE id = 1")
-        if not rows:
-            return 0.0, None
-        offset, frozen_at = rows[0]
-        return offset, (datetime.fromisoformat(frozen_at) if frozen_at else None)
+        """(offset in seconds, frozen instant or None), from this process's cache."""
+        offset, frozen_at, _ = self.state.values()
+        return offset, frozen_at
 
     def set_clock_state(self, offset: float, frozen_at: datetime | None) -> None:
         """Persist the clock offset or frozen instant."""
         self._execute(
             "INSERT OR REPLACE INTO clock (id, offset_seconds, frozen_at) VALUES (1, ?, ?)",
             (offset, frozen_at.isoformat() if frozen_at else None))
+        self.state.changed()
 
     # -- chaos ------------------------------------------------------------------------
     def active_scenario(self) -> dict | None:
-        """The active scenario record ``{"id", "origin", "source"}``, or None."""
-        raw = self.get_meta("scenario")
-        return json.loads(raw) if raw else None
+        """The active scenario record ``{"id", "origin", "source"}``, or None (from this
+        process's cache: shared, not to be changed)."""
+        return self.state.values()[2]
 
     def set_active_scenario(self, record: dict | None) -> None:
         """Activate a scenario record (or none) and forget every rule counter."""
         if record is None:
             self._execute("DELETE FROM meta WHERE key = 'scenario'")
+            self.state.changed()
         else:
             self.set_meta("scenario", json.dumps(record))
         # Counters are keyed by activation id, so deleting them after the switch is safe.
@@ -436,11 +452,11 @@ def _drop_if_outdated(path: Path, version: int) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def open_store(data_dir: Path) -> SQLiteStore:
+def open_store(data_dir: Path, state_cache_seconds: float = 1.0) -> SQLiteStore:
     """Open (creating if needed) the store of a data directory."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLiteStore(data_dir)
+    return SQLiteStore(data_dir, state_cache_seconds)
 
 
 __all__ = ["SQLiteStore", "open_store"]
