@@ -37,8 +37,7 @@ from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
 from simulator.ports.store import SimulatorStore
-from simulator.store.backends import open_backend
-from simulator.tenants.directory import TenantDirectory
+from simulator.store.backends import open_backend, open_tenant_list
 from simulator.tenants.manager import Tenants
 from simulator.tenants.names import PREFIX as TENANT_PREFIX
 from simulator.tenants.routing import route_to_tenant
@@ -215,14 +214,15 @@ def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier
 
 
 def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None,
-                    database_url: str | None = None) -> Simulator:
+                    database_url: str | None = None, schema: str | None = None) -> Simulator:
     """The simulator's objects on the store of ``data_dir`` (or of the PostgreSQL
-    database at ``database_url``), as they are (see :meth:`Simulator.start`).
+    database at ``database_url``, in a tenant's ``schema`` if given), as they are (see
+    :meth:`Simulator.start`).
     ``batch``: journal, metrics and usage rows written in batches of at most this many
     (1: as they come, for a tenant opened after the fork, which has no flush barrier:
     docs/tenants.md)."""
     store = open_backend(data_dir, database_url, settings.state_cache_seconds,
-                         settings.database_pool)
+                         settings.database_pool, schema)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
     batching = {} if batch is None else {"batch": batch}
@@ -266,13 +266,16 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
         # Several worker processes: a tenant opened after the fork has no flush barrier,
         # so its journal and metrics are written as they come (complete reads anyway).
         tenant = build_simulator(settings, record.data_dir,
-                                 batch=1 if simulator.processes > 1 else None)
+                                 batch=1 if simulator.processes > 1 else None,
+                                 database_url=settings.database_url, schema=record.schema)
         if initialise:
             tenant.start()
         else:
             seed_registry(tenant.store, settings)  # no-op unless the settings changed
         return SimulatorApp(tenant, tenant=record.name)
 
-    tenants = Tenants(TenantDirectory(data_dir / "tenants", settings.max_tenants),
-                      open_tenant, settings.tenant_auto_create)
+    tenant_list = open_tenant_list(data_dir / "tenants", settings.max_tenants,
+                                   settings.database_url, settings.state_cache_seconds,
+                                   settings.database_pool)
+    tenants = Tenants(tenant_list, open_tenant, settings.tenant_auto_create)
     return SimulatorApp(simulator, tenants=tenants)

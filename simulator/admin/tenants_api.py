@@ -9,8 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from simulator.metrics import render_rows
-from simulator.store.sqlite import SQLiteStore
-from simulator.tenants.directory import TenantLimit
+from simulator.ports.tenants import TenantLimit
 from simulator.tenants.names import TenantNameError, check_name
 
 tenants_admin = Blueprint("tenants", __name__, url_prefix="/_admin/tenants")
@@ -96,24 +95,8 @@ def metrics_text(simulator, tenants=None, tenant: str | None = None) -> str:
         for record in tenants.records():
             app = opened.get(record.name)
             rows += _labelled(app.simulator.metrics.rows() if app is not None
-                              else _stored_rows(record.data_dir), record.name)
+                              else tenants.stored_metrics(record), record.name)
     return render_rows(rows)
-
-
-def _stored_rows(data_dir) -> list:
-    """The stored metrics of a tenant this process has not opened (its other workers
-    write theirs as they come: docs/tenants.md). Never creates the directory: a tenant
-    deleted meanwhile has no series, and stays deleted."""
-    if not data_dir.is_dir():
-        return []
-    try:
-        store = SQLiteStore(data_dir)  # unlike open_store, makes no directory
-    except Exception:  # noqa: BLE001 - deleted meanwhile
-        return []
-    try:
-        return store.read_metrics()
-    finally:
-        store.close()
 
 
 def _labelled(rows: list, name: str) -> list:

@@ -39,10 +39,23 @@ def unreachable(url: str) -> str | None:
 
 
 def open_backend(data_dir: Path, database_url: str | None = None,
-                 state_cache_seconds: float = 1.0, pool_size: int = 8):
-    """The store: PostgreSQL at ``database_url``, else SQLite in ``data_dir``."""
+                 state_cache_seconds: float = 1.0, pool_size: int = 8,
+                 schema: str | None = None):
+    """The store: PostgreSQL at ``database_url`` (in ``schema``, a tenant's, if given),
+    else SQLite in ``data_dir``."""
     if database_url:
         from simulator.store.postgres import PostgresStore
-        return PostgresStore(database_url, pool_size, state_cache_seconds)
+        return PostgresStore(database_url, pool_size, state_cache_seconds, schema)
     from simulator.store.sqlite import open_store
     return open_store(data_dir)
+
+
+def open_tenant_list(root: Path, limit: int, database_url: str | None = None,
+                     state_cache_seconds: float = 1.0, pool_size: int = 8):
+    """The list of tenants: in the PostgreSQL database at ``database_url`` (every
+    replica then sees the same tenants), else in files under ``root``."""
+    if database_url:
+        from simulator.store.pg_tenants import PgTenantDirectory
+        return PgTenantDirectory(database_url, limit, root, state_cache_seconds, pool_size)
+    from simulator.tenants.directory import TenantDirectory
+    return TenantDirectory(root, limit)

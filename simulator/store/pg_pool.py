@@ -67,6 +67,25 @@ def storage_error(error: BaseException) -> BaseException:
     return error
 
 
+def quote_identifier(name: str) -> str:
+    """``name`` as a PostgreSQL identifier, quoted (for schema names)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_SHARED_POOLS: dict[tuple[str, int], "ConnectionPool"] = {}
+
+
+def shared_pool(url: str, size: int) -> "ConnectionPool":
+    """The pool every store on ``url`` shares in this process (the default tenant's and
+    the other tenants', each on its own schema): ``size`` connections per worker
+    whatever the number of tenants, so that tenants x workers x replicas cannot exhaust
+    the server's ``max_connections``."""
+    pool = _SHARED_POOLS.get((url, size))
+    if pool is None:
+        pool = _SHARED_POOLS[(url, size)] = ConnectionPool(url, size)
+    return pool
+
+
 class ConnectionPool:
     """At most ``size`` connections of this process, made on demand and reused."""
 
@@ -91,13 +110,21 @@ class ConnectionPool:
         return conn
 
     @contextmanager
-    def connection(self) -> Iterator:
-        """A connection of this process's pool, for one statement or transaction."""
+    def connection(self, schema: str | None = None) -> Iterator:
+        """A connection of this process's pool, for one statement or transaction, whose
+        ``search_path`` is ``schema`` (a tenant's), or the server's default (None)."""
         slots = self._for_this_process()
         slots.acquire()
         conn = None
         try:
             conn = self._idle.pop() if self._idle else self._connect()
+            if getattr(conn, "_sim_schema", None) != schema:
+                # One round trip, only when the connection last served another schema.
+                # Prepared statements are parsed again under the new search_path
+                # (PostgreSQL's documentation of PREPARE, since 9.3).
+                conn.execute_simple("SET search_path TO " + (
+                    quote_identifier(schema) if schema else "DEFAULT"))
+                conn._sim_schema = schema
             yield conn
         finally:
             if conn is not None and self._pid == os.getpid() and _reusable(conn):
@@ -213,8 +240,9 @@ class PgDatabase:
     during a feed's registry transaction sees, and is serialised with, that transaction.
     """
 
-    def __init__(self, pool: ConnectionPool):
+    def __init__(self, pool: ConnectionPool, schema: str | None = None):
         self.pool = pool
+        self.schema = schema  # a tenant's schema; None: the server's default search_path
         self._local: tuple[int, threading.local] | None = None
 
     def _open(self) -> threading.local:
@@ -234,7 +262,7 @@ class PgDatabase:
         if cursor is not None:
             cursor.execute(sql, params)
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-        with self.pool.connection() as conn:
+        with self.pool.connection(self.schema) as conn:
             cursor = StatementCursor(conn)
             try:
                 cursor.execute(sql, params)
@@ -248,7 +276,7 @@ class PgDatabase:
         if cursor is not None:
             cursor.execute(sql, params)
             return _dicts(cursor)
-        with self.pool.connection() as conn:
+        with self.pool.connection(self.schema) as conn:
             cursor = StatementCursor(conn)
             cursor.execute(sql, params)
             return _dicts(cursor)
@@ -262,7 +290,7 @@ class PgDatabase:
         if getattr(local, "cursor", None) is not None:
             yield local.cursor
             return
-        with self.pool.connection() as conn:
+        with self.pool.connection(self.schema) as conn:
             cursor = StatementCursor(conn)
             cursor.execute("BEGIN")
             local.cursor = cursor

@@ -22,7 +22,7 @@ from simulator.journal_query import JournalQuery, journal_conditions
 from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.codec import identity_from_json, identity_to_json
 from simulator.store.pg_dmp import PgDmpStore, migrate_registry
-from simulator.store.pg_pool import ConnectionPool, PgDatabase
+from simulator.store.pg_pool import PgDatabase, quote_identifier, shared_pool
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
 from simulator.store.pg_schema import SCHEMA, SCHEMA_LOCK
 from simulator.store.pg_timeline import PgTimelineStore
@@ -41,11 +41,16 @@ def _text(value) -> str | None:
 class PostgresStore:
     """The simulator's state in one PostgreSQL database, shared by workers and replicas."""
 
-    def __init__(self, url: str, pool_size: int = 8, state_cache_seconds: float = 1.0):
-        self.db = PgDatabase(ConnectionPool(url, pool_size))
+    def __init__(self, url: str, pool_size: int = 8, state_cache_seconds: float = 1.0,
+                 schema: str | None = None):
+        """``schema``: a tenant's own PostgreSQL schema (made if absent), else the
+        database's default one (docs/tenants.md)."""
+        self.db = PgDatabase(shared_pool(url, pool_size), schema)
         with self.db.transaction() as cursor:
             # Two processes creating the schema at once would collide in the catalog.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            if schema:
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
             cursor.execute(SCHEMA)
             migrate_registry(cursor)
         self.state = StateCache(lambda: load_state(self.db.execute(STATE_QUERY)),
@@ -54,8 +59,10 @@ class PostgresStore:
         self.timeline = PgTimelineStore(self.db)
 
     def close(self) -> None:
-        """Close this process's connections."""
-        self.db.pool.close()
+        """Close this process's idle connections (a tenant's store leaves them to the
+        pool it shares with the others)."""
+        if self.db.schema is None:
+            self.db.pool.close()
 
     # -- meta -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -299,10 +306,15 @@ class PostgresStore:
 
     def read_metrics(self) -> list[tuple[str, tuple, float]]:
         """Every counter as ``(name, labels, value)``, sorted by name and labels."""
-        rows = self.db.execute("SELECT name, labels, value FROM metrics"
-                               " ORDER BY name COLLATE \"C\", labels COLLATE \"C\"")
-        return [(name, tuple(tuple(pair) for pair in json.loads(labels)), value)
-                for name, labels, value in rows]
+        return read_metrics(self.db)
+
+
+def read_metrics(db: PgDatabase) -> list[tuple[str, tuple, float]]:
+    """Every counter of the metrics table ``db`` sees, sorted by name and labels."""
+    rows = db.execute("SELECT name, labels, value FROM metrics"
+                      " ORDER BY name COLLATE \"C\", labels COLLATE \"C\"")
+    return [(name, tuple(tuple(pair) for pair in json.loads(labels)), value)
+            for name, labels, value in rows]
 
 
 def _like_escape(text: str) -> str:

@@ -20,36 +20,19 @@ import os
 import shutil
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from simulator.ports.tenants import TenantLimit, TenantRecord
+from simulator.store.sqlite import SQLiteStore
 from simulator.tenants.names import check_name
 
 RECORD = "tenant.json"
 
 
-class TenantLimit(RuntimeError):
-    """Creating one more tenant would exceed ``SIM_MAX_TENANTS``."""
-
-
-@dataclass(frozen=True)
-class TenantRecord:
-    """One tenant: its name, the id of its creation, when (real UTC time), its data."""
-
-    name: str
-    id: str
-    created: str
-    data_dir: Path
-
-    def view(self) -> dict:
-        """The tenant as the control plane shows it."""
-        return {"name": self.name, "id": self.id, "created": self.created,
-                "prefix": f"/t/{self.name}"}
-
-
 class TenantDirectory:
-    """Creates, finds, lists and deletes tenants under ``root``, for every process."""
+    """Creates, finds, lists and deletes tenants under ``root``, for every process
+    (a :class:`simulator.ports.tenants.TenantList`)."""
 
     def __init__(self, root: Path, limit: int):
         self.root = Path(root)
@@ -132,6 +115,22 @@ class TenantDirectory:
         """Whether ``record`` still is its tenant (not deleted, nor deleted and created
         again): one ``stat``, cheap enough for every request."""
         return record.data_dir.is_dir()
+
+    @staticmethod
+    def stored_metrics(record: TenantRecord) -> list:
+        """The stored metrics of a tenant this process has not opened (its other
+        workers write theirs as they come: docs/tenants.md). Never creates the
+        directory: a tenant deleted meanwhile has no series, and stays deleted."""
+        if not record.data_dir.is_dir():
+            return []
+        try:
+            store = SQLiteStore(record.data_dir)  # unlike open_store, makes no directory
+        except Exception:  # noqa: BLE001 - deleted meanwhile
+            return []
+        try:
+            return store.read_metrics()
+        finally:
+            store.close()
 
     def _names(self) -> list[str]:
         try:

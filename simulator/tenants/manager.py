@@ -2,7 +2,8 @@
 
 Each process keeps the tenants it has served open (their store connections, clock,
 journal, services). The list itself is shared through the file system
-(:mod:`simulator.tenants.directory`), so a tenant created or deleted by one worker is
+(:mod:`simulator.tenants.directory`) or the PostgreSQL database
+(:mod:`simulator.store.pg_tenants`), so a tenant created or deleted by one worker is
 seen by every other at its next request for that tenant: a cached tenant whose data
 directory is gone is closed and forgotten, never served again.
 """
@@ -14,7 +15,7 @@ import threading
 import time
 from typing import Callable
 
-from simulator.tenants.directory import TenantDirectory, TenantLimit, TenantRecord
+from simulator.ports.tenants import TenantLimit, TenantList, TenantRecord
 from simulator.tenants.names import check_name
 
 LOG = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Tenants:
     can see it).
     """
 
-    def __init__(self, directory: TenantDirectory,
+    def __init__(self, directory: TenantList,
                  open_app: Callable[[TenantRecord, bool], object], auto_create: bool,
                  sweep_every: float = 1.0):
         self.directory = directory
@@ -92,6 +93,10 @@ class Tenants:
         """name -> WSGI app of the current tenants this process has open."""
         return {name: app for name, (record, app) in list(self._open.items())
                 if self.directory.is_current(record)}
+
+    def stored_metrics(self, record: TenantRecord) -> list:
+        """The stored metrics of a tenant this process has not opened."""
+        return self.directory.stored_metrics(record)
 
     def close(self) -> None:
         """Close every tenant this process has open."""

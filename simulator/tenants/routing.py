@@ -17,7 +17,7 @@ import json
 import logging
 
 from simulator.soap.reply import status_line
-from simulator.tenants.directory import TenantLimit
+from simulator.ports.tenants import TenantLimit
 from simulator.tenants.manager import TenantMissing
 from simulator.tenants.names import PREFIX, TenantNameError, check_name, split_tenant
 

@@ -35,16 +35,18 @@ V1 = "/si-dmp-server/v1/services"
 ENDPOINTS = [INSI] + [f"{V2}/{s}" for s in ("patients", "habilitations", "patientsSpecific",
                                              "registry", "repository", "patientCertif")] \
     + [f"{V1}/{s}" for s in ("patients", "habilitations", "registry", "repository")]
-# Generous bounds for every answer to a hostile request (typical: under 1 KB, a few ms).
+# Generous bounds for every answer to a hostile request (typical: under 1 KB, a few ms
+# of CPU). The time is the CPU the app spent in this thread, not wall-clock time, which
+# a busy machine stretches at will.
 MAX_ANSWER_BYTES = 16 * 1024
-MAX_SECONDS = 2.0
+MAX_CPU_SECONDS = 2.0
 
 @dataclass
 class Timed:
-    """A response and how long the app took to give it."""
+    """A response and the CPU time the app spent giving it (this thread's)."""
 
     response: object
-    seconds: float
+    cpu_seconds: float
 
 
 class Wire:
@@ -74,11 +76,11 @@ class Wire:
 
     def post(self, path: str, body: bytes, content_type: str | None = SOAP_CT,
              headers: dict | None = None) -> Timed:
-        """POST ``body`` to ``path``, timed."""
-        started = time.perf_counter()
+        """POST ``body`` to ``path``, with the CPU time it cost."""
+        started = time.thread_time()
         response = self.http.post(path, data=body, content_type=content_type,
                                   headers=headers or {})
-        return Timed(response, time.perf_counter() - started)
+        return Timed(response, time.thread_time() - started)
 
     def assert_still_serving(self, path: str) -> None:
         """``path`` answers its valid request with HTTP 200 and the expected reply."""
@@ -118,7 +120,7 @@ def fault_of(timed: Timed, path: str, status: int = 500) -> Fault:
     assert_not_a_crash(response)
     assert response.status_code == status, response.data[:600]
     assert len(response.data) <= MAX_ANSWER_BYTES, len(response.data)
-    assert timed.seconds < MAX_SECONDS, timed.seconds
+    assert timed.cpu_seconds < MAX_CPU_SECONDS, timed.cpu_seconds
     assert response.headers["Content-Type"].split(";")[0] == "application/soap+xml"
     root = etree.fromstring(response.data, safe_parser())
     assert root.tag == f"{{{SOAP}}}Envelope"
@@ -146,7 +148,7 @@ def assert_normal_answer(timed: Timed) -> None:
     response = timed.response
     assert_not_a_crash(response)
     assert response.status_code == 200, response.data[:600]
-    assert len(response.data) <= MAX_ANSWER_BYTES and timed.seconds < MAX_SECONDS
+    assert len(response.data) <= MAX_ANSWER_BYTES and timed.cpu_seconds < MAX_CPU_SECONDS
     root = etree.fromstring(response.data, safe_parser())
     assert root.tag == f"{{{SOAP}}}Envelope"
     assert root.find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault") is None

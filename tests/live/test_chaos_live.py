@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 import requests
@@ -27,7 +28,10 @@ from insi_live import build_our_client, fault_erreur, fault_subcodes
 
 INJECTIONS = "insi_dmp_sim_chaos_injections_total"
 DELAYS = "insi_dmp_sim_chaos_delay_seconds_total"
-FAST = 0.2  # a normal search on this machine answers well within this
+# No assertion here bounds wall-clock time from above (a busy machine stretches every
+# request): delays are checked from below, and "served meanwhile" is an order between
+# answers or an overlap between the server's own intervals (journal ``real_at`` and
+# ``duration_ms``).
 
 
 # --------------------------------------------------------------------------
@@ -91,6 +95,20 @@ def one_rule(action: str | None = None, *, name: str = "r", latency: str | None 
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"
+
+
+def most_at_once(entries) -> int:
+    """The largest number of requests the server was serving at the same instant, from
+    each journal entry's interval (``real_at`` minus ``duration_ms``, ``real_at``)."""
+    edges = []
+    for entry in entries:
+        end = datetime.fromisoformat(entry["real_at"]).timestamp()
+        edges += [(end - entry["duration_ms"] / 1000, 1), (end, -1)]
+    level = peak = 0
+    for _, step in sorted(edges):  # an end sorts before a start at the same instant
+        level += step
+        peak = max(peak, level)
+    return peak
 
 
 def journal_by_marker(sim, marker: str, count: int = 1) -> list[dict]:
@@ -226,8 +244,8 @@ def test_dribble_action(sim, client):
     assert b"<CodeCR>00</CodeCR>" in exchange.body or b"CodeCR>00<" in exchange.body
     first = exchange.first_byte_at - exchange.sent_at
     spread = exchange.last_byte_at - exchange.first_byte_at
-    assert first < FAST, f"first byte after {first:.3f} s"
-    assert 0.85 <= spread <= 1.5, f"body spread over {spread:.3f} s"
+    assert first < spread, f"first byte after {first:.3f} s, body over {spread:.3f} s"
+    assert spread >= 0.85, f"body spread over {spread:.3f} s"
     assert len(exchange.chunks) >= 5, exchange.chunks
     started = time.monotonic()
     assert call_zeep(client).CR.CodeCR == "00"  # slow, but a complete answer
@@ -235,7 +253,7 @@ def test_dribble_action(sim, client):
 
 
 def test_hang_action_times_the_client_out_while_others_are_served(sim):
-    sim.activate(one_rule("{hang: 3s}", birth_name="HANG"))
+    sim.activate(one_rule("{hang: 5s}", birth_name="HANG"))
     hung = {}
 
     def raw():
@@ -245,8 +263,7 @@ def test_hang_action_times_the_client_out_while_others_are_served(sim):
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ReadTimeout):
         post(sim.lps_url, traits("HANG"), timeout=1)
-    timed_out = time.monotonic() - started
-    assert 0.9 <= timed_out < 1.5
+    assert time.monotonic() - started >= 0.9
     # zeep with a 1 s operation timeout gives up too
     impatient = build_our_client(sim.base_url)
     impatient.transport.operation_timeout = 1
@@ -254,34 +271,36 @@ def test_hang_action_times_the_client_out_while_others_are_served(sim):
     with pytest.raises(requests.exceptions.Timeout):
         call_zeep(impatient, name="HANG")
     impatient.transport.session.close()
-    assert time.monotonic() - begun < 1.5
-    # meanwhile everything else is served at once
+    assert time.monotonic() - begun >= 0.9
+    # meanwhile everything else is served: all answered before the hang ends
     for _ in range(5):
-        begun = time.monotonic()
-        response = post(sim.lps_url, traits())
-        assert outcome(response) == "CR 00"
-        assert time.monotonic() - begun < FAST
-    watcher.join(10)
+        assert outcome(post(sim.lps_url, traits())) == "CR 00"
+    served = time.monotonic()
+    watcher.join(15)
     exchange = hung["exchange"]
-    waited = exchange.closed_at - exchange.sent_at
     assert exchange.data == b"" and exchange.error is None  # closed, never answered
-    assert 2.9 <= waited < 4.0, f"hang lasted {waited:.2f} s"
+    assert exchange.closed_at - exchange.sent_at >= 4.9
+    assert served < exchange.closed_at, "the other searches waited for the hang"
 
 
 def test_fixed_latency(sim, client):
     sim.activate(one_rule(latency="400ms", birth_name=KNOWN[0]))
+    delayed = []
     for _ in range(3):
         begun = time.monotonic()
         response = post(sim.lps_url, traits())
-        elapsed = time.monotonic() - begun
+        assert time.monotonic() - begun >= 0.4
         assert outcome(response) == "CR 00"
-        assert 0.4 <= elapsed < 0.4 + 0.25, f"{elapsed:.3f} s"
+        delayed.append(response.headers["X-Request-Id"])
     begun = time.monotonic()
     assert call_zeep(client).CR.CodeCR == "00"
     assert time.monotonic() - begun >= 0.4
-    begun = time.monotonic()  # another birth name: no delay
-    assert outcome(post(sim.lps_url, traits("DUPONT", "JEAN", "M", "1980-01-01"))) == "CR 01"
-    assert time.monotonic() - begun < FAST
+    other = post(sim.lps_url, traits("DUPONT", "JEAN", "M", "1980-01-01"))
+    assert outcome(other) == "CR 01"
+    # the server's account: exactly the rule's delay, once, and none for another name
+    entries = journal_by_ids(sim, delayed + [other.headers["X-Request-Id"]])
+    assert [journal_delay_ms(entries[i]) for i in delayed] == [400.0] * 3
+    assert entries[other.headers["X-Request-Id"]]["chaos"] is None
 
 
 # --------------------------------------------------------------------------
@@ -306,26 +325,24 @@ def test_hundred_slow_requests_do_not_hold_the_workers(sim):
     for thread in threads:
         thread.start()
     barrier.wait()
-    started = time.monotonic()
     time.sleep(0.6)
-    normal = []
     for _ in range(3):
-        begun = time.monotonic()
-        response = post(sim.lps_url, traits())
-        normal.append(time.monotonic() - begun)
-        assert outcome(response) == "CR 00"
+        assert outcome(post(sim.lps_url, traits())) == "CR 00"
+    normal_done = time.monotonic()
     for thread in threads:
-        thread.join(20)
-    total = max(r[3] for r in results) - started
-    print(f"100 concurrent 2 s requests: {total:.2f} s in all; normal search meanwhile: "
-          f"{', '.join(f'{t * 1000:.0f} ms' for t in normal)}")
+        thread.join(60)
     assert all(r[0] == 200 for r in results)
     assert min(r[3] - r[2] for r in results) >= 2.0
-    assert total < 4.0, f"100 concurrent slow requests took {total:.2f} s"
-    assert max(normal) < FAST, normal
+    # the three normal searches, sent after the slow ones, did not queue behind them
+    assert normal_done < min(r[3] for r in results)
 
     entries = journal_by_ids(sim, [r[1] for r in results])
     assert {e["chaos"] for e in entries.values()} == {"rule 1 (slow): +2000 ms"}
+    # held workers (2 of them) would serve at most 2 at a time: the server's own
+    # intervals show how many of the 100 it was serving at once
+    overlap = most_at_once(entries.values())
+    print(f"100 concurrent 2 s requests: at most {overlap} served at once")
+    assert overlap >= 50, overlap
 
     def delays_grew():
         after = sim.metrics()
@@ -494,10 +511,11 @@ def test_switch_while_requests_are_in_flight(sim):
     time.sleep(0.5)  # all 20 are in, sleeping in their rule's latency
     switched = sim.put_yaml(one_rule("{fault: desir_1020}", name="down"))
     assert switched.status_code == 200 and switched.json()["name"] == "live-test"
-    begun = time.monotonic()
     fresh = post(sim.lps_url, traits())
     assert outcome(fresh) == "fault desir_1020"
-    assert time.monotonic() - begun < FAST  # the new scenario has no latency
+    # the new scenario has no latency (the server's account of this request)
+    fresh_entry = journal_by_ids(sim, [fresh.headers["X-Request-Id"]])
+    assert journal_delay_ms(fresh_entry[fresh.headers["X-Request-Id"]]) is None
     for thread in threads:
         thread.join(10)
     assert all(r is not None for r in results)

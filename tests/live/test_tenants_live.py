@@ -24,9 +24,16 @@ TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, live_database):
+    """Two workers; on a PostgreSQL database under ``SIM_TEST_BACKEND=postgresql``
+    (the tenants then live in their own schemas). There, a worker trusts its list of
+    tenants for ``SIM_STATE_CACHE_SECONDS`` (docs/tenants.md): 0 here, so that a
+    deletion is seen at once, as with the files of the SQLite store."""
+    url = live_database()
+    database = ("--database-url", url) if url else ()
     server = spawn_server(tmp_path_factory.mktemp("tenants-live"), "tenants",
-                          "--max-tenants", "8", workers=2, population=50)
+                          "--max-tenants", "8", *database, workers=2, population=50,
+                          env={"SIM_STATE_CACHE_SECONDS": "0"} if url else None)
     try:
         server.wait_healthy()
     except RuntimeError as exc:

@@ -104,11 +104,11 @@ def test_tls_without_files_generates_a_pki_in_the_data_dir(tmp_path):
     try:
         while not (pki / "README.txt").is_file():  # written last
             assert process.process.poll() is None, process.log_tail()
-            assert time.monotonic() - process.started < 10, process.log_tail()
+            # a guard against waiting forever, not a performance bound
+            assert time.monotonic() - process.started < 120, process.log_tail()
             time.sleep(0.05)
         process.client_options = {"verify": str(pki / "test-ca-cert.pem")}
-        elapsed = process.wait_healthy()
-        assert elapsed < 10, f"healthy after {elapsed:.1f} s"
+        process.wait_healthy()
         assert search(process, pki, None).status_code == 200
         assert search(process, pki, "client-insi-auto.pem").status_code == 200
         refused = search(process, pki, "client-cps-personal.pem")

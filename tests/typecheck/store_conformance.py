@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from simulator.ports.dmp import DmpRecordStore, RegistryAccess
 from simulator.ports.store import InsiStore, SimulatorStore
+from simulator.ports.tenants import TenantList
 from simulator.ports.timeline import TimelineRecords
 from simulator.store.dmp import DmpStore
 from simulator.store.pg_dmp import PgDmpStore, PgRegistry
+from simulator.store.pg_tenants import PgTenantDirectory
 from simulator.store.pg_timeline import PgTimelineStore
 from simulator.store.postgres import PostgresStore
 from simulator.store.sqlite import SQLiteStore
 from simulator.store.timeline import TimelineStore
+from simulator.tenants.directory import TenantDirectory
 from simulator.store.xds_registry import RegistryTransaction
 
 
@@ -38,3 +41,7 @@ def registry_parts(sqlite: RegistryTransaction, postgres: PgRegistry) -> list[Re
 
 def timeline_parts(sqlite: TimelineStore, postgres: PgTimelineStore) -> list[TimelineRecords]:
     return [sqlite, postgres]
+
+
+def tenant_lists(files: TenantDirectory, postgres: PgTenantDirectory) -> list[TenantList]:
+    return [files, postgres]

@@ -16,9 +16,9 @@ PACKAGE = Path(simulator.__file__).parent
 # simulator.store.backends (which backend, checking a database URL); the admin API's
 # views use the JSON codecs of simulator.store.codec and simulator.store.dmp.
 BACKEND_USERS = {"simulator/store",
-                 # Tenants keep SQLite in their own directories (docs/storage.md): the
-                 # tenant metrics read each tenant's SQLite store.
-                 "simulator/admin/tenants_api.py"}
+                 # The file-based tenant list (docs/tenants.md) is the SQLite store's
+                 # list of tenants: it reads a tenant's SQLite store for its metrics.
+                 "simulator/tenants/directory.py"}
 ALLOWED = ("simulator.store.backends", "simulator.store.codec", "simulator.store.dmp")
 # Domain modules (leaves: dataclasses and pure rules) a backend may import.
 DOMAIN = ("simulator.identities.model", "simulator.identities.insc", "simulator.journal_query",

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKED = ["simulator/ports", "simulator/store/sqlite.py", "simulator/store/postgres.py",
            "simulator/store/pg_pool.py", "simulator/store/pg_dmp.py",
            "simulator/store/pg_timeline.py", "simulator/store/pg_state.py",
+           "simulator/store/pg_tenants.py", "simulator/tenants/directory.py",
            "simulator/store/backends.py", "tests/typecheck/store_conformance.py"]
 
 
