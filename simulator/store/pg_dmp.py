@@ -45,10 +45,12 @@ from simulator.store.pg_pool import PgDatabase
 PATIENT_LOCK, UNIQUE_ID_LOCK, LID_LOCK, ASSOCIATION_LOCK = 1701, 1702, 1703, 1704
 
 
-def lock_key(space: int, key: str) -> int:
-    """The 64-bit advisory lock key of ``key`` in ``space`` (computed here, so that a
-    transaction can sort its keys before taking them)."""
-    digest = hashlib.blake2b(f"{space}:{key}".encode(), digest_size=8).digest()
+def lock_key(schema: str | None, space: int, key: str) -> int:
+    """The 64-bit advisory lock key of ``key`` in ``space`` of a tenant's ``schema``
+    (advisory locks are database-wide: tenants sharing the kit's patients and uniqueIds
+    must not wait for each other). Computed here, so that a transaction can sort its
+    keys before taking them."""
+    digest = hashlib.blake2b(f"{schema or ''}:{space}:{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -61,9 +63,9 @@ def lock(cursor, space: int, key: str) -> None:
 def lock_many(cursor, first: list[tuple[int, str]], then: Iterable[tuple[int, str]]) -> None:
     """Take the locks of ``first`` in that order, then those of ``then`` by increasing
     lock key, in one statement; those this transaction holds are skipped."""
-    held = cursor.held_locks
-    keys = [k for k in (lock_key(*pair) for pair in first) if k not in held]
-    keys += sorted({lock_key(*pair) for pair in then} - held - set(keys))
+    held, schema = cursor.held_locks, getattr(cursor.conn, "_sim_schema", None)
+    keys = [k for k in (lock_key(schema, *pair) for pair in first) if k not in held]
+    keys += sorted({lock_key(schema, *pair) for pair in then} - held - set(keys))
     if not keys:
         return
     # unnest yields the array in order, and each row's lock is taken as it is read.

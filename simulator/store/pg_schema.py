@@ -112,6 +112,8 @@ CREATE INDEX IF NOT EXISTS xds_objects_registered ON xds_objects (kind, register
 -- one past the result limit. Only short columns: a btree entry is bounded (~2.7 kB)
 -- and class_keys is as long as the client's classCodes.
 CREATE INDEX IF NOT EXISTS xds_objects_documents ON xds_objects (ins, kind, registered_at, entry_uuid);
+-- Empty once migrated: each start finds the objects left to fill at no cost.
+CREATE INDEX IF NOT EXISTS xds_objects_unfilled ON xds_objects (entry_uuid) WHERE class_keys IS NULL;
 -- Each object as a LeafClass answer carries it (fragments.py), written with it.
 CREATE TABLE IF NOT EXISTS xds_fragments (
     entry_uuid TEXT PRIMARY KEY REFERENCES xds_objects (entry_uuid) ON DELETE CASCADE,

@@ -274,3 +274,31 @@ def test_a_postgresql_registry_written_before_the_stored_columns_is_migrated(
     assert migrated.dmp.view().fragments([masked.id]) == {masked.id: object_fragment(masked)}
     open_store()  # a second start finds nothing left to migrate
     assert migrated.dmp.view().find_documents(find, ins=INS, caller="PS", limit=5)[0] == 2
+
+
+def test_postgresql_tenants_do_not_wait_for_each_others_patient_locks(backend, request):
+    if backend != "postgresql":
+        pytest.skip("SQLite tenants are separate files")
+    from postgres_server import drop_database, new_database
+
+    from simulator.store.postgres import PostgresStore
+    server = request.getfixturevalue("postgres_server")
+    url = new_database(server)
+    first, second = PostgresStore(url, schema="tenant_a"), PostgresStore(url, schema="tenant_b")
+    try:
+        done = threading.Event()
+
+        def other_tenant() -> None:
+            with second.dmp.registry_transaction() as registry:
+                registry.reserve(ins=INS, unique_ids=SHARED)
+            done.set()
+
+        with first.dmp.registry_transaction() as registry:
+            registry.reserve(ins=INS, unique_ids=SHARED)
+            thread = threading.Thread(target=other_tenant)
+            thread.start()
+            thread.join(30)  # a hang guard: it waited for this transaction's locks
+            assert done.is_set()
+    finally:
+        first.close(), second.close()
+        drop_database(server, url)
