@@ -24,6 +24,7 @@ from simulator.journal import Journal
 from simulator.metrics import Metrics
 from simulator.pseudonymise import Pseudonymiser
 from simulator.recording import Recorder
+from simulator.replicas import Replica, default_replica_id
 from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.usage import DmpUsage
 from simulator.services.dmp.v1.services import v1_bindings
@@ -57,14 +58,20 @@ class Simulator:
     metrics: Metrics
     chaos: ChaosEngine
     endpoints: dict
+    replica: Replica
     processes: int = 1  # worker processes sharing its store (share_across_processes)
 
-    def start(self) -> None:
+    def start(self, joining: list[str] | tuple = ()) -> None:
         """Bring the store to the configured start where it is not there yet: initial
         identities (again when the seed, population or identities file changed), the
         configured clock (on a new store, or when SIM_DATE/SIM_FROZEN is set), the
-        configured scenario."""
+        configured scenario; but a replica ``joining`` others alive on its store keeps
+        their clock and scenario (docs/storage.md, "Replicas")."""
         seed_registry(self.store, self.settings)
+        if joining:  # replicas on one database: theirs is the state
+            LOG.info("replica %s joins %s: the shared clock and scenario are kept",
+                     self.replica.id, ", ".join(joining))
+            return
         if self.settings.date is not None or self.settings.frozen \
                 or self.store.get_meta("clock-set") is None:
             self.reset_clock()
@@ -96,6 +103,7 @@ class Simulator:
         """Make journal reads, reports, charts and resets complete across ``workers`` forked
         worker processes (``insi-dmp-sim serve``, before the fork)."""
         self.processes = workers
+        self.replica.details["workers"] = workers
         self.journal.share_across_processes(workers)
         self.metrics.share_across_processes(workers)
         for recorder in self.usage_recorders():
@@ -214,22 +222,28 @@ def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier
 
 
 def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None,
-                    database_url: str | None = None, schema: str | None = None) -> Simulator:
+                    database_url: str | None = None, schema: str | None = None,
+                    replica: Replica | None = None) -> Simulator:
     """The simulator's objects on the store of ``data_dir`` (or of the PostgreSQL
     database at ``database_url``, in a tenant's ``schema`` if given), as they are (see
     :meth:`Simulator.start`).
     ``batch``: journal, metrics and usage rows written in batches of at most this many
     (1: as they come, for a tenant opened after the fork, which has no flush barrier:
-    docs/tenants.md)."""
+    docs/tenants.md). ``replica``: the server's (a tenant's simulator shares it), else
+    one on this store."""
     store = open_backend(data_dir, database_url, settings.state_cache_seconds,
                          settings.database_pool, schema)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
+    replica = replica or Replica(store, settings.replica_id
+                                 or default_replica_id(settings.port),
+                                 settings.replica_heartbeat_seconds)
     batching = {} if batch is None else {"batch": batch}
     journal = Journal(store, clock, settings.journal_size, settings.journal_body_bytes,
                       pseudonymiser=Pseudonymiser() if settings.journal_pseudonymise else None,
-                      read_timeout=settings.journal_read_timeout, **batching)
-    metrics = Metrics(store, **batching)
+                      read_timeout=settings.journal_read_timeout, replica=replica.id,
+                      **batching)
+    metrics = Metrics(store, replica=replica.id, **batching)
     chaos = ChaosEngine(store, clock)
     recorder = Recorder(journal, metrics, clock)
     insi = InsiBinding(InsiContext(store, settings, clock, calendar))
@@ -244,7 +258,8 @@ def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None
                                              signatures=signatures, usage=dmp_usage))}
     for path, binding in dmp_bindings.items():
         endpoints[path] = SoapEndpoint(binding, recorder, chaos, clock, settings.max_request_bytes)
-    return Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints)
+    return Simulator(settings, store, clock, calendar, journal, metrics, chaos, endpoints,
+                     replica)
 
 
 def create_app(settings: Settings | None = None) -> SimulatorApp:
@@ -258,7 +273,8 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
     simulator = build_simulator(settings, data_dir, database_url=settings.database_url)
-    simulator.start()
+    # Listed from now on (serve's workers keep it fresh), and joining the live replicas.
+    simulator.start(joining=simulator.replica.others_alive())
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
              simulator.clock.now().isoformat(), settings.scenario or "none")
 
@@ -267,7 +283,8 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
         # so its journal and metrics are written as they come (complete reads anyway).
         tenant = build_simulator(settings, record.data_dir,
                                  batch=1 if simulator.processes > 1 else None,
-                                 database_url=settings.database_url, schema=record.schema)
+                                 database_url=settings.database_url, schema=record.schema,
+                                 replica=simulator.replica)
         if initialise:
             tenant.start()
         else:

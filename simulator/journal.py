@@ -26,8 +26,10 @@ class Journal:
     """Records each exchange in the store; keeps at most ``size`` entries."""
 
     def __init__(self, store: JournalStore, clock, size: int, body_bytes: int, flush_interval: float = 0.2,
-                 batch: int = 64, pseudonymiser=None, read_timeout: float = 10.0):
+                 batch: int = 64, pseudonymiser=None, read_timeout: float = 10.0,
+                 replica: str | None = None):
         self.store = store
+        self.replica = replica  # the simulator process answering (simulator/replicas.py)
         self.pseudonymiser = pseudonymiser  # None, or a callable applied to each body
         self.clock = clock
         self.size = size
@@ -67,6 +69,7 @@ class Journal:
             # Pseudonymised tokens differ between workers (per-process secret): no
             # patient column then, rather than one that matches by chance.
             "patient": getattr(facts, "ins", None) if self.pseudonymiser is None else None,
+            "replica": self.replica,
             "request_body": self._cut(request_body),
             "response_body": self._cut(reply.body),
         })

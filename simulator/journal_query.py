@@ -1,9 +1,9 @@
 """What a journal read can ask for, as SQL conditions on the journal table.
 
 The filters are those of ``GET /_admin/journal`` (README, "The journal"): exact
-matches on the service, operation, calling software, structure, professional and
-patient; ``outcome`` by word (``fault``, ``siram_40``, ``CR 00``, ``DMPAccessDenied``);
-``since`` a request id or a simulated or real date-time.
+matches on the service, operation, calling software, structure, professional,
+patient and replica; ``outcome`` by word (``fault``, ``siram_40``, ``CR 00``,
+``DMPAccessDenied``); ``since`` a request id or a simulated or real date-time.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 _WORDS = re.compile(r"[\s/,()]+")
-EXACT_FILTERS = ("service", "operation", "software", "structure", "professional")
+EXACT_FILTERS = ("service", "operation", "software", "structure", "professional", "replica")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class JournalQuery:
     structure: str | None = None
     professional: str | None = None
     patient: str | None = None
+    replica: str | None = None  # the simulator process that answered (replicas.py)
     since: str | tuple[str, str] | None = None
     limit: int = 100
     bodies: bool = True

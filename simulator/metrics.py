@@ -36,8 +36,11 @@ DELAY_BY_DAY = "dashboard_injected_delay_seconds_by_day"
 class Metrics:
     """Counters and histograms with labels, aggregated across worker processes."""
 
-    def __init__(self, store: MetricsStore, flush_interval: float = 0.2, batch: int = 64):
+    def __init__(self, store: MetricsStore, flush_interval: float = 0.2, batch: int = 64,
+                 replica: str | None = None):
         self.store = store
+        # Label of the simulator process answering (docs/storage.md, "Replicas").
+        self._replica = (("replica", replica),) if replica else ()
         self._batcher = ProcessBatcher(self._write, flush_interval, batch)
 
     def count_request(self, service: str, operation: str | None, reply, seconds: float,
@@ -81,7 +84,7 @@ class Metrics:
         totals = Counter()
         fits: dict = {}  # where -> requests by the index of the first bucket they fit under
         for service, operation, status, outcome, seconds, rule, decision, at in requests:
-            where = (("service", service), ("operation", operation))
+            where = (("service", service), ("operation", operation)) + self._replica
             totals[("requests_total", where + (("status", str(status)),
                                                ("outcome", outcome)))] += 1.0
             totals[("request_duration_seconds_sum", where)] += seconds

@@ -72,6 +72,8 @@ class SimulatorServer(BaseApplication):
             "accesslog": "-" if s.access_log else None,
             "access_log_format": ACCESS_FORMAT,
             "when_ready": log_ready,
+            "post_worker_init": start_heartbeat,
+            "on_exit": leave_replicas,
             # gunicorn's runtime control socket lives in $HOME: several simulators (CI,
             # tests) would share it, and a read-only home would break the start.
             "control_socket_disable": True,
@@ -101,6 +103,7 @@ class SimulatorServer(BaseApplication):
         clock = getattr(getattr(app, "simulator", None), "clock", None)
         application.cut_sleeps = getattr(app, "cut_sleeps", None) \
             or (clock.cut_sleeps if clock is not None else None)
+        application.replica = getattr(simulator, "replica", None)  # its heartbeat
         return application
 
 
@@ -111,6 +114,22 @@ def service_urls(settings: Settings, port: int) -> dict[str, str]:
     return {"insi": f"{base}/lps", "wsdl": f"{base}/lps?wsdl",
             "dmp": f"{base}/si-dmp-server/v2/services/",
             "dashboard": f"{base}/_admin/"}
+
+
+def start_heartbeat(worker) -> None:
+    """gunicorn's ``post_worker_init`` (in the worker, after gevent's patch): start the
+    replica's heartbeat in this worker (simulator/replicas.py)."""
+    replica = getattr(worker.wsgi, "replica", None)
+    if replica is not None:
+        replica.start()
+
+
+def leave_replicas(arbiter) -> None:
+    """gunicorn's ``on_exit`` (in the master, stopping cleanly): this replica leaves the
+    list of ``GET /_admin/replicas``; a killed one stays there, stale."""
+    replica = getattr(getattr(arbiter.app, "callable", None), "replica", None)
+    if replica is not None:
+        replica.leave()
 
 
 def log_ready(arbiter) -> None:

@@ -29,6 +29,8 @@ DEFAULT_DMP_INDIRECT_DENIED = CONSULTATION
 # metadata and CDA checks").
 DMP_CODED_METADATA_MODES = ("strict", "codes", "off")
 DMP_CDA_CHECK_MODES = ("strict", "patient")
+# A replica's name: a label value in /metrics and a journal column, so kept plain.
+REPLICA_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 # Module constants: inside the class body the field ``date`` shadows the type.
@@ -57,11 +59,18 @@ class Settings:
     # SIM_DATABASE_URL: postgresql://user:password@host:port/database to keep the state
     # in PostgreSQL instead of SQLite (docs/storage.md; refused while incomplete)
     database_url: str | None = None
-    # SIM_STATE_CACHE_SECONDS: on PostgreSQL, how long a worker trusts its cached clock
-    # and scenario when no worker of this server changed them (a change by another
-    # replica is seen within this bound)
+    # SIM_STATE_CACHE_SECONDS: how long a worker trusts its cached clock and scenario
+    # when no worker of this server changed them (on PostgreSQL a change by another
+    # replica is seen within this bound; on SQLite every process of the machine sees a
+    # change at once, simulator/store/state_token.py)
     state_cache_seconds: float = 1.0
     database_pool: int = 8  # SIM_DATABASE_POOL: PostgreSQL connections per worker
+    # SIM_REPLICA_ID: this server's name among the replicas sharing a database, in the
+    # journal, /metrics and /_admin/replicas (docs/storage.md); none = <hostname>:<port>
+    replica_id: str | None = None
+    # SIM_REPLICA_HEARTBEAT_SECONDS: how often each worker records that this replica is
+    # alive (/_admin/replicas); a replica silent for three periods is shown as stale
+    replica_heartbeat_seconds: float = 5.0
     seed: int = 1  # SIM_SEED: generated population and, later, scenarios
     scenario: str | None = None  # SIM_SCENARIO: fault scenario, a shipped name or a YAML path
     date: datetime | None = None  # SIM_DATE: simulated "now" at start (ISO-8601)
@@ -181,6 +190,12 @@ class Settings:
             if getattr(self, name) < (0 if name == "port" else 1):
                 raise SettingsError(f"SIM_{name.upper()} (--{flag_name(name)}) must be "
                                     f"positive, got {getattr(self, name)}")
+        if self.replica_heartbeat_seconds <= 0:
+            raise SettingsError("SIM_REPLICA_HEARTBEAT_SECONDS (--replica-heartbeat-seconds)"
+                                f" must be positive, got {self.replica_heartbeat_seconds}")
+        if self.replica_id is not None and not REPLICA_ID.fullmatch(self.replica_id):
+            raise SettingsError("SIM_REPLICA_ID (--replica-id) must be 1 to 100 letters, "
+                                f"digits or . _ : - characters, got {self.replica_id[:120]!r}")
         if self.state_cache_seconds < 0:
             raise SettingsError("SIM_STATE_CACHE_SECONDS (--state-cache-seconds) must be 0 "
                                 f"or more, got {self.state_cache_seconds}")

@@ -134,6 +134,14 @@ def put_clock():
     return jsonify(_clock_view(sim))
 
 
+@admin.get("/replicas")
+def list_replicas():
+    """The simulator processes sharing this store, with their last heartbeat
+    (docs/storage.md, "Replicas"); the one answering is ``self``."""
+    sim = current_simulator()
+    return jsonify(replica=sim.replica.id, replicas=sim.replica.view())
+
+
 @admin.post("/reset")
 def reset():
     """Initial identities, empty journal, clock back to the configured start."""

@@ -1,6 +1,7 @@
 """The HTML dashboard at ``/_admin/``: controls (clock, scenario, reset), the journal
-with filters and each exchange's bodies, latency and injection charts, then the
-reports (calendar, migration readiness on ``?date=YYYY-MM-DD``, feeding).
+with filters and each exchange's bodies, latency and injection charts, the replicas
+sharing the store, then the reports (calendar, migration readiness on
+``?date=YYYY-MM-DD``, feeding).
 
 Rendered once by the server (Jinja, autoescaped); a small hand-written script then
 calls the JSON control plane with ``fetch()`` every few seconds, asking the journal only
@@ -59,7 +60,7 @@ def page():
         identities=sim.store.count_identities(), slow_ms=SLOW_MS,
         readiness=readiness_view(sim, on), date_error=date_error,
         feeding=fed, charts=feeding_charts(fed["months"]), nonce=nonce,
-        journal_rows=JOURNAL_ROWS))
+        journal_rows=JOURNAL_ROWS, replica=sim.replica.id, replicas=sim.replica.view()))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; "
         "connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "

@@ -17,7 +17,7 @@ from simulator.settings import SettingsError, parse_datetime
 
 journal_admin = Blueprint("journal_admin", __name__, url_prefix="/_admin")
 FILTERS = ("service", "operation", "outcome", "software", "structure", "professional",
-           "patient")
+           "patient", "replica")
 PARAMETERS = FILTERS + ("since", "limit", "bodies")
 _REQUEST_ID = re.compile(r"^[0-9a-f]{16}$")
 _OPEN_PARAMETERS = ("token",)  # the control plane's own (simulator.admin.access)

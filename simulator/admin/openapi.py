@@ -17,6 +17,7 @@ from simulator.admin.dmp_api import PATIENT_OPTIONS
 from simulator.admin.journal_api import FILTERS
 from simulator.admin.reports_api import GRACE_APIS
 from simulator.identities.loader import CNAM_FIELDS, FIELDS
+from simulator.replicas import STALE_AFTER_BEATS
 from simulator.tenants.names import PATTERN as TENANT_PATTERN, RULE as TENANT_RULE
 
 _JSON = "application/json"
@@ -108,7 +109,21 @@ _ENTRY_FIELDS = {
     "status": {"type": "integer"}, "outcome": _NULLABLE_STRING, "chaos": _NULLABLE_STRING,
     "duration_ms": {"type": "number"}, "client": _NULLABLE_STRING,
     "software": _NULLABLE_STRING, "structure": _NULLABLE_STRING,
-    "professional": _NULLABLE_STRING, "patient": _NULLABLE_STRING}
+    "professional": _NULLABLE_STRING, "patient": _NULLABLE_STRING,
+    "replica": {**_NULLABLE_STRING, "description": "the simulator process that answered"}}
+_REPLICA = _object({
+    "replica": {"type": "string", "description": "SIM_REPLICA_ID, or <hostname>:<port>"},
+    "first_seen": {"type": "string", "format": "date-time"},
+    "last_seen": {"type": "string", "format": "date-time",
+                  "description": "its last heartbeat (the store's clock)"},
+    "silent_seconds": {"type": "number", "description": "since its last heartbeat"},
+    "alive": {"type": "boolean",
+              "description": f"a heartbeat within {STALE_AFTER_BEATS} of its periods"},
+    "self": {"type": "boolean", "description": "the replica that answers"},
+    "details": _object({}, {"version": {"type": "string"}, "workers": {"type": "integer"},
+                            "pid": {"type": "integer"},
+                            "started_at": {"type": "string"},
+                            "heartbeat_seconds": {"type": "number"}})})
 _BODIES = {"request_body": _NULLABLE_STRING, "response_body": _NULLABLE_STRING}
 _RULE = _object({"index": {"type": "integer"}, "name": _NULLABLE_STRING,
                  "match": {"type": "object"}, "probability": {"type": "number"},
@@ -156,7 +171,9 @@ def _journal_parameters() -> list[dict]:
         "structure": "the calling structure: INSi Emetteur, DMP VIHF Identifiant_Structure",
         "professional": "the DMP user: the VIHF Subject NameID",
         "patient": "the patient's INS as the request names it (13 characters, or 15 with "
-                   "the key); refused with SIM_JOURNAL_PSEUDONYMISE"}
+                   "the key); refused with SIM_JOURNAL_PSEUDONYMISE",
+        "replica": "the simulator process that answered (SIM_REPLICA_ID, GET "
+                   "/_admin/replicas)"}
     return [_query(name, described[name]) for name in FILTERS] + [
         _query("since", "a request id (entries answered after it), an ISO-8601 simulated "
                         "date-time, or real:<ISO-8601> (real time); times are inclusive"),
@@ -189,6 +206,12 @@ def _paths() -> dict:
                             "description": "ISO-8601 date or date-time"},
                     "frozen": {"type": "boolean"}}, closed=True),
                     "now and/or frozen"), tag="simulator")},
+        "/_admin/replicas": {"get": _operation(
+            "The simulator processes sharing this store and their last heartbeat", {
+                "200": _answer("the replicas", _object({
+                    "replica": {"type": "string", "description": "the one answering"},
+                    "replicas": {"type": "array", "items": _ref("Replica")}}))},
+            tag="simulator")},
         "/_admin/reset": {"post": _operation(
             "Initial identities, no DMP, empty journal, configured clock and scenario", {
                 "200": _answer("reset", _object({
@@ -429,6 +452,6 @@ def openapi_document() -> dict:
                 "JournalEntryWithBodies": _object({**_ENTRY_FIELDS, **_BODIES}),
                 "Rule": _RULE, "Scenario": _SCENARIO, "DatedRule": _DATED_RULE,
                 "Dmp": _DMP, "Professional": _PROFESSIONAL, "Registration": _REGISTRATION,
-                "Tenant": _TENANT,
+                "Tenant": _TENANT, "Replica": _REPLICA,
             }},
     }

@@ -36,7 +36,8 @@ def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | 
 def latency_view(rows) -> list[dict]:
     """Per service and operation: requests, mean and the :data:`QUANTILES` in
     milliseconds, from the metric rows (name, labels, value)."""
-    series = defaultdict(lambda: {"buckets": [], "sum": 0.0, "count": 0.0})
+    # Summed over the replicas (each series has its ``replica`` label).
+    series = defaultdict(lambda: {"buckets": defaultdict(float), "sum": 0.0, "count": 0.0})
     for name, labels, value in rows:
         if not name.startswith(_HISTOGRAM + "_"):
             continue
@@ -45,13 +46,12 @@ def latency_view(rows) -> list[dict]:
         part = name[len(_HISTOGRAM) + 1:]
         if part == "bucket":
             le = found["le"]
-            series[key]["buckets"].append((float("inf") if le == "+Inf" else float(le),
-                                           value))
+            series[key]["buckets"][float("inf") if le == "+Inf" else float(le)] += value
         elif part in ("sum", "count"):
-            series[key][part] = value
+            series[key][part] += value
     view = []
     for (service, operation), data in sorted(series.items()):
-        buckets = _cumulative(data["buckets"])
+        buckets = _cumulative(list(data["buckets"].items()))
         entry = {"service": service, "operation": operation, "count": int(data["count"]),
                  "mean_ms": _ms(data["sum"] / data["count"]) if data["count"] else None}
         for q in QUANTILES:
@@ -83,7 +83,8 @@ def injections_view(rows) -> list[dict]:
         found = dict(labels)
         day = days[found["day"]]
         if name == INJECTED_BY_DAY:
-            day["actions"][found["action"]] = int(value)
+            day["actions"][found["action"]] = \
+                day["actions"].get(found["action"], 0) + int(value)
             day["injected"] += int(value)
         else:
             day["delay_seconds"] = round(day["delay_seconds"] + value, 3)

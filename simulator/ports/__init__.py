@@ -10,7 +10,7 @@ consumer imports a backend except ``simulator.store.open_backend`` in ``create_a
 tests/unit/test_store_imports.py keeps it so.
 
 One module per consumer area (``state``, ``identities``, ``diagnostics``, ``dmp``,
-``timeline``), each importing only what its types need, so that low-level modules
-(the clock, the journal) import their port without the DMP's types; ``store`` composes
-them into the whole simulator's store.
+``timeline``, ``replicas``), each importing only what its types need, so that low-level
+modules (the clock, the journal) import their port without the DMP's types; ``store``
+composes them into the whole simulator's store.
 """

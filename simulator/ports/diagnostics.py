@@ -35,8 +35,9 @@ class MetricsStore(Protocol):
         """Every counter as ``(name, labels, value)``, sorted by name and labels."""
 
 
-# The journal's columns, in the order every backend stores them.
+# The journal's columns, in the order every backend stores them (the bodies last);
+# ``replica``: the simulator process that answered (simulator/replicas.py).
 JOURNAL_COLUMNS = ("request_id", "at", "real_at", "service", "operation", "http_method",
                    "path", "status", "outcome", "chaos", "duration_ms", "client",
-                   "software", "structure", "professional", "patient", "request_body",
-                   "response_body")
+                   "software", "structure", "professional", "patient", "replica",
+                   "request_body", "response_body")

@@ -6,12 +6,13 @@ from typing import Protocol
 from simulator.ports.diagnostics import JournalStore, MetricsStore
 from simulator.ports.dmp import DmpRecordStore
 from simulator.ports.identities import IdentityLookup, IdentityStore, SeedStore
+from simulator.ports.replicas import ReplicaStore
 from simulator.ports.state import ClockStore, MetaStore, ScenarioStore
 from simulator.ports.timeline import TimelineRecords
 
 
 class SimulatorStore(SeedStore, ClockStore, ScenarioStore, JournalStore, MetricsStore,
-                     Protocol):
+                     ReplicaStore, Protocol):
     """Everything the simulator keeps, as one object with a DMP and a timeline part."""
 
     # Read-only members (properties), so that a backend's own classes satisfy them.

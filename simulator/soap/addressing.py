@@ -7,6 +7,8 @@ WS-Addressing fault action.
 """
 from __future__ import annotations
 
+import os
+
 from lxml import etree
 
 from simulator.soap.namespaces import SOAP12_ENV, WSA
@@ -14,6 +16,17 @@ from simulator.soap.namespaces import SOAP12_ENV, WSA
 ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
 FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def random_uuid() -> str:
+    """A random (version 4) UUID as text, as ``str(uuid.uuid4())`` gives it: the same
+    bits (RFC 9562 §5.4) without building a UUID object, which cost a DMP answer about
+    10 µs for each of its two ids (issue 15)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # variant RFC 4122
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _envelope(action: str, message_id: str, relates_to: str | None,

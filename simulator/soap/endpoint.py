@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from spyne import MethodContext
@@ -41,6 +42,9 @@ class Exchange:
     environ: dict
     service: object  # the binding's domain context (registry, settings, clock...)
     reply_headers: list = field(default_factory=list)  # extra HTTP headers for the answer
+    # The simulated instant the service read the clock at, if it did: the binding puts
+    # it on the Reply, so that the journal does not read the clock again (issue 15).
+    at: datetime | None = None
 
     @property
     def client_certificate(self) -> dict | None:

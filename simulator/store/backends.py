@@ -47,7 +47,7 @@ def open_backend(data_dir: Path, database_url: str | None = None,
         from simulator.store.postgres import PostgresStore
         return PostgresStore(database_url, pool_size, state_cache_seconds, schema)
     from simulator.store.sqlite import open_store
-    return open_store(data_dir)
+    return open_store(data_dir, state_cache_seconds)
 
 
 def open_tenant_list(root: Path, limit: int, database_url: str | None = None,

@@ -70,6 +70,15 @@ CREATE TABLE IF NOT EXISTS chaos_counters (
     fired INTEGER NOT NULL,
     PRIMARY KEY (scenario_id, rule)
 );
+-- Replicas (simulator/replicas.py): added after the first release of this schema, so
+-- the journal's column is added where missing rather than declared in its table.
+ALTER TABLE journal ADD COLUMN IF NOT EXISTS replica TEXT;
+CREATE TABLE IF NOT EXISTS replicas (
+    replica TEXT PRIMARY KEY,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ NOT NULL,
+    details TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dmp_records (
     ins TEXT PRIMARY KEY,
     payload TEXT NOT NULL

@@ -7,8 +7,9 @@ the request. Each worker keeps them in memory and reloads them (one query):
 - at once after a change made by any worker of the same server: the writer stores a
   new random token in a page of shared memory made before the fork (gunicorn preloads
   the app in its master), and each read compares it with the token it loaded under;
-- otherwise at most ``ttl`` seconds after it loaded them (``SIM_STATE_CACHE_SECONDS``),
-  which bounds how long a change made by another replica goes unseen.
+- otherwise at most ``ttl`` seconds after it began loading them
+  (``SIM_STATE_CACHE_SECONDS``): a change committed by another replica is seen by every
+  request this worker begins ``ttl`` seconds or more after the commit.
 """
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ class StateCache:
     """(clock offset, frozen instant, scenario record) of this worker, with its bound."""
 
     def __init__(self, load: Callable[[], tuple[float, datetime | None, dict | None]],
-                 ttl: float):
+                 ttl: float, shared: mmap.mmap | None = None):
         self._load = load
         self.ttl = ttl
-        self._shared = mmap.mmap(-1, _TOKEN_BYTES)  # anonymous, shared with forked workers
+        # Anonymous, shared with forked workers; SQLite gives a file's map, shared by
+        # every process of the machine that opens the data dir (sqlite.py).
+        self._shared = shared if shared is not None else mmap.mmap(-1, _TOKEN_BYTES)
         self._lock = threading.Lock()
         self._values: tuple[float, datetime | None, dict | None] | None = None
         self._token = b""
@@ -43,9 +46,13 @@ class StateCache:
         if values is not None and token == self._token and \
                 time.monotonic() - self._loaded_at < self.ttl:
             return values
+        # Stamped before the query: values read by a query that overlapped a change
+        # made elsewhere are trusted for ``ttl`` after its start, not its end, so that
+        # every request begun ``ttl`` after another replica's change sees it.
+        started = time.monotonic()
         loaded = self._load()
         with self._lock:
-            self._values, self._token, self._loaded_at = loaded, token, time.monotonic()
+            self._values, self._token, self._loaded_at = loaded, token, started
         return loaded
 
     def changed(self) -> None:

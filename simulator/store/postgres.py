@@ -11,7 +11,7 @@ RETURNING``). The clock and scenario are cached per worker (:mod:`simulator.stor
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable
 
 import pg8000.dbapi
@@ -238,6 +238,32 @@ class PostgresStore:
     def _identities(self, sql: str, params) -> list[Identity]:
         return [identity_from_json(row[0]) for row in self.db.execute(sql, params)]
 
+    # -- replicas ---------------------------------------------------------------------
+    def beat_replica(self, replica: str, details: dict, forget_after: float) -> None:
+        """Record that ``replica`` is alive now (the server's clock); forget those silent
+        for ``forget_after`` seconds."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO replicas (replica, first_seen, last_seen, details) VALUES"
+                " (%s, clock_timestamp(), clock_timestamp(), %s) ON CONFLICT (replica)"
+                " DO UPDATE SET last_seen = excluded.last_seen, details = excluded.details",
+                (replica, json.dumps(details)))
+            cursor.execute("DELETE FROM replicas WHERE last_seen < clock_timestamp()"
+                           " - make_interval(secs => %s)", (float(forget_after),))
+
+    def forget_replica(self, replica: str) -> None:
+        """Remove ``replica`` from the list."""
+        self.db.execute("DELETE FROM replicas WHERE replica = %s", (replica,))
+
+    def replicas(self) -> list[dict]:
+        """Every replica recorded, by id, with the seconds since its last heartbeat."""
+        rows = self.db.execute(
+            "SELECT replica, first_seen, last_seen, GREATEST(0, EXTRACT(EPOCH FROM"
+            " clock_timestamp() - last_seen))::float8, details FROM replicas ORDER BY replica")
+        return [{"replica": replica, "first_seen": _utc(first), "last_seen": _utc(last),
+                 "silent_seconds": silent, "details": json.loads(details)}
+                for replica, first, last, silent, details in rows]
+
     # -- journal ----------------------------------------------------------------------
     def append_journal(self, entries: list[dict], keep: int) -> None:
         """Record exchanges and trim the journal to the newest ``keep`` entries."""
@@ -315,6 +341,11 @@ def read_metrics(db: PgDatabase) -> list[tuple[str, tuple, float]]:
                       " ORDER BY name COLLATE \"C\", labels COLLATE \"C\"")
     return [(name, tuple(tuple(pair) for pair in json.loads(labels)), value)
             for name, labels, value in rows]
+
+
+def _utc(instant: datetime) -> str:
+    """An instant of a TIMESTAMPTZ column as ISO-8601 in UTC (as SQLite's are written)."""
+    return instant.astimezone(timezone.utc).isoformat()
 
 
 def _like_escape(text: str) -> str:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from simulator.identities.insc import insc_of
 from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions, outcome_has
+from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
+from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
+from simulator.store.state_token import shared_token
 from simulator.store.timeline import TimelineStore
 from simulator.store.codec import identity_from_json, identity_to_json
 
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS identity_changes (
 """
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
-DIAGNOSTICS_VERSION = 5
+DIAGNOSTICS_VERSION = 6  # 6: the journal's replica column, the replicas table
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
@@ -73,6 +76,7 @@ CREATE TABLE IF NOT EXISTS journal (
     structure TEXT,
     professional TEXT,
     patient TEXT,
+    replica TEXT,
     request_body TEXT,
     response_body TEXT
 );
@@ -91,11 +95,14 @@ CREATE TABLE IF NOT EXISTS chaos_counters (
     fired INTEGER NOT NULL,
     PRIMARY KEY (scenario_id, rule)
 );
+CREATE TABLE IF NOT EXISTS replicas (
+    replica TEXT PRIMARY KEY,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    details TEXT NOT NULL
+);
 """
 
-JOURNAL_COLUMNS = ("request_id", "at", "real_at", "service", "operation", "http_method", "path",
-                   "status", "outcome", "chaos", "duration_ms", "client", "software",
-                   "structure", "professional", "patient", "request_body", "response_body")
 _JOURNAL_COLUMNS_WITHOUT_BODIES = ", ".join(("id",) + JOURNAL_COLUMNS[:-2])
 
 
@@ -108,8 +115,10 @@ class SQLiteStore:
     entries in a power cut is acceptable; losing state is not.
     """
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, state_cache_seconds: float = 1.0):
         self.data = Database(Path(data_dir) / "simulator.sqlite3", SCHEMA, "NORMAL")
+        self._data_dir, self._state_cache_seconds = Path(data_dir), state_cache_seconds
+        self._state: StateCache | None = None
         diagnostics_path = Path(data_dir) / "diagnostics.sqlite3"
         _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
@@ -118,6 +127,17 @@ class SQLiteStore:
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
+
+    @property
+    def state(self) -> StateCache:
+        """The clock and scenario of this process, reloaded (one query) when any process
+        of the machine changed them (state_token.py) or after ``state_cache_seconds``:
+        two queries per request less (issue 15), as on PostgreSQL (docs/storage.md)."""
+        if self._state is None:  # made on first use: a store opened only to read
+            self._state = StateCache(  # metrics (tenants_api) leaves no file behind
+                lambda: load_state(self._execute(STATE_QUERY)), self._state_cache_seconds,
+                shared_token(self._data_dir))
+        return self._state
 
     def transaction(self):
         """Context manager: one write transaction on the state database."""
@@ -137,32 +157,33 @@ class SQLiteStore:
     def set_meta(self, key: str, value: str) -> None:
         """Set a value of the meta table."""
         self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        if key == "scenario":
+            self.state.changed()
 
     # -- clock ------------------------------------------------------------------------
     def clock_state(self) -> tuple[float, datetime | None]:
-        """(offset in seconds, frozen instant or None)."""
-        rows = self._execute("SELECT offset_seconds, frozen_at FROM clock WHERE id = 1")
-        if not rows:
-            return 0.0, None
-        offset, frozen_at = rows[0]
-        return offset, (datetime.fromisoformat(frozen_at) if frozen_at else None)
+        """(offset in seconds, frozen instant or None), from this process's cache."""
+        offset, frozen_at, _ = self.state.values()
+        return offset, frozen_at
 
     def set_clock_state(self, offset: float, frozen_at: datetime | None) -> None:
         """Persist the clock offset or frozen instant."""
         self._execute(
             "INSERT OR REPLACE INTO clock (id, offset_seconds, frozen_at) VALUES (1, ?, ?)",
             (offset, frozen_at.isoformat() if frozen_at else None))
+        self.state.changed()
 
     # -- chaos ------------------------------------------------------------------------
     def active_scenario(self) -> dict | None:
-        """The active scenario record ``{"id", "origin", "source"}``, or None."""
-        raw = self.get_meta("scenario")
-        return json.loads(raw) if raw else None
+        """The active scenario record ``{"id", "origin", "source"}``, or None (from this
+        process's cache: shared, not to be changed)."""
+        return self.state.values()[2]
 
     def set_active_scenario(self, record: dict | None) -> None:
         """Activate a scenario record (or none) and forget every rule counter."""
         if record is None:
             self._execute("DELETE FROM meta WHERE key = 'scenario'")
+            self.state.changed()
         else:
             self.set_meta("scenario", json.dumps(record))
         # Counters are keyed by activation id, so deleting them after the switch is safe.
@@ -291,6 +312,33 @@ class SQLiteStore:
     def _identities(self, sql: str, params) -> list[Identity]:
         return [identity_from_json(row[0]) for row in self._execute(sql, params)]
 
+    # -- replicas ---------------------------------------------------------------------
+    def beat_replica(self, replica: str, details: dict, forget_after: float) -> None:
+        """Record that ``replica`` is alive now; forget those silent for ``forget_after``
+        seconds."""
+        now = datetime.now(timezone.utc)
+        with self.diagnostics.transaction() as conn:
+            conn.execute("INSERT INTO replicas (replica, first_seen, last_seen, details)"
+                         " VALUES (?, ?, ?, ?) ON CONFLICT (replica) DO UPDATE SET"
+                         " last_seen = excluded.last_seen, details = excluded.details",
+                         (replica, now.isoformat(), now.isoformat(), json.dumps(details)))
+            conn.execute("DELETE FROM replicas WHERE last_seen < ?",
+                         ((now - timedelta(seconds=forget_after)).isoformat(),))
+
+    def forget_replica(self, replica: str) -> None:
+        """Remove ``replica`` from the list."""
+        self.diagnostics.execute("DELETE FROM replicas WHERE replica = ?", (replica,))
+
+    def replicas(self) -> list[dict]:
+        """Every replica recorded, by id, with the seconds since its last heartbeat."""
+        now = datetime.now(timezone.utc)
+        rows = self.diagnostics.execute("SELECT replica, first_seen, last_seen, details"
+                                        " FROM replicas ORDER BY replica")
+        return [{"replica": replica, "first_seen": first, "last_seen": last,
+                 "silent_seconds": max(0.0, (now - datetime.fromisoformat(last))
+                                       .total_seconds()),
+                 "details": json.loads(details)} for replica, first, last, details in rows]
+
     # -- journal ----------------------------------------------------------------------
     def append_journal(self, entries: list[dict], keep: int) -> None:
         """Record exchanges and trim the journal to the newest ``keep`` entries."""
@@ -404,11 +452,11 @@ def _drop_if_outdated(path: Path, version: int) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def open_store(data_dir: Path) -> SQLiteStore:
+def open_store(data_dir: Path, state_cache_seconds: float = 1.0) -> SQLiteStore:
     """Open (creating if needed) the store of a data directory."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLiteStore(data_dir)
+    return SQLiteStore(data_dir, state_cache_seconds)
 
 
 __all__ = ["SQLiteStore", "open_store"]

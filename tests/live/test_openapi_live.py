@@ -90,6 +90,9 @@ def test_every_answer_matches_the_description(server):
     refused = call.session.delete(server.base_url + "/_admin/clock", timeout=30)
     assert refused.status_code == 405 and isinstance(refused.json()["error"], str)
     call("GET", "/_admin/calendar", 200)
+    replicas = call("GET", "/_admin/replicas", 200).json()  # SQLite: this one only
+    assert [(r["replica"], r["self"], r["alive"]) for r in replicas["replicas"]] == \
+        [(replicas["replica"], True, True)]
     call("GET", "/_admin/openapi.json", 200)
     call("GET", "/_admin/", 200)
     call("GET", f"/_admin/journal?limit=1&token={TOKEN}", 200)  # a browser's way

@@ -3,8 +3,6 @@ dispatch on the body element, WS-Addressing replies (MTOM when the answer carrie
 documents), and the one place where errors become DMP SOAP faults."""
 from __future__ import annotations
 
-import uuid
-
 from lxml import etree
 from spyne import AnyXml, rpc
 from spyne.model.fault import Fault
@@ -14,7 +12,7 @@ from simulator.services.dmp.call import DmpContext
 from simulator.services.dmp.faults import DmpFault
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.vihf import LPS_NAME_ATTRIBUTE, peek_vihf
-from simulator.soap.addressing import fault_envelope, response_envelope
+from simulator.soap.addressing import fault_envelope, random_uuid, response_envelope
 from simulator.resources import data_folder
 from simulator.soap.documents import WsdlDocuments
 from simulator.soap.endpoint import Exchange
@@ -35,7 +33,7 @@ def dmp_rpc(body_qname: str):
 
 
 def _new_message_id() -> str:
-    return f"urn:uuid:{uuid.uuid4()}"
+    return f"urn:uuid:{random_uuid()}"
 
 
 class DmpBinding:
@@ -66,7 +64,7 @@ class DmpBinding:
 
     def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
         """Caller and patient as chaos rules see them (best effort: never raises)."""
-        peek = peek_vihf(request.header)
+        peek = peek_vihf(request.header, request.memo)
         return RequestFacts(service=self.name, operation=operation,
                             version=self.context.version,
                             lps_name=peek.get(LPS_NAME_ATTRIBUTE), ins=peek.get("ins"),
@@ -87,8 +85,9 @@ class DmpBinding:
         if answer.attachments:
             content_type, body = build_related(envelope, answer.attachments, action)
             return Reply(200, body, content_type, outcome=outcome, headers=headers,
-                         rule=answer.rule)
-        return Reply(200, envelope, outcome=outcome, headers=headers, rule=answer.rule)
+                         rule=answer.rule, at=exchange.at)
+        return Reply(200, envelope, outcome=outcome, headers=headers, rule=answer.rule,
+                     at=exchange.at)
 
     def render_error(self, error: BaseException, request: SoapRequest | None) -> Reply:
         """Any error as a DMP SOAP fault."""

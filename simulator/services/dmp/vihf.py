@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from lxml import etree
 
 from simulator.soap.namespaces import WSSE
+from simulator.soap.parsing import child_text, first_child
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -84,7 +85,8 @@ class Vihf:
 
 def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedelta,
               require_patient: bool, require_signature: bool = True,
-              verify_signature: Callable[[etree._Element], object] | None = None) -> Vihf:
+              verify_signature: Callable[[etree._Element], object] | None = None,
+              memo: dict | None = None) -> Vihf:
     """Find, parse and check the VIHF in a SOAP header.
 
     ``now`` is the simulated instant; ``IssueInstant`` may differ from it by at most
@@ -92,22 +94,30 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     the resource-id. ``require_signature``: indirect modes must carry an XML signature.
     ``verify_signature``: called with the assertion in those modes, raises when the
     signature is not right (``simulator.services.dmp.xmldsig.verify_vihf_signature``).
+    ``memo``: the request's SoapRequest.memo, to read the attributes once per request
+    and, when no signature is verified, to reuse the reading of an assertion of the same
+    bytes checked before (:data:`_CHECKED`).
     """
     assertion = _assertion(header) if header is not None else None
     if assertion is None:
         raise VihfError("wsse:Security/saml:Assertion (the VIHF) is missing")
+    key = None
+    if memo is not None and verify_signature is None:
+        key = (_assertion_bytes(assertion, memo), require_patient, require_signature)
+        checked = _CHECKED.get(key)
+        if checked is not None:  # every check but the instant's depends on the bytes only
+            _check_skew(checked.issue_instant, assertion, now, max_skew)
+            return checked
     if assertion.get("Version") != "2.0":
         raise VihfError(f"Assertion/@Version must be 2.0, got {assertion.get('Version')!r}")
     issued = _instant(assertion.get("IssueInstant"))
-    if abs(issued - now) > max_skew:
-        raise VihfError(f"Assertion/@IssueInstant {assertion.get('IssueInstant')} is more "
-                        f"than {max_skew} away from the platform's time {now.isoformat()}")
-    if not (assertion.findtext(f"{{{SAML}}}Issuer") or "").strip():
+    _check_skew(issued, assertion, now, max_skew)
+    if not (child_text(assertion, _ISSUER) or "").strip():
         raise VihfError("Assertion/Issuer is missing (the signing certificate's subject DN)")
-    name_id = (assertion.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or "").strip()
+    name_id = (child_text(assertion, _SUBJECT, _NAME_ID) or "").strip()
     if not name_id:
         raise VihfError("Assertion/Subject/NameID is missing (the user's identifier)")
-    attributes = _attributes(assertion)
+    attributes = _attributes_once(assertion, memo)
     text = _Texts(attributes)
     auth_mode = text.one("Authentification_Mode", AUTH_MODES)
     if text.one("Ressource_URN") != "urn:dmp":
@@ -121,14 +131,14 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     if access_mode == "bris_de_glace" and auth_mode != "DIRECTE":
         raise VihfError("bris de glace needs direct authentication with a CPS card "
                         f"(Authentification_Mode DIRECTE), got {auth_mode}")
-    signed = assertion.find(f"{{{DSIG}}}Signature") is not None
+    signed = first_child(assertion, _SIGNATURE) is not None
     if require_signature and auth_mode != "DIRECTE" and not signed:
         raise VihfError(f"a VIHF in mode {auth_mode} must be signed (ds:Signature after "
                         "Issuer)")
     if verify_signature is not None and auth_mode != "DIRECTE" and signed:
         verify_signature(assertion)
     ins, oid = _patient(attributes, require_patient)
-    return Vihf(
+    vihf = Vihf(
         issue_instant=issued, name_id=name_id, subject_name=text.one(SUBJECT_ID),
         structure_id=text.one("Identifiant_Structure"), auth_mode=auth_mode,
         access_mode=access_mode, roles=_roles(attributes), sector=sector,
@@ -136,10 +146,60 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
         homologation_id=text.one("LPS_ID_HOMOLOGATION_DMP"), version=text.one("VIHF_Version"),
         patient_ins=ins, patient_oid=oid, signed=signed,
         confidentiality=text.optional(CONFIDENTIALITY))
+    if key is not None:
+        _remember(_CHECKED, key, vihf)
+    return vihf
+
+
+# Assertions read and found right, by (their bytes, require_patient, require_signature):
+# a client sends the same VIHF with every request of a session, and reading it took a
+# fifth of a TD0.3 (issue 15). Only without signature verification (the verifier also
+# judges certificates against the real clock and the trusted CAs, which change); the
+# Vihf is frozen, so one instance is safely shared. Bounded: emptied when full.
+_CACHE_ENTRIES = 256
+_CHECKED: dict[tuple, Vihf] = {}
+_PEEKED: dict[bytes, dict[str, str]] = {}
+_BYTES_MEMO = "vihf-bytes"  # SoapRequest.memo key: (assertion, its serialised bytes)
+
+
+def _assertion_bytes(assertion: etree._Element, memo: dict) -> bytes:
+    """The assertion as lxml writes it alone (with the namespaces in scope), once per
+    request: two assertions of the same bytes read the same."""
+    found = memo.get(_BYTES_MEMO)
+    if found is None or found[0] is not assertion:
+        found = memo[_BYTES_MEMO] = (assertion, etree.tostring(assertion))
+    return found[1]
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.clear()  # starts over: one call, safe whatever another thread does
+    cache[key] = value
+
+
+def _check_skew(issued: datetime, assertion, now: datetime, max_skew: timedelta) -> None:
+    if abs(issued - now) > max_skew:
+        raise VihfError(f"Assertion/@IssueInstant {assertion.get('IssueInstant')} is more "
+                        f"than {max_skew} away from the platform's time {now.isoformat()}")
 
 
 _ATTRIBUTE_STATEMENT, _ATTRIBUTE = f"{{{SAML}}}AttributeStatement", f"{{{SAML}}}Attribute"
 _ATTRIBUTE_VALUE = f"{{{SAML}}}AttributeValue"
+_ISSUER, _SUBJECT, _NAME_ID = f"{{{SAML}}}Issuer", f"{{{SAML}}}Subject", f"{{{SAML}}}NameID"
+_SIGNATURE = f"{{{DSIG}}}Signature"
+_ATTRIBUTES_MEMO = "vihf-attributes"  # SoapRequest.memo key: (assertion, its attributes)
+
+
+def _attributes_once(assertion, memo: dict | None) -> dict[str, list]:
+    """The attributes of ``assertion``, read once per request when ``memo`` is the
+    request's (SoapRequest.memo): the chaos facts and the checks both need them (issue
+    15). The lists are shared: callers only read them."""
+    if memo is None:
+        return _attributes(assertion)
+    found = memo.get(_ATTRIBUTES_MEMO)
+    if found is None or found[0] is not assertion:
+        found = memo[_ATTRIBUTES_MEMO] = (assertion, _attributes(assertion))
+    return found[1]
 
 
 def _attributes(assertion) -> dict[str, list]:
@@ -182,7 +242,8 @@ class _Texts:
 
 
 def _coded(values: list, element: str, name: str) -> list[etree._Element]:
-    coded = [v.find(f"{{{HL7}}}{element}") for v in values]
+    tag = f"{{{HL7}}}{element}"
+    coded = [first_child(v, tag) for v in values]
     if not coded or any(c is None or not c.get("code") for c in coded):
         raise VihfError(f"attribute {name} must hold hl7:{element} values with a code")
     return coded
@@ -254,7 +315,7 @@ def _instant(text: str | None) -> datetime:
 LPS_NAME_ATTRIBUTE = "LPS_Nom"
 
 
-def peek_vihf(header: etree._Element | None) -> dict[str, str]:
+def peek_vihf(header: etree._Element | None, memo: dict | None = None) -> dict[str, str]:
     """Best-effort look at a VIHF without checking it (for chaos rules and journal
     queries): the software name under ``LPS_Nom``, the patient's 13-character matricule
     under ``ins``, ``structure`` (Identifiant_Structure) and ``professional`` (NameID)."""
@@ -264,8 +325,11 @@ def peek_vihf(header: etree._Element | None) -> dict[str, str]:
     assertion = _assertion(header)
     if assertion is None:
         return found
-    texts = _Texts(_attributes(assertion))
-    name_id = (assertion.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or "").strip()
+    key = _assertion_bytes(assertion, memo) if memo is not None else None
+    if key is not None and key in _PEEKED:
+        return dict(_PEEKED[key])
+    texts = _Texts(_attributes_once(assertion, memo))
+    name_id = (child_text(assertion, _SUBJECT, _NAME_ID) or "").strip()
     if name_id:
         found["professional"] = name_id
     structure = texts.optional("Identifiant_Structure")
@@ -277,4 +341,6 @@ def peek_vihf(header: etree._Element | None) -> dict[str, str]:
     patient = _CX.match(texts.optional(RESOURCE_ID) or "")
     if patient:
         found["ins"] = patient["id"][:13]
+    if key is not None:
+        _remember(_PEEKED, key, dict(found))
     return found

@@ -38,19 +38,24 @@ def read_person(person: etree._Element, *, complete: bool) -> PatientTraits:
     """
     name = optional(person, "name")
     birth_name, used_name, given = _names(name)
-    where = path_of(name) if name is not None else f"{path_of(person)}/name"
     if complete and not birth_name:
         raise Hl7RequestError("the patient's name needs a family element (qualifier BR for "
-                              "the birth name, SP for the used name)", f"{where}/family", MISSING)
+                              "the birth name, SP for the used name)",
+                              f"{_name_path(person, name)}/family", MISSING)
     if complete and not given:
         raise Hl7RequestError("the patient's name needs at least one given element (first "
-                              "name)", f"{where}/given", MISSING)
+                              "name)", f"{_name_path(person, name)}/given", MISSING)
     return PatientTraits(
         birth_name=birth_name, given_names=given, used_name=used_name,
         sex=_sex(person, complete), birth_date=_birth_date(person, complete),
         telecoms=tuple(value for value in (
             (t.get("value") or "").strip() for t in children(person, "telecom")) if value),
         address=_address(optional(person, "addr")))
+
+
+def _name_path(person: etree._Element, name: etree._Element | None) -> str:
+    """Where the name is (or would be), for an error: worked out only on an error."""
+    return path_of(name) if name is not None else f"{path_of(person)}/name"
 
 
 def read_vitale(person: etree._Element) -> PatientTraits | None:

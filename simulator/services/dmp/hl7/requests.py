@@ -210,18 +210,19 @@ def _ins(ids: list[etree._Element], parent: etree._Element, name: str,
     if version == "v1":
         return _insc(chosen), oid
     ins = attribute(chosen, "extension", "the INS matricule")
-    where = f"{path_of(chosen)}/@extension"
     if len(ins) == 13:
         raise Hl7RequestError(f"the INS {ins!r} has 13 characters: send the 15-character "
-                              "matricule, NIR followed by its 2-digit key", where)
+                              "matricule, NIR followed by its 2-digit key",
+                              f"{path_of(chosen)}/@extension")
     try:
         number, key = split_ins(ins)
     except ValueError:
         raise Hl7RequestError(f"the INS must be 15 characters, a 13-character NIR (digits, 2A/2B "
-                              f"for Corsica) and a 2-digit key; got {ins!r}", where) from None
+                              f"for Corsica) and a 2-digit key; got {ins!r}",
+                              f"{path_of(chosen)}/@extension") from None
     if check_key and key != nir_key(number):
         raise Hl7RequestError(f"the INS {ins!r} has key {key}, but the key of {number} is "
-                              f"{nir_key(number)}", where)
+                              f"{nir_key(number)}", f"{path_of(chosen)}/@extension")
     refusal = ins_oid_refusal(ins, oid) if ins_oid_refusal is not None else None
     if refusal is not None:
         raise Hl7RequestError(refusal, f"{path_of(chosen)}/@root", c.NOT_ALLOWED)

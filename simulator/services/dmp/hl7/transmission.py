@@ -66,12 +66,18 @@ def hl7_time(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
 
 
+_XSI_TYPE = f"{{{c.XSI}}}type"
+
+
 def el(parent: etree._Element, name: str, attrs: dict | None = None,
        text: str | None = None) -> etree._Element:
     """Append an HL7 element; ``attrs`` keeps its order (``xsi:type`` is spelled so)."""
-    element = etree.SubElement(parent, f"{{{c.HL7}}}{name}")
-    for key, value in (attrs or {}).items():
-        element.set(f"{{{c.XSI}}}type" if key == "xsi:type" else key, value)
+    if attrs and "xsi:type" in attrs:
+        attrs = {_XSI_TYPE if key == "xsi:type" else key: value
+                 for key, value in attrs.items()}
+    # The attributes given to SubElement (in the dict's order), not set one by one:
+    # a DMP answer has about 60 elements, and each set() is a call into lxml (issue 15).
+    element = etree.SubElement(parent, f"{{{c.HL7}}}{name}", attrs)
     if text is not None:
         element.text = text
     return element

@@ -35,7 +35,9 @@ def path_of(element: etree._Element) -> str:
 
 def child(parent: etree._Element, name: str, what: str = "") -> etree._Element:
     """The first ``name`` child (HL7 namespace) of ``parent``; raise when absent."""
-    found = parent.find(f"{{{HL7}}}{name}")
+    # Child iteration rather than ``find``: the same element without lxml's ElementPath,
+    # a Python layer that cost a TD0.2 about 40 µs over its 30 lookups (issue 15).
+    found = next(parent.iterchildren(f"{{{HL7}}}{name}"), None)
     if found is not None:
         return found
     where = f"{path_of(parent)}/{name}"
@@ -50,12 +52,16 @@ def child(parent: etree._Element, name: str, what: str = "") -> etree._Element:
 
 def optional(parent: etree._Element | None, name: str) -> etree._Element | None:
     """The first ``name`` child (HL7 namespace), or None."""
-    return None if parent is None else parent.find(f"{{{HL7}}}{name}")
+    if parent is None:
+        return None
+    return next(parent.iterchildren(f"{{{HL7}}}{name}"), None)
 
 
 def children(parent: etree._Element | None, name: str) -> list[etree._Element]:
     """Every ``name`` child (HL7 namespace)."""
-    return [] if parent is None else parent.findall(f"{{{HL7}}}{name}")
+    if parent is None:
+        return []
+    return list(parent.iterchildren(f"{{{HL7}}}{name}"))
 
 
 def attribute(element: etree._Element, name: str, what: str = "") -> str:

@@ -10,7 +10,6 @@ answers name the patient by the INS-C only.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 
 from lxml import etree
@@ -29,6 +28,7 @@ from simulator.services.dmp.hl7.responses import (
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.records import DmpRecord
 from simulator.services.dmp.refusals import DmpRefusal
+from simulator.soap.addressing import random_uuid
 from simulator.soap.errors import ServiceFault
 
 
@@ -52,7 +52,7 @@ def _answer(body: etree._Element, outcome: str) -> DmpAnswer:
 
 
 def _message_id() -> str:
-    return str(uuid.uuid4())
+    return random_uuid()
 
 
 def _read(call: DmpCall) -> PatientRequest | DmpAnswer:

@@ -16,6 +16,7 @@ from simulator.services.dmp.xds.errors import (
 from simulator.services.dmp.xds.model import XDSB
 from simulator.services.dmp.xds.wire_profile import DEFAULT_PROFILE, WireProfile
 from simulator.soap.mtom import XOP
+from simulator.soap.parsing import child_text
 
 RETRIEVE_REQUEST = f"{{{XDSB}}}RetrieveDocumentSetRequest"
 
@@ -29,6 +30,11 @@ class DocumentRequest:
     home_community_id: str | None = None
 
 
+_DOCUMENT_REQUEST = f"{{{XDSB}}}DocumentRequest"
+_REQUEST_FIELDS = {name: f"{{{XDSB}}}{name}"
+                   for name in ("RepositoryUniqueId", "DocumentUniqueId", "HomeCommunityId")}
+
+
 def parse_retrieve_request(body: etree._Element | None) -> list[DocumentRequest]:
     """The document requests of ``xdsb:RetrieveDocumentSetRequest``; raise
     :class:`XdsFailure` naming every incomplete one."""
@@ -36,14 +42,14 @@ def parse_retrieve_request(body: etree._Element | None) -> list[DocumentRequest]
         found = "nothing" if body is None else body.tag
         raise XdsFailure([XdsError(REPOSITORY_ERROR, f"the SOAP Body must hold "
                                    f"{RETRIEVE_REQUEST} (ITI-43), got {found}")])
-    elements = body.findall(f"{{{XDSB}}}DocumentRequest")
+    elements = list(body.iterchildren(_DOCUMENT_REQUEST))  # not ElementPath (issue 15)
     if not elements:
         raise XdsFailure([XdsError(REPOSITORY_ERROR, "RetrieveDocumentSetRequest holds no "
                                    "DocumentRequest")])
     requests, errors = [], []
     for index, element in enumerate(elements, start=1):
-        values = {name: (element.findtext(f"{{{XDSB}}}{name}") or "").strip()
-                  for name in ("RepositoryUniqueId", "DocumentUniqueId", "HomeCommunityId")}
+        values = {name: (child_text(element, tag) or "").strip()
+                  for name, tag in _REQUEST_FIELDS.items()}
         missing = [name for name in ("RepositoryUniqueId", "DocumentUniqueId")
                    if not values[name]]
         if missing:
