@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord
 from simulator.services.dmp.xds.model import Association, RegistryObject
-from simulator.services.dmp.xds.query_engine import Narrowing
+from simulator.services.dmp.xds.query_engine import DocumentFind, Narrowing
 
 # The kinds of registry object a backend stores (``add_object(kind=...)``).
 DOCUMENT = "document"
@@ -53,6 +53,29 @@ class RegistryAccess(Protocol):
     def add_object(self, obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
                    author_id: str, registered_at: datetime) -> None:
         """Store a new registry object (``kind`` :data:`DOCUMENT` or :data:`SUBMISSION_SET`)."""
+
+    def add_prepared(self, row: tuple) -> None:
+        """Store an object whose row :func:`...xds.stored_rows.prepare_object` made
+        (before the transaction): its columns, JSON and answer fragment as they are."""
+
+    def find_documents(self, find: DocumentFind, *, ins: str, caller: str,
+                       limit: int | None, with_fragments: bool = True
+                       ) -> tuple[int, list[tuple[str, bytes | None]]]:
+        """(how many document entries of ``ins`` match ``find`` and show to ``caller``
+        (masked entries only to their author), [(entryUUID, stored answer fragment, or
+        None without ``with_fragments``)] in registration order). With a ``limit``,
+        counting stops at ``limit + 1`` and over the limit no entry is read: (limit + 1,
+        [])."""
+
+    def fragments(self, uuids: list[str]) -> dict[str, bytes]:
+        """entryUUID -> stored answer fragment, for the objects among ``uuids``."""
+
+    def reserve(self, *, ins: str, unique_ids: Iterable[str] = (),
+                association_ids: Iterable[str] = ()) -> None:
+        """Name, first thing in a write transaction, the patient and the keys its checks
+        will read: a backend that locks key by key takes them all at once in one fixed
+        order (no two transactions then wait for each other); a no-op where a write
+        transaction excludes every other writer, and in a view."""
 
     def set_status(self, entry_uuid: str, status: str) -> None:
         """Change an object's availability status; ``KeyError`` when there is none."""

@@ -9,45 +9,90 @@ patient land one after the other; other patients' calls run beside them. The reg
 global rules take their own advisory lock on the key they check (a uniqueId, a logical
 id, an association id), so two concurrent feeds of one uniqueId cannot both pass.
 
-Written against the registry interface of this commit (simulator.store.xds_registry);
-the SQL mirrors its tables and its Find narrowing (issue 17, flagged for reconciliation
-with the perf-dmp rewrite of the SQLite side).
+Lock order (no two transactions wait for each other): a registry write transaction
+names its keys first (:meth:`PgRegistry.reserve`): the patient's lock is taken first,
+then every other key's in one fixed order (by lock key), in one statement; the locks its
+checks take later are then already held. Two feeds reusing two uniqueIds in opposite
+orders used to hold one each and wait for the other, until PostgreSQL's deadlock
+detector failed one of them (a technical fault).
+
+The same tables, columns and answers as the SQLite registry
+(:mod:`simulator.store.xds_registry`): objects stored pre-rendered (their rows made by
+:mod:`simulator.services.dmp.xds.stored_rows`), FindDocuments counted in SQL up to one
+past the result limit; lists of keys go as one array parameter (``= ANY(%s)``), so that
+each statement is prepared once whatever their length.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord
-from simulator.services.dmp.xds.model import DE_CLASS_CODE, Association, RegistryObject
-from simulator.services.dmp.xds.query_engine import Narrowing
+from simulator.services.dmp.xds.fragments import object_fragment
+from simulator.services.dmp.xds.model import Association, RegistryObject
+from simulator.services.dmp.xds.query_engine import DocumentFind, Narrowing, patient_key
+from simulator.services.dmp.xds.stored_rows import (
+    RS, US, find_columns, prepare_object)
 from simulator.store.dmp import (
     authorisation_from_json, authorisation_to_json, record_from_json, record_to_json)
 from simulator.store.pg_pool import PgDatabase
 
-# First key of the advisory locks (the second is a hash of what is locked).
+# What an advisory lock stands for (the lock key is a hash of the space and the key).
 PATIENT_LOCK, UNIQUE_ID_LOCK, LID_LOCK, ASSOCIATION_LOCK = 1701, 1702, 1703, 1704
 
 
+def lock_key(schema: str | None, space: int, key: str) -> int:
+    """The 64-bit advisory lock key of ``key`` in ``space`` of a tenant's ``schema``
+    (advisory locks are database-wide: tenants sharing the kit's patients and uniqueIds
+    must not wait for each other). Computed here, so that a transaction can sort its
+    keys before taking them."""
+    digest = hashlib.blake2b(f"{schema or ''}:{space}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def lock(cursor, space: int, key: str) -> None:
-    """Take the transaction-scoped advisory lock ``(space, hashtext(key))``."""
-    cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (space, key))
+    """Take the transaction-scoped advisory lock of ``key`` in ``space`` (once per
+    transaction: held to its end)."""
+    lock_many(cursor, [], [(space, key)])
+
+
+def lock_many(cursor, first: list[tuple[int, str]], then: Iterable[tuple[int, str]]) -> None:
+    """Take the locks of ``first`` in that order, then those of ``then`` by increasing
+    lock key, in one statement; those this transaction holds are skipped."""
+    held, schema = cursor.held_locks, getattr(cursor.conn, "_sim_schema", None)
+    keys = [k for k in (lock_key(schema, *pair) for pair in first) if k not in held]
+    keys += sorted({lock_key(schema, *pair) for pair in then} - held - set(keys))
+    if not keys:
+        return
+    # unnest yields the array in order, and each row's lock is taken as it is read.
+    cursor.execute("SELECT count(pg_advisory_xact_lock(key))"
+                   " FROM unnest(%s::bigint[]) AS key", (keys,))
+    held.update(keys)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _query_columns(obj: RegistryObject, kind: str) -> tuple[str | None, str | None]:
-    """(query_time, class_code) of an object, as stored beside its JSON (the same
-    columns as the SQLite registry's)."""
-    if kind == DOCUMENT:
-        code = obj.code(DE_CLASS_CODE)
-        return obj.slot("creationTime"), code.code if code else None
-    return obj.slot("submissionTime"), None
+_FIND_COLUMNS = ("patient_key", "object_type", "masked", "class_keys")
+
+
+def migrate_registry(cursor) -> None:
+    """Fill the FindDocuments columns and the fragments of objects written before them
+    (the schema adds the columns; run under the schema lock)."""
+    cursor.execute("SELECT entry_uuid, kind, payload FROM xds_objects"
+                   " WHERE class_keys IS NULL")
+    for entry_uuid, kind, payload in cursor.fetchall():
+        obj = RegistryObject.from_dict(json.loads(payload))
+        cursor.execute("UPDATE xds_objects SET patient_key = %s, object_type = %s,"
+                       " masked = %s, class_keys = %s WHERE entry_uuid = %s",
+                       (*find_columns(obj, kind), entry_uuid))
+        cursor.execute(_INSERT_FRAGMENT + " ON CONFLICT (entry_uuid) DO UPDATE SET"
+                       " fragment = excluded.fragment", (entry_uuid, object_fragment(obj)))
 
 
 def _narrowing_sql(narrowing: Narrowing | None) -> tuple[str, list]:
@@ -87,6 +132,16 @@ class PgRegistry:
             cursor = self.db.in_transaction()
             if cursor is not None:
                 lock(cursor, space, key)
+
+    def reserve(self, *, ins: str, unique_ids: Iterable[str] = (),
+                association_ids: Iterable[str] = ()) -> None:
+        """Take the patient's lock, then those of these uniqueIds and association ids
+        by increasing lock key (see the module doc); nothing in a view."""
+        cursor = self.db.in_transaction() if self.locking else None
+        if cursor is not None:
+            lock_many(cursor, [(PATIENT_LOCK, ins)],
+                      [*((UNIQUE_ID_LOCK, u) for u in unique_ids),
+                       *((ASSOCIATION_LOCK, a) for a in association_ids)])
 
     def _objects(self, where: str, params=()) -> list[RegistryObject]:
         return [RegistryObject.from_dict(json.loads(row[0])) for row in self.db.execute(
@@ -153,25 +208,61 @@ class PgRegistry:
     def add_object(self, obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
                    author_id: str, registered_at: datetime) -> None:
         """Store a new registry object (document entry or submission set)."""
-        self._lock(PATIENT_LOCK, ins)
-        self.db.execute(
-            "INSERT INTO xds_objects (entry_uuid, kind, ins, unique_id, lid, version, status,"
-            " author_id, registered_at, query_time, class_code, payload)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (obj.id, kind, ins, unique_id, obj.lid or obj.id, int(obj.version or 1),
-             obj.status, author_id, registered_at.isoformat(), *_query_columns(obj, kind),
-             json.dumps(obj.to_dict())))
+        self.add_prepared(prepare_object(obj, kind=kind, ins=ins, unique_id=unique_id,
+                                         author_id=author_id, registered_at=registered_at))
+
+    def add_prepared(self, row: tuple) -> None:
+        """Store an object made ready by :func:`prepare_object` (before the lock)."""
+        self._lock(PATIENT_LOCK, row[2])
+        self.db.execute(_INSERT_OBJECT, row[:-1])
+        self.db.execute(_INSERT_FRAGMENT, (row[0], row[-1]))
 
     def set_status(self, entry_uuid: str, status: str) -> None:
-        """Change the availability status of a stored object (its row locked)."""
+        """Change the availability status of a stored object (its row locked), and its
+        stored answer fragment."""
         rows = self.db.execute("SELECT payload FROM xds_objects WHERE entry_uuid = %s"
                                " FOR UPDATE", (entry_uuid,))
         if not rows:
             raise KeyError(entry_uuid)
-        found = RegistryObject.from_dict(json.loads(rows[0][0]))
+        changed = RegistryObject.from_dict(json.loads(rows[0][0])).evolve(status=status)
         self.db.execute("UPDATE xds_objects SET status = %s, payload = %s WHERE entry_uuid = %s",
-                        (status, json.dumps(found.evolve(status=status).to_dict()),
-                         entry_uuid))
+                        (status, json.dumps(changed.to_dict()), entry_uuid))
+        self.db.execute("UPDATE xds_fragments SET fragment = %s WHERE entry_uuid = %s",
+                        (object_fragment(changed), entry_uuid))
+
+    def find_documents(self, find: DocumentFind, *, ins: str, caller: str,
+                       limit: int | None, with_fragments: bool = True
+                       ) -> tuple[int, list[tuple[str, bytes | None]]]:
+        """(how many document entries of ``ins`` match ``find`` and show to ``caller``,
+        [(entryUUID, fragment or None)] in registration order), as the SQLite
+        registry's: with a ``limit``, counting stops at ``limit + 1`` and over the
+        limit no entry is read."""
+        self._lock(PATIENT_LOCK, ins)
+        where, params = _find_sql(find, ins, caller)
+        if limit is not None:
+            count = self.db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM xds_objects WHERE"
+                                    f" {where} LIMIT %s) AS found", (*params, limit + 1))[0][0]
+            if count > limit:
+                return count, []
+        if not with_fragments:
+            uuids = [row[0] for row in self.db.execute(
+                f"SELECT entry_uuid FROM xds_objects WHERE {where}"
+                " ORDER BY registered_at, entry_uuid", params)]
+            return len(uuids), [(entry_uuid, None) for entry_uuid in uuids]
+        rows = self.db.execute(
+            f"SELECT o.entry_uuid, f.fragment FROM xds_objects o JOIN xds_fragments f"
+            f" ON f.entry_uuid = o.entry_uuid WHERE {where}"
+            " ORDER BY o.registered_at, o.entry_uuid", params)
+        found: list[tuple[str, bytes | None]] = [(row[0], bytes(row[1])) for row in rows]
+        return len(found), found
+
+    def fragments(self, uuids: list[str]) -> dict[str, bytes]:
+        """entryUUID -> stored answer fragment, for the objects among ``uuids``."""
+        if not uuids:
+            return {}
+        return {row[0]: bytes(row[1]) for row in self.db.execute(
+            "SELECT entry_uuid, fragment FROM xds_fragments WHERE entry_uuid = ANY(%s::text[])",
+            (list(uuids),))}
 
     def association_exists(self, association_id: str) -> bool:
         """Whether an association already has this id."""
@@ -190,6 +281,35 @@ class PgRegistry:
         """Store the bytes of a document (the repository side)."""
         self.db.execute("INSERT INTO xds_documents (unique_id, mime_type, content)"
                         " VALUES (%s, %s, %s)", (unique_id, mime_type, bytes(content)))
+
+
+_INSERT_OBJECT = (
+    "INSERT INTO xds_objects (entry_uuid, kind, ins, unique_id, lid, version, status,"
+    " author_id, registered_at, query_time, class_code, payload, patient_key, object_type,"
+    " masked, class_keys) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s)")
+_INSERT_FRAGMENT = "INSERT INTO xds_fragments (entry_uuid, fragment) VALUES (%s, %s)"
+
+
+def _find_sql(find: DocumentFind, ins: str, caller: str) -> tuple[str, list]:
+    """The WHERE clause of :meth:`PgRegistry.find_documents` (that of the SQLite
+    registry's ``_find_sql``); it names columns of xds_objects alone."""
+    where = ["ins = %s", "kind = %s", "patient_key = %s", "status = ANY(%s::text[])",
+             "object_type = ANY(%s::text[])", "(masked = 0 OR author_id = %s)"]
+    params: list = [ins, DOCUMENT, RS.join(patient_key(find.patient_id)),
+                    sorted(find.statuses), sorted(find.types), caller]
+    if find.class_codes is not None:
+        # code^^scheme matches that code in that scheme; a bare code, in any scheme.
+        keys = []
+        for value in find.class_codes:
+            code, _, scheme = value.partition("^^")
+            keys.append(f"{US}{code}{RS}{scheme}{US}" if scheme else f"{US}{code}{RS}")
+        where.append("EXISTS (SELECT 1 FROM unnest(%s::text[]) AS wanted (key)"
+                     " WHERE strpos(class_keys, wanted.key) > 0)")
+        params.append(keys)
+    narrowing, more = _narrowing_sql(Narrowing(time_from=find.time_from,
+                                               time_to=find.time_to))
+    return " AND ".join(where) + narrowing, params + more
 
 
 class PgDmpStore:
@@ -339,5 +459,5 @@ class PgDmpStore:
     def clear(self) -> None:
         """Forget every DMP, authorisation and document (``POST /_admin/reset``)."""
         with self.db.transaction() as cursor:
-            cursor.execute("TRUNCATE xds_documents, xds_associations, xds_objects,"
+            cursor.execute("TRUNCATE xds_documents, xds_associations, xds_fragments, xds_objects,"
                            " dmp_authorisations, dmp_records")

@@ -170,6 +170,9 @@ class StatementCursor:
         self.conn = conn
         self._context = None
         self._position = 0
+        # Advisory locks this cursor's transaction holds (pg_dmp.lock): held to its end,
+        # so taking one again costs no round trip.
+        self.held_locks = set()  # of int keys
 
     def _statements(self) -> dict:
         statements = getattr(self.conn, "_sim_statements", None)

@@ -108,9 +108,26 @@ CREATE TABLE IF NOT EXISTS xds_objects (
     payload TEXT NOT NULL,
     UNIQUE (lid, version)
 );
+-- The columns FindDocuments is counted on (issue 15; xds_registry.py says what they
+-- hold), added to a database written before them (filled by pg_dmp.migrate_registry).
+ALTER TABLE xds_objects ADD COLUMN IF NOT EXISTS patient_key TEXT;
+ALTER TABLE xds_objects ADD COLUMN IF NOT EXISTS object_type TEXT;
+ALTER TABLE xds_objects ADD COLUMN IF NOT EXISTS masked INTEGER;
+ALTER TABLE xds_objects ADD COLUMN IF NOT EXISTS class_keys TEXT;
 CREATE INDEX IF NOT EXISTS xds_objects_unique ON xds_objects (unique_id);
 CREATE INDEX IF NOT EXISTS xds_objects_find ON xds_objects (ins, kind, status, query_time, class_code);
 CREATE INDEX IF NOT EXISTS xds_objects_registered ON xds_objects (kind, registered_at);
+-- A patient's documents in registration order: FindDocuments counts along it and stops
+-- one past the result limit. Only short columns: a btree entry is bounded (~2.7 kB)
+-- and class_keys is as long as the client's classCodes.
+CREATE INDEX IF NOT EXISTS xds_objects_documents ON xds_objects (ins, kind, registered_at, entry_uuid);
+-- Empty once migrated: each start finds the objects left to fill at no cost.
+CREATE INDEX IF NOT EXISTS xds_objects_unfilled ON xds_objects (entry_uuid) WHERE class_keys IS NULL;
+-- Each object as a LeafClass answer carries it (fragments.py), written with it.
+CREATE TABLE IF NOT EXISTS xds_fragments (
+    entry_uuid TEXT PRIMARY KEY REFERENCES xds_objects (entry_uuid) ON DELETE CASCADE,
+    fragment BYTEA NOT NULL
+);
 CREATE TABLE IF NOT EXISTS xds_associations (
     seq BIGSERIAL,
     id TEXT PRIMARY KEY,

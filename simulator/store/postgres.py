@@ -21,7 +21,7 @@ from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions
 from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.codec import identity_from_json, identity_to_json
-from simulator.store.pg_dmp import PgDmpStore
+from simulator.store.pg_dmp import PgDmpStore, migrate_registry
 from simulator.store.pg_pool import PgDatabase, quote_identifier, shared_pool
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
 from simulator.store.pg_schema import SCHEMA, SCHEMA_LOCK
@@ -52,6 +52,7 @@ class PostgresStore:
             if schema:
                 cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
             cursor.execute(SCHEMA)
+            migrate_registry(cursor)
         self.state = StateCache(lambda: load_state(self.db.execute(STATE_QUERY)),
                                 state_cache_seconds)
         self.dmp = PgDmpStore(self.db)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
+from typing import Iterable
 
 from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.stored_rows import (
@@ -218,6 +219,10 @@ class RegistryTransaction:
         """Store a new registry object (document entry or submission set)."""
         self.add_prepared(prepare_object(obj, kind=kind, ins=ins, unique_id=unique_id,
                                          author_id=author_id, registered_at=registered_at))
+
+    def reserve(self, *, ins: str, unique_ids: Iterable[str] = (),
+                association_ids: Iterable[str] = ()) -> None:
+        """Nothing to take: the write transaction is immediate, alone at a time."""
 
     def add_prepared(self, row: tuple) -> None:
         """Store an object made ready by :func:`prepare_object` (before the write lock)."""

@@ -174,8 +174,7 @@ def _run(call: DmpCall, query) -> tuple[int, int, list[tuple[str, bytes | None]]
     view = call.dmp.view()
     leaf = query.return_type == LEAF_CLASS
     limit = call.context.settings.dmp_max_results if leaf else None
-    # A backend without the stored columns (the PostgreSQL adapter) runs the engine.
-    find = document_find(query) if hasattr(view, "find_documents") else None
+    find = document_find(query)
     if find is not None:
         count, found = view.find_documents(find, ins=call.patient_id,
                                            caller=call.vihf.name_id, limit=limit,
@@ -188,8 +187,7 @@ def _run(call: DmpCall, query) -> tuple[int, int, list[tuple[str, bytes | None]]
     if not leaf or (limit is not None and count > limit):
         found = [(item.id, None) for item in [*result.objects, *result.associations]]
         return count, len(result.objects), found, False
-    stored = view.fragments([obj.id for obj in result.objects]) \
-        if hasattr(view, "fragments") else {}
+    stored = view.fragments([obj.id for obj in result.objects])
     found = [(obj.id, stored.get(obj.id) or object_fragment(obj)) for obj in result.objects]
     found += [(a.id, association_fragment(a)) for a in result.associations]
     return count, len(result.objects), found, False
@@ -232,6 +230,7 @@ class RegistryService(Service):
             with call.dmp.registry_transaction() as registry:
                 # Inside: a concurrent TD1.4 lands before or after. The metadata and
                 # their consistency first, then the business rules (docs/dmp.md).
+                registry.reserve(ins=call.patient_id)  # the patient first: lock order
                 plan = _plan_checked(call, request, registry)
                 _check_update_patient(call, plan)
                 _check_new_submission_set(plan, registry)

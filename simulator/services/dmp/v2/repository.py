@@ -20,9 +20,9 @@ from simulator.services.dmp.xds.errors import (
 from simulator.services.dmp.xds.model import DELETED, XDSB, RegistryObject
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
-from simulator.services.dmp.xds.rules import check_registry_state, check_submission
+from simulator.services.dmp.xds.rules import check_submission
 from simulator.services.dmp.xds.store_registration import (
-    prepare_registration, store_prepared)
+    prepare_registration, register_checked)
 from simulator.services.dmp.xds.submission import parse_provide_and_register
 
 PROVIDE_AND_REGISTER = DmpOperation(
@@ -90,9 +90,8 @@ class RepositoryService(Service):
                 # What the registry and the record decide is read again under the
                 # lock: two concurrent feeds of one uniqueId cannot both be stored,
                 # and a concurrent TD1.4 or block lands wholly before or after the feed.
-                check_registry_state(submission, registry)
-                check_may_feed(call)
-                store_prepared(registry, prepared)
+                register_checked(registry, submission, prepared, ins=call.patient_id,
+                                 check_rights=lambda: check_may_feed(call))
         except XdsFailure as failure:
             return DmpAnswer(registry_response(failure.errors,
                                                profile=call.context.wire_profile),

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
 from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID, Association
 from simulator.services.dmp.xds.registration import Registration
+from simulator.services.dmp.xds.rules import check_registry_state
+from simulator.services.dmp.xds.submission import Submission
 from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, RegistryAccess
 from simulator.services.dmp.xds.stored_rows import prepare_object
 
@@ -26,8 +29,6 @@ class PreparedRegistration:
     contents: list[tuple[str, str, bytes]]  # (uniqueId, mime type, bytes), entry order
     associations: list[Association]
     deprecate: list[str]
-    registration: Registration | None = None  # for a registry without add_prepared
-    written_as: dict | None = None  # ins, feeder, now
 
 
 def prepare_registration(registration: Registration, *, ins: str, feeder: str,
@@ -45,25 +46,33 @@ def prepare_registration(registration: Registration, *, ins: str, feeder: str,
                                       author_id=feeder, registered_at=now))
         contents.append((unique_id, entry.mime_type, registration.documents[entry.id]))
     return PreparedRegistration(objects, contents, registration.associations,
-                                registration.deprecate, registration,
-                                {"ins": ins, "feeder": feeder, "now": now})
+                                registration.deprecate)
+
+
+def register_checked(registry: RegistryAccess, submission: Submission,
+                     prepared: PreparedRegistration, *, ins: str,
+                     check_rights: Callable[[], None]) -> None:
+    """A feed's write transaction: its keys reserved (the patient, every uniqueId and
+    association id, in the store's lock order: two feeds reusing two uniqueIds in
+    opposite orders wait for each other instead of deadlocking), the registry checks
+    read again under the locks, ``check_rights`` (the record and authorisation,
+    raising :class:`XdsFailure`), then the rows."""
+    unique_ids = [submission.submission_set.external(SS_UNIQUE_ID) or ""]
+    unique_ids += [entry.external(DE_UNIQUE_ID) or "" for entry in submission.entries]
+    registry.reserve(ins=ins, unique_ids=unique_ids,
+                     association_ids=[a.id for a in prepared.associations])
+    check_registry_state(submission, registry)
+    check_rights()
+    store_prepared(registry, prepared)
 
 
 def store_prepared(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
     """Store the submission set, the entries with their bytes and the associations,
     and deprecate replaced entries."""
-    if not hasattr(registry, "add_prepared"):  # a backend storing objects as they come
-        _store_objects(registry, prepared)
-        return
     registry.add_prepared(prepared.objects[0])
     for row, (unique_id, mime_type, content) in zip(prepared.objects[1:], prepared.contents):
         registry.add_prepared(row)
         registry.add_content(unique_id, mime_type, content)
-    _finish(registry, prepared)
-
-
-def _finish(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
-    """The associations (new ids only) and the deprecations of a stored registration."""
     reused = [a.id for a in prepared.associations if registry.association_exists(a.id)]
     if reused:  # client-chosen urn:uuid ids are kept, so they must be new
         raise XdsFailure([XdsError(REGISTRY_METADATA_ERROR, f"Association id {a_id} is "
@@ -73,24 +82,3 @@ def _finish(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
         registry.add_association(association)
     for entry_uuid in prepared.deprecate:
         registry.set_status(entry_uuid, DEPRECATED)
-
-
-def _store_objects(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
-    registration, written = prepared.registration, prepared.written_as
-    submission_set = registration.submission_set
-    registry.add_object(submission_set, kind=SUBMISSION_SET, ins=written["ins"],
-                        unique_id=submission_set.external(SS_UNIQUE_ID) or "",
-                        author_id=written["feeder"], registered_at=written["now"])
-    for entry, (unique_id, mime_type, content) in zip(registration.entries,
-                                                      prepared.contents):
-        registry.add_object(entry, kind=DOCUMENT, ins=written["ins"], unique_id=unique_id,
-                            author_id=written["feeder"], registered_at=written["now"])
-        registry.add_content(unique_id, mime_type, content)
-    _finish(registry, prepared)
-
-
-def store_registration(registry: RegistryAccess, registration: Registration, *, ins: str, feeder: str,
-                       now: datetime) -> None:
-    """:func:`prepare_registration` then :func:`store_prepared`, in one go."""
-    store_prepared(registry, prepare_registration(registration, ins=ins, feeder=feeder,
-                                                  now=now))
