@@ -40,6 +40,10 @@ class Database:
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
         self._checkpoint_conn: tuple[int, sqlite3.Connection] | None = None
+        # The pid of the process whose checkpoint runs on that connection, outside the
+        # lock: close() then leaves the connection to the checkpoint, which closes it
+        # when done (closing a connection another thread was using crashed the process).
+        self._checkpointing: int | None = None
         self.cache_kib: int | None = None  # None: SQLite's default page cache (2 MB)
         with self.lock:
             self.connection().executescript(schema)
@@ -95,11 +99,14 @@ class Database:
         with self.lock:
             if self._conn is None or self._pid != os.getpid():
                 return
+            if self._checkpointing == os.getpid():
+                return
             try:
                 conn = self._checkpointing_connection()
             except sqlite3.Error as error:  # e.g. the data directory was removed
                 LOG.debug("no WAL checkpoint of %s: %s", self.path, error)
                 return
+            self._checkpointing = os.getpid()
 
         def run() -> None:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -109,6 +116,12 @@ class Database:
         except sqlite3.Error as error:
             if not _is_full(error):
                 LOG.warning("WAL checkpoint of %s failed: %s", self.path, error)
+        finally:
+            with self.lock:
+                self._checkpointing = None
+                if self._conn is None:  # closed meanwhile: the connection is ours to close
+                    conn.close()
+                    self._checkpoint_conn = None
 
     def _checkpointing_connection(self) -> sqlite3.Connection:
         if self._checkpoint_conn is None or self._checkpoint_conn[0] != os.getpid():
@@ -146,6 +159,8 @@ class Database:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+            if self._checkpointing == os.getpid():
+                return  # the running checkpoint closes its connection when it ends
             if self._checkpoint_conn is not None and self._checkpoint_conn[0] == os.getpid():
                 self._checkpoint_conn[1].close()
             self._checkpoint_conn = None
