@@ -5,26 +5,17 @@ perf-dmp rewrite of the SQLite side)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
 
 from simulator.store.pg_pool import PgDatabase
+from simulator.store.read_hooks import FlushBeforeReading
 
 
-class PgTimelineStore:
+class PgTimelineStore(FlushBeforeReading):
     """Usage, grace registrations, INS provenance and feeding counts."""
 
     def __init__(self, db: PgDatabase):
+        super().__init__()
         self.db = db
-        self._before_reading: list[Callable[[], None]] = []
-
-    def before_reading(self, flush: Callable[[], None]) -> None:
-        """Call ``flush`` before :meth:`usage` and :meth:`feeds` read: a recorder that
-        queues counts in this process (simulator.services.dmp.usage) writes them first."""
-        self._before_reading.append(flush)
-
-    def _flush_pending(self) -> None:
-        for flush in self._before_reading:
-            flush()
 
     def record_counts(self, usage: list[tuple[datetime, str, str, str, str, str]],
                       feeds: list[tuple[datetime, str, str, str, int]]) -> None:

@@ -8,9 +8,9 @@ Kept in the state database (reports and the grace must survive a restart); clear
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
 
 from simulator.store.database import Database
+from simulator.store.read_hooks import FlushBeforeReading
 
 TIMELINE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_usage (
@@ -64,23 +64,14 @@ def _add_usage(conn, entries) -> None:
          for at, software, structure, api, identifier, operation in entries])
 
 
-class TimelineStore:
+class TimelineStore(FlushBeforeReading):
     """Usage, grace registrations, INS provenance and feeding counts."""
 
     def __init__(self, database: Database):
+        super().__init__()
         self.database = database
-        self._before_reading: list[Callable[[], None]] = []
         with database.lock:
             database.connection().executescript(TIMELINE_SCHEMA)
-
-    def before_reading(self, flush: Callable[[], None]) -> None:
-        """Call ``flush`` before :meth:`usage` and :meth:`feeds` read: a recorder that
-        queues counts in this process (simulator.services.dmp.usage) writes them first."""
-        self._before_reading.append(flush)
-
-    def _flush_pending(self) -> None:
-        for flush in self._before_reading:
-            flush()
 
     def record_counts(self, usage: list[tuple[datetime, str, str, str, str, str]],
                       feeds: list[tuple[datetime, str, str, str, int]]) -> None:

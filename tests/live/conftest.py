@@ -68,6 +68,15 @@ def live_server_factory(tmp_path_factory, live_database):
         live.stop()
 
 
+@pytest.fixture(scope="module")
+def database_url(postgres_server):
+    """A new PostgreSQL database for the test module's ``serve`` processes."""
+    from postgres_server import drop_database, new_database
+    url = new_database(postgres_server)
+    yield url
+    drop_database(postgres_server, url)
+
+
 @pytest.fixture(autouse=True)
 def _reset_live_server(request):
     """Reset the session server (real HTTP) before each test that uses it."""

@@ -15,18 +15,11 @@ import pytest
 import requests
 
 from chaos_live import outcome, post, traits
-from postgres_server import admin_connection, drop_database, new_database
+from postgres_server import admin_connection
 from server_process import spawn_server
 
 HTTP_TIMEOUT = 10
 ROUNDS = 24  # requests on fresh connections: gunicorn hands them to either worker
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres_server):
-    url = new_database(postgres_server)
-    yield url
-    drop_database(postgres_server, url)
 
 
 @pytest.fixture(scope="module")

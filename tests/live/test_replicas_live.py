@@ -39,7 +39,6 @@ from chaos_live import outcome, post, traits
 from dmp_live import (
     DMP_PATH, FAILURE, NS, SUCCESS, DOCTOR, DmpLive, Feed, feed_package, hl7_ack, parse,
     retrieve_raw, simulated_now, td02, unique_ids, unique_oid)
-from postgres_server import drop_database, new_database
 from server_process import spawn_server
 from simulator.kit import hl7, registry as reg, xds
 
@@ -60,13 +59,6 @@ def start_replica(tmp_dir, name: str, database_url: str):
         "SIM_REPLICA_ID": name, "SIM_REPLICA_HEARTBEAT_SECONDS": str(HEARTBEAT)})
     process.wait_healthy()
     return process
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres_server):
-    url = new_database(postgres_server)
-    yield url
-    drop_database(postgres_server, url)
 
 
 @pytest.fixture(scope="module")
