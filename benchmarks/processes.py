@@ -15,6 +15,7 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -65,6 +66,23 @@ class Server:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+
+@contextlib.contextmanager
+def benchmark_database(url: str | None):
+    """``url``, or a new database on a throwaway PostgreSQL server started as the tests
+    start theirs (tests/postgres_server.py) and stopped on exit."""
+    if url is not None:
+        yield url
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from postgres_server import new_database, start_server
+    server_url, server = start_server()
+    try:
+        yield new_database(server_url)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def stop_all() -> None:

@@ -23,11 +23,10 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.insi_bench import CONTENT_TYPE, INSI_BODY, INSI_EXPECT, start_simulator
-from benchmarks.processes import wait_answering
+from benchmarks.processes import benchmark_database, wait_answering
 from benchmarks.report import errors_of, machine_facts
 from benchmarks.wrk import finish_wrk, start_wrk, write_script
 
-REPO = Path(__file__).resolve().parents[1]
 WARMUP_S = 2
 SETUPS = {"sqlite-1": (False, 1), "postgresql-1": (True, 1), "postgresql-2": (True, 2)}
 
@@ -88,15 +87,8 @@ def main(argv=None) -> int:
     facts = machine_facts()
     print(f"{facts['nproc']} CPUs ({facts['cpu_model']}), Python {facts['python']}, "
           f"{facts['wrk']}; load average at start {os.getloadavg()[0]:.2f}", flush=True)
-    server = None
-    url = args.database_url
-    if url is None:
-        sys.path.insert(0, str(REPO / "tests"))
-        from postgres_server import new_database, start_server
-        server_url, server = start_server()
-        url = new_database(server_url)
     rates: dict[str, list[float]] = {name: [] for name in SETUPS}
-    try:
+    with benchmark_database(args.database_url) as url:
         with tempfile.TemporaryDirectory(prefix="replicas-bench-") as work:
             for round_no in range(args.rounds):
                 for name, (on_postgres, replicas) in SETUPS.items():
@@ -108,9 +100,6 @@ def main(argv=None) -> int:
                           f"req/s, p50 {result['p50_ms']} ms, errors {result['errors']}, "
                           f"load average {result['load'][0]:.2f} -> {result['load'][1]:.2f}",
                           flush=True)
-    finally:
-        if server is not None:
-            server.stop()
     medians = {name: statistics.median(values) for name, values in rates.items()}
     for name, value in medians.items():
         print(f"{name}: median {value:.0f} req/s over {len(rates[name])} runs")

@@ -18,10 +18,9 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.insi_bench import CONTENT_TYPE, INSI_BODY, INSI_EXPECT, start_simulator
-from benchmarks.processes import wait_answering
+from benchmarks.processes import benchmark_database, wait_answering
 from benchmarks.wrk import run_wrk, write_script
 
-REPO = Path(__file__).resolve().parents[1]
 WARMUP_S = 2
 
 
@@ -55,15 +54,8 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--rounds", type=int, default=2, help="A B pairs")
     args = parser.parse_args(argv)
-    server = None
-    url = args.database_url
-    if url is None:
-        sys.path.insert(0, str(REPO / "tests"))
-        from postgres_server import new_database, start_server
-        server_url, server = start_server()
-        url = new_database(server_url)
     rates: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
-    try:
+    with benchmark_database(args.database_url) as url:
         with tempfile.TemporaryDirectory(prefix="store-bench-") as work:
             for round_no in range(args.rounds):
                 for backend in rates:
@@ -75,9 +67,6 @@ def main(argv=None) -> int:
                           f" p50 {result.get('p50_ms')} ms, non-200 {result.get('non_200')},"
                           f" bad bodies {result.get('bad_body')}",
                           flush=True)
-    finally:
-        if server is not None:
-            server.stop()
     for backend, values in rates.items():
         print(f"{backend}: median {statistics.median(values):.0f} req/s over {len(values)} runs")
     return 0
