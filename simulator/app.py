@@ -38,7 +38,7 @@ from simulator.settings import Settings, SettingsError
 from simulator.soap.endpoint import SoapEndpoint
 from simulator.soap.reply import status_line
 from simulator.ports.store import SimulatorStore
-from simulator.store.backends import open_backend, open_tenant_list
+from simulator.store.backends import open_backend, open_pool, open_tenant_list
 from simulator.tenants.manager import Tenants
 from simulator.tenants.names import PREFIX as TENANT_PREFIX
 from simulator.tenants.routing import route_to_tenant
@@ -223,16 +223,17 @@ def signature_verifier(settings: Settings, clock: SimClock) -> SignatureVerifier
 
 def build_simulator(settings: Settings, data_dir: Path, batch: int | None = None,
                     database_url: str | None = None, schema: str | None = None,
-                    replica: Replica | None = None) -> Simulator:
+                    replica: Replica | None = None, pool=None) -> Simulator:
     """The simulator's objects on the store of ``data_dir`` (or of the PostgreSQL
     database at ``database_url``, in a tenant's ``schema`` if given), as they are (see
     :meth:`Simulator.start`).
     ``batch``: journal, metrics and usage rows written in batches of at most this many
     (1: as they come, for a tenant opened after the fork, which has no flush barrier:
     docs/tenants.md). ``replica``: the server's (a tenant's simulator shares it), else
-    one on this store."""
+    one on this store. ``pool``: the PostgreSQL connections the server's tenants share
+    (:func:`simulator.store.backends.open_pool`)."""
     store = open_backend(data_dir, database_url, settings.state_cache_seconds,
-                         settings.database_pool, schema)
+                         settings.database_pool, schema, pool)
     clock = SimClock(store)
     calendar = RegulatoryCalendar(settings)
     replica = replica or Replica(store, settings.replica_id
@@ -272,7 +273,9 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
     settings = settings or Settings.from_env()
     load_terminology(settings.dmp_value_sets_dir)  # a bad value-set file stops the start
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="insi-dmp-sim-"))
-    simulator = build_simulator(settings, data_dir, database_url=settings.database_url)
+    pool = open_pool(settings.database_url, settings.database_pool)
+    simulator = build_simulator(settings, data_dir, database_url=settings.database_url,
+                                pool=pool)
     # Listed from now on (serve's workers keep it fresh), and joining the live replicas.
     simulator.start(joining=simulator.replica.others_alive())
     LOG.info("simulator ready: data in %s, simulated now %s, scenario %s", data_dir,
@@ -284,7 +287,7 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
         tenant = build_simulator(settings, record.data_dir,
                                  batch=1 if simulator.processes > 1 else None,
                                  database_url=settings.database_url, schema=record.schema,
-                                 replica=simulator.replica)
+                                 replica=simulator.replica, pool=pool)
         if initialise:
             tenant.start()
         else:
@@ -293,6 +296,6 @@ def create_app(settings: Settings | None = None) -> SimulatorApp:
 
     tenant_list = open_tenant_list(data_dir / "tenants", settings.max_tenants,
                                    settings.database_url, settings.state_cache_seconds,
-                                   settings.database_pool)
+                                   settings.database_pool, pool)
     tenants = Tenants(tenant_list, open_tenant, settings.tenant_auto_create)
     return SimulatorApp(simulator, tenants=tenants)

@@ -38,24 +38,35 @@ def unreachable(url: str) -> str | None:
     return None
 
 
+def open_pool(database_url: str | None, pool_size: int = 8):
+    """The pool of PostgreSQL connections every tenant of one server shares (``pool_size``
+    per worker process, whatever the number of tenants, so that tenants x workers x
+    replicas cannot exhaust the server's ``max_connections``), or None without a URL."""
+    if not database_url:
+        return None
+    from simulator.store.pg_pool import ConnectionPool
+    return ConnectionPool(database_url, pool_size)
+
+
 def open_backend(data_dir: Path, database_url: str | None = None,
                  state_cache_seconds: float = 1.0, pool_size: int = 8,
-                 schema: str | None = None):
-    """The store: PostgreSQL at ``database_url`` (in ``schema``, a tenant's, if given),
-    else SQLite in ``data_dir``."""
+                 schema: str | None = None, pool=None):
+    """The store: PostgreSQL at ``database_url`` (in ``schema``, a tenant's, if given;
+    on ``pool`` if given, see :func:`open_pool`), else SQLite in ``data_dir``."""
     if database_url:
         from simulator.store.postgres import PostgresStore
-        return PostgresStore(database_url, pool_size, state_cache_seconds, schema)
+        return PostgresStore(database_url, pool_size, state_cache_seconds, schema, pool)
     from simulator.store.sqlite import open_store
     return open_store(data_dir, state_cache_seconds)
 
 
 def open_tenant_list(root: Path, limit: int, database_url: str | None = None,
-                     state_cache_seconds: float = 1.0, pool_size: int = 8):
+                     state_cache_seconds: float = 1.0, pool_size: int = 8, pool=None):
     """The list of tenants: in the PostgreSQL database at ``database_url`` (every
     replica then sees the same tenants), else in files under ``root``."""
     if database_url:
         from simulator.store.pg_tenants import PgTenantDirectory
-        return PgTenantDirectory(database_url, limit, root, state_cache_seconds, pool_size)
+        return PgTenantDirectory(database_url, limit, root, state_cache_seconds, pool_size,
+                                 pool)
     from simulator.tenants.directory import TenantDirectory
     return TenantDirectory(root, limit)

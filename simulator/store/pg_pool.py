@@ -72,20 +72,6 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_SHARED_POOLS: dict[tuple[str, int], "ConnectionPool"] = {}
-
-
-def shared_pool(url: str, size: int) -> "ConnectionPool":
-    """The pool every store on ``url`` shares in this process (the default tenant's and
-    the other tenants', each on its own schema): ``size`` connections per worker
-    whatever the number of tenants, so that tenants x workers x replicas cannot exhaust
-    the server's ``max_connections``."""
-    pool = _SHARED_POOLS.get((url, size))
-    if pool is None:
-        pool = _SHARED_POOLS[(url, size)] = ConnectionPool(url, size)
-    return pool
-
-
 class ConnectionPool:
     """At most ``size`` connections of this process, made on demand and reused."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pg8000.dbapi
 
-from simulator.store.pg_pool import PgDatabase, quote_identifier, shared_pool
+from simulator.store.pg_pool import ConnectionPool, PgDatabase, quote_identifier
 from simulator.store.postgres import read_metrics
 from simulator.ports.tenants import TenantLimit, TenantRecord
 from simulator.tenants.names import check_name
@@ -46,8 +46,8 @@ class PgTenantDirectory:
     interface as :class:`simulator.tenants.directory.TenantDirectory`."""
 
     def __init__(self, url: str, limit: int, local_root: Path, cache_seconds: float = 1.0,
-                 pool_size: int = 8):
-        self.db = PgDatabase(shared_pool(url, pool_size))
+                 pool_size: int = 8, pool: ConnectionPool | None = None):
+        self.db = PgDatabase(pool or ConnectionPool(url, pool_size))
         self.limit = limit
         self.local_root = Path(local_root)  # local files of a tenant, if any
         self.cache_seconds = cache_seconds

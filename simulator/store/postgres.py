@@ -22,7 +22,7 @@ from simulator.journal_query import JournalQuery, journal_conditions
 from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.codec import identity_from_json, identity_to_json
 from simulator.store.pg_dmp import PgDmpStore, migrate_registry
-from simulator.store.pg_pool import PgDatabase, quote_identifier, shared_pool
+from simulator.store.pg_pool import ConnectionPool, PgDatabase, quote_identifier
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
 from simulator.store.pg_schema import SCHEMA, SCHEMA_LOCK
 from simulator.store.pg_timeline import PgTimelineStore
@@ -42,10 +42,11 @@ class PostgresStore:
     """The simulator's state in one PostgreSQL database, shared by workers and replicas."""
 
     def __init__(self, url: str, pool_size: int = 8, state_cache_seconds: float = 1.0,
-                 schema: str | None = None):
+                 schema: str | None = None, pool: ConnectionPool | None = None):
         """``schema``: a tenant's own PostgreSQL schema (made if absent), else the
-        database's default one (docs/tenants.md)."""
-        self.db = PgDatabase(shared_pool(url, pool_size), schema)
+        database's default one (docs/tenants.md). ``pool``: connections shared with the
+        server's other tenants (else a pool of ``pool_size`` of its own)."""
+        self.db = PgDatabase(pool or ConnectionPool(url, pool_size), schema)
         with self.db.transaction() as cursor:
             # Two processes creating the schema at once would collide in the catalog.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
