@@ -16,6 +16,7 @@ from simulator.journal_query import JournalQuery
 from simulator.ports.diagnostics import JournalStore
 
 LOG = logging.getLogger(__name__)
+_TRUNCATED = "…[truncated]".encode("utf-8")  # after a body cut to ``body_bytes``
 
 
 class JournalIncomplete(RuntimeError):
@@ -121,8 +122,13 @@ class Journal:
         """Stop this process's background writer, dropping what it still queues."""
         self._batcher.close()
 
-    def _cut(self, body: bytes) -> str:
-        text = body[: self.body_bytes].decode("utf-8", errors="replace")
+    def _cut(self, body: bytes) -> bytes:
+        """The first ``body_bytes`` of a body, marked when cut, kept as bytes: the stores
+        decode them when read
+        (:func:`simulator.ports.diagnostics.journal_body_text`), into the text decoding them
+        here gave (a character cut in two becomes U+FFFD either way, the marker after it
+        or not: checked on every 1-3 byte tail, tests/unit/test_journal.py)."""
+        cut = body[: self.body_bytes]  # the body itself when it is short enough
         if self.pseudonymiser is not None:
-            text = self.pseudonymiser(text)
-        return text + ("…[truncated]" if len(body) > self.body_bytes else "")
+            cut = self.pseudonymiser(cut.decode("utf-8", errors="replace")).encode("utf-8")
+        return cut + _TRUNCATED if len(body) > self.body_bytes else cut

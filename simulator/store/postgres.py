@@ -19,7 +19,7 @@ import pg8000.dbapi
 from simulator.identities.insc import insc_of
 from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions
-from simulator.ports.diagnostics import JOURNAL_COLUMNS
+from simulator.ports.diagnostics import JOURNAL_COLUMNS, journal_body_text
 from simulator.store.codec import identity_from_json, identity_to_json
 from simulator.store.pg_dmp import PgDmpStore, migrate_registry
 from simulator.store.pg_pool import ConnectionPool, PgDatabase, quote_identifier
@@ -35,7 +35,9 @@ _JOURNAL_INSERT = (f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) SELECT *
 
 
 def _text(value) -> str | None:
-    return None if value is None else str(value)
+    # The journal's bodies come as bytes (journal.py): PostgreSQL keeps them as text.
+    return None if value is None else journal_body_text(value) \
+        if isinstance(value, bytes) else str(value)
 
 
 class PostgresStore:

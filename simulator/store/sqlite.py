@@ -15,7 +15,7 @@ from pathlib import Path
 from simulator.identities.insc import insc_of
 from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions, outcome_has
-from simulator.ports.diagnostics import JOURNAL_COLUMNS
+from simulator.ports.diagnostics import JOURNAL_COLUMNS, journal_body_text
 from simulator.store.database import Database
 from simulator.store.dmp import DmpStore
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS identity_changes (
 """
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
-DIAGNOSTICS_VERSION = 6  # 6: the journal's replica column, the replicas table
+# 6: the journal's replica column, the replicas table; 7: the journal's bodies as BLOBs
+DIAGNOSTICS_VERSION = 7
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
@@ -77,8 +78,8 @@ CREATE TABLE IF NOT EXISTS journal (
     professional TEXT,
     patient TEXT,
     replica TEXT,
-    request_body TEXT,
-    response_body TEXT
+    request_body BLOB,  -- the bytes as recorded (journal.py), decoded when read
+    response_body BLOB
 );
 CREATE INDEX IF NOT EXISTS journal_request_id ON journal (request_id);
 CREATE INDEX IF NOT EXISTS journal_real_at ON journal (real_at, id);
@@ -104,6 +105,7 @@ CREATE TABLE IF NOT EXISTS replicas (
 """
 
 _JOURNAL_COLUMNS_WITHOUT_BODIES = ", ".join(("id",) + JOURNAL_COLUMNS[:-2])
+_BODIES = JOURNAL_COLUMNS[-2:]
 
 
 class SQLiteStore:
@@ -386,7 +388,8 @@ class SQLiteStore:
                                   " ORDER BY real_at DESC, id DESC LIMIT ?",
                                   (*params, query.limit))
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()], count
+            return [_with_text_bodies(dict(zip(names, row))) for row in cursor.fetchall()], \
+                count
 
     def journal_entry(self, request_id: str, keep: int | None = None) -> dict | None:
         """One journal entry with its bodies, or None (also when older than the newest
@@ -396,7 +399,7 @@ class SQLiteStore:
         rows = self.diagnostics.query(
             f"SELECT * FROM journal WHERE request_id = ?{window} ORDER BY id DESC LIMIT 1",
             (request_id,) if keep is None else (request_id, keep))
-        return rows[0] if rows else None
+        return _with_text_bodies(rows[0]) if rows else None
 
     def add_metrics(self, increments: list[tuple[str, tuple, float]]) -> None:
         """Add ``(name, labels, value)`` increments to the metric counters."""
@@ -415,6 +418,14 @@ class SQLiteStore:
     def clear_journal(self) -> None:
         """Forget every journal entry."""
         self.diagnostics.execute("DELETE FROM journal")
+
+
+def _with_text_bodies(entry: dict) -> dict:
+    """A journal row with its bodies (kept as bytes) as text, when it has them."""
+    for name in _BODIES:
+        if name in entry:
+            entry[name] = journal_body_text(entry[name])
+    return entry
 
 
 def _insert_identity(conn: sqlite3.Connection, identity: Identity) -> None:

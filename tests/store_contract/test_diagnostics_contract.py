@@ -67,6 +67,19 @@ def test_the_journal_keeps_the_newest_entries(store):
     assert store.query_journal(JournalQuery())[1] == 0
 
 
+def test_bodies_given_as_bytes_read_back_as_text(store):
+    """The journal hands its bodies over as the bytes it received (issue 15): every
+    reader gets the text they decode to, an invalid byte as U+FFFD."""
+    store.append_journal([entry(1, request_body="<a>é</a>".encode(),
+                                response_body=b"<b>\xff</b>\xe2\x80\xa6[truncated]")],
+                         keep=100)
+    expected = ("<a>é</a>", "<b>\ufffd</b>…[truncated]")
+    [found], _ = store.query_journal(JournalQuery())
+    assert (found["request_body"], found["response_body"]) == expected
+    found = store.journal_entry("r1")
+    assert (found["request_body"], found["response_body"]) == expected
+
+
 def test_metrics_add_up_across_workers_and_read_sorted(open_store):
     first, second = open_store(), open_store()
     first.add_metrics([("sim_requests_total", (("service", "insi"),), 2.0),
