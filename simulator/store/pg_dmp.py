@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, DocumentVersion
 from simulator.services.dmp.records import AuthorisationRecord, DmpRecord
 from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.model import Association, RegistryObject
@@ -40,6 +40,7 @@ from simulator.services.dmp.xds.stored_rows import (
 from simulator.store.dmp import (
     authorisation_from_json, authorisation_to_json, record_from_json, record_to_json)
 from simulator.store.pg_pool import PgDatabase
+from simulator.store.xds_registry import document_version
 
 # What an advisory lock stands for (the lock key is a hash of the space and the key).
 PATIENT_LOCK, UNIQUE_ID_LOCK, LID_LOCK, ASSOCIATION_LOCK = 1701, 1702, 1703, 1704
@@ -163,6 +164,14 @@ class PgRegistry:
         """Every version of the document entry with this uniqueId."""
         self._lock(UNIQUE_ID_LOCK, unique_id)
         return self._objects("WHERE kind = %s AND unique_id = %s", (DOCUMENT, unique_id))
+
+    def document_versions(self, unique_id: str) -> list[DocumentVersion]:
+        """Every version of the document entry with this uniqueId, as TD3.2's facts."""
+        self._lock(UNIQUE_ID_LOCK, unique_id)
+        return [document_version(row) for row in self.db.execute(
+            "SELECT entry_uuid, version, status, payload::json ->> 'kind', masked, author_id,"
+            " (payload::json -> 'external_ids')::text FROM xds_objects WHERE kind = %s AND"
+            " unique_id = %s ORDER BY registered_at, entry_uuid", (DOCUMENT, unique_id))]
 
     def current_version(self, lid: str) -> RegistryObject | None:
         """The latest version of a logical document."""

@@ -23,9 +23,10 @@ from typing import Iterable
 from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.stored_rows import (
     RS, US, find_columns, prepare_object, query_columns)
-from simulator.services.dmp.xds.model import Association, RegistryObject
+from simulator.services.dmp.xds.model import (
+    DE_PATIENT_ID, SS_PATIENT_ID, Association, RegistryObject)
 from simulator.services.dmp.xds.query_engine import DocumentFind, Narrowing, patient_key
-from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET
+from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, DocumentVersion
 from simulator.store.database import Database
 
 
@@ -174,6 +175,12 @@ class RegistryTransaction:
         """Every version of the document entry with this uniqueId."""
         return self._objects("WHERE kind = ? AND unique_id = ?", (DOCUMENT, unique_id))
 
+    def document_versions(self, unique_id: str) -> list[DocumentVersion]:
+        """Every version of the document entry with this uniqueId, as TD3.2's facts."""
+        return [document_version(row) for row in self._rows(
+            f"SELECT {_VERSION_COLUMNS} FROM xds_objects WHERE kind = ? AND unique_id = ? "
+            "ORDER BY registered_at, entry_uuid", (DOCUMENT, unique_id))]
+
     def current_version(self, lid: str) -> RegistryObject | None:
         """The latest version of a logical document."""
         found = self._objects("WHERE lid = ? AND version = (SELECT MAX(version) FROM "
@@ -289,6 +296,24 @@ class RegistryTransaction:
         self.conn.execute(
             "INSERT INTO xds_documents (unique_id, mime_type, content) VALUES (?, ?, ?)",
             (unique_id, mime_type, sqlite3.Binary(content)))
+
+
+# DocumentVersion's columns; SQLite's JSON functions take the two fields it needs out of
+# the payload in C (the PostgreSQL adapter's with its json operators).
+_VERSION_COLUMNS = ("entry_uuid, version, status, json_extract(payload, '$.kind'), masked, "
+                    "author_id, json_extract(payload, '$.external_ids')")
+
+
+def document_version(row) -> DocumentVersion:
+    """A :class:`DocumentVersion` of a row of (entry_uuid, version, status, kind, masked,
+    author_id, external ids as JSON text); the patientId as
+    ``RegistryObject.external(DE_PATIENT_ID) or external(SS_PATIENT_ID)`` gives it."""
+    entry_uuid, version, status, kind, masked, author_id, external_ids = row
+    values = {}
+    for external in json.loads(external_ids):
+        values.setdefault(external["scheme"], external["value"])
+    return DocumentVersion(entry_uuid, int(version), status, kind, bool(masked), author_id,
+                           values.get(DE_PATIENT_ID) or values.get(SS_PATIENT_ID))
 
 
 _INSERT_OBJECT = (

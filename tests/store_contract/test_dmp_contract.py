@@ -159,3 +159,32 @@ def test_timeline_counts_registers_and_clears(store):
     assert [f["documents"] for f in timeline.feeds()] == [5]
     timeline.clear()
     assert timeline.usage() == [] and timeline.feeds() == []
+
+
+def test_document_versions_are_what_retrieve_reads_of_the_entries(store):
+    """TD3.2 reads each version's facts from the stored columns (issue 15): the same as
+    the decoded entries give, masked entries, a later version and a status change
+    included."""
+    from simulator.ports.dmp import DocumentVersion
+    from simulator.services.dmp.document_access import is_masked
+    from simulator.services.dmp.xds.model import (
+        DE_CONFIDENTIALITY, DE_PATIENT_ID, SS_PATIENT_ID, Classification)
+    first = document(5)
+    masked = replace(first, id="urn:uuid:00000000-0000-4000-8000-000000000006", version="2",
+                     classifications=[*first.classifications, Classification(
+                         DE_CONFIDENTIALITY, "MASQUE_PS", slots={"codingScheme": ["x"]})])
+    with store.dmp.registry_transaction() as registry:
+        for index, entry in enumerate((first, masked)):
+            registry.add_object(entry, kind=DOCUMENT, ins=INS, unique_id="u5",
+                                author_id=f"PS{index}", registered_at=NOW + timedelta(
+                                    seconds=index))
+        registry.set_status(first.id, DEPRECATED)
+    versions = store.dmp.view().document_versions("u5")
+    entries = store.dmp.view().documents_by_unique_id("u5")
+    assert versions == [DocumentVersion(
+        e.id, int(e.version or 1), e.status, e.kind, is_masked(e), f"PS{index}",
+        e.external(DE_PATIENT_ID) or e.external(SS_PATIENT_ID))
+        for index, e in enumerate(entries)]
+    assert [v.masked for v in versions] == [False, True] and versions[0].status == DEPRECATED
+    assert versions[0].patient_id.startswith(INS) and versions[1].version == 2
+    assert store.dmp.view().document_versions("none") == []

@@ -8,6 +8,7 @@ IHE has no code for "closed record" or "professional blocked": those refusals us
 """
 from __future__ import annotations
 
+from simulator.ports.dmp import DocumentVersion
 from simulator.services.dmp.access import Decision, document_visible, may_consult, may_feed
 from simulator.services.dmp.call import DmpCall
 from simulator.services.dmp.records import NO_DMP, authorisation_status
@@ -64,16 +65,26 @@ def check_may_consult(call: DmpCall, transaction: str = "TD3.1a") -> None:
         call, lambda state, status: may_consult(state, status, call.vihf.access_mode)))
 
 
-def patient_of(obj: RegistryObject) -> str | None:
+def patient_of(obj: RegistryObject | DocumentVersion) -> str | None:
     """The patient identifier (INS or INS-C) in an entry's or a submission set's
     patientId, or None."""
-    patient = parse_patient_id(obj.external(DE_PATIENT_ID) or obj.external(SS_PATIENT_ID))
+    cx = obj.patient_id if isinstance(obj, DocumentVersion) else \
+        obj.external(DE_PATIENT_ID) or obj.external(SS_PATIENT_ID)
+    patient = parse_patient_id(cx)
     return patient[0] if patient else None
 
 
 def is_masked(entry: RegistryObject) -> bool:
     """The entry carries the MASQUE_PS confidentiality code."""
     return any(code.code == MASQUE_PS for code in entry.codes(DE_CONFIDENTIALITY))
+
+
+def version_visible(call: DmpCall, version: DocumentVersion) -> bool:
+    """:func:`visible_to` for a version read as :class:`DocumentVersion` (the same rule,
+    on its stored ``masked`` and ``author_id`` columns)."""
+    if version.kind != "ExtrinsicObject" or not version.masked:
+        return True
+    return document_visible(True, version.author_id or "", call.vihf.name_id)
 
 
 def visible_to(call: DmpCall, author_of):

@@ -8,8 +8,9 @@ from spyne import Service
 
 from simulator.services.dmp.binding import dmp_rpc
 from simulator.services.dmp.call import begin_call
+from simulator.ports.dmp import DocumentVersion
 from simulator.services.dmp.document_access import (
-    check_may_consult, check_may_feed, patient_of, visible_to)
+    check_may_consult, check_may_feed, patient_of, version_visible)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.qualification import NON_QUALIFIED, Qualification, assess_feed
 from simulator.services.dmp.timeline import software_of
@@ -17,7 +18,7 @@ from simulator.services.dmp.xds.coded_metadata import ContentPolicy
 from simulator.services.dmp.xds.errors import (
     DOCUMENT_UNIQUE_ID_ERROR, REGISTRY_ERROR, UNKNOWN_REPOSITORY_ID, CalendarRefusal, XdsError,
     XdsFailure, failure_label, registry_response)
-from simulator.services.dmp.xds.model import DELETED, XDSB, RegistryObject
+from simulator.services.dmp.xds.model import DELETED, XDSB
 from simulator.services.dmp.xds.registration import DMP_REPOSITORY_UNIQUE_ID, plan_registration
 from simulator.services.dmp.xds.retrieve import parse_retrieve_request, render_retrieve_response
 from simulator.services.dmp.xds.rules import check_submission
@@ -52,10 +53,10 @@ def check_qualified_ins(call, submission) -> Qualification:
     return qualification
 
 
-def _current_version(versions: list[RegistryObject]) -> RegistryObject | None:
+def _current_version(versions: list[DocumentVersion]) -> DocumentVersion | None:
     """The latest metadata version decides (an earlier one lacks a later MASQUE_PS or
     Deleted status); a document replaced by RPLC stays retrievable."""
-    return max(versions, key=lambda entry: int(entry.version or 1), default=None)
+    return max(versions, key=lambda version: version.version, default=None)
 
 
 class RepositoryService(Service):
@@ -117,16 +118,16 @@ class RepositoryService(Service):
             return DmpAnswer(body, outcome=failure_label(failure.errors))
         found, errors = [], []
         view = call.dmp.view()
-        visible = visible_to(call, view.author_of)
         for request in wanted:
             if request.repository_unique_id != DMP_REPOSITORY_UNIQUE_ID:
                 errors.append(XdsError(
                     UNKNOWN_REPOSITORY_ID, f"repository {request.repository_unique_id} is not "
                     f"the DMP's ({DMP_REPOSITORY_UNIQUE_ID})", request.repository_unique_id))
                 continue
-            current = _current_version(view.documents_by_unique_id(request.document_unique_id))
-            shown = current is not None and current.status != DELETED and visible(current) \
-                and patient_of(current) == call.patient_id
+            # The stored columns, not the decoded entries (issue 15): the same decision.
+            current = _current_version(view.document_versions(request.document_unique_id))
+            shown = current is not None and current.status != DELETED \
+                and version_visible(call, current) and patient_of(current) == call.patient_id
             content = call.dmp.document_content(request.document_unique_id) if shown else None
             if content is None:
                 errors.append(XdsError(
