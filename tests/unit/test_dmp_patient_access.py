@@ -15,7 +15,8 @@ from simulator.services.dmp.records import AuthorisationRecord, DmpRecord, Patie
 from simulator.services.dmp.refusals import DmpRefusal
 from simulator.settings import Settings
 from simulator.store.database import Database
-from simulator.store.dmp import DmpStore, record_from_json, record_to_json
+from simulator.store.dmp import (
+    DmpStore, authorisation_from_json, authorisation_to_json, record_from_json, record_to_json)
 
 INS = "279035121518989"
 NOW = datetime(2024, 3, 1, 8, 30, tzinfo=timezone.utc)
@@ -120,6 +121,21 @@ def test_the_web_access_survives_the_json_round_trip_and_old_records_read(store)
     assert record_from_json(record_to_json(record)) == record
     old = record_to_json(replace(record, web_access=None)).replace(', "web_access": null', "")
     assert '"web_access"' not in old and record_from_json(old).web_access is None
+
+
+def test_decoded_records_are_shared_because_nothing_in_them_can_change(store):
+    """Records and authorisations are decoded once per JSON text (issue 15): safe only
+    while they are deeply immutable, which hashing them checks (a list or dict inside
+    would not hash)."""
+    pa.create(store, INS, DOCTOR, "SMS", "0612345678", NOW)
+    text = record_to_json(store.record(INS))
+    assert record_from_json(text) is record_from_json(text)
+    assert hash(record_from_json(text)) and record_from_json(text).web_access is not None
+    authorisation = AuthorisationRecord(INS, "PS1", granted_at=NOW, last_action_at=NOW)
+    text = authorisation_to_json(authorisation)
+    assert authorisation_from_json(text) is authorisation_from_json(text)
+    assert hash(authorisation_from_json(text)) and authorisation_from_json(text) == \
+        authorisation
 
 
 def test_td15_is_available_until_the_removal_day_which_settings_move():
