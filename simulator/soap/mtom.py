@@ -9,11 +9,11 @@ Every defect raises :class:`ProtocolError` saying what is wrong with the package
 from __future__ import annotations
 
 import base64
-import uuid
 from urllib.parse import unquote
 
 from lxml import etree
 
+from simulator.soap.addressing import random_uuid_hex
 from simulator.soap.errors import ProtocolError, capped
 
 XOP = "http://www.w3.org/2004/08/xop/include"
@@ -127,7 +127,7 @@ def build_related(envelope: bytes, attachments: list[tuple[str, bytes]],
                   action: str | None = None) -> tuple[str, bytes]:
     """(Content-Type header, body) of an MTOM package: the envelope (whose
     ``xop:Include`` elements name the attachments' Content-IDs) and the binary parts."""
-    boundary = f"MIMEBoundary_{uuid.uuid4().hex}"
+    boundary = f"MIMEBoundary_{random_uuid_hex()}"
     root_id = "root.message@insi-dmp-sim"
     lines = [f"--{boundary}".encode(),
              b'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"',
