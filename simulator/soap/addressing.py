@@ -8,6 +8,7 @@ WS-Addressing fault action.
 from __future__ import annotations
 
 import os
+import re
 
 from lxml import etree
 
@@ -50,10 +51,50 @@ def _envelope(action: str, message_id: str, relates_to: str | None,
 
 def response_envelope(body: etree._Element, *, action: str, message_id: str,
                       relates_to: str | None) -> bytes:
-    """A SOAP 1.2 response carrying ``body``, serialised with an XML declaration."""
+    """A SOAP 1.2 response carrying ``body``, serialised with an XML declaration.
+
+    Written around the body's own serialisation, as lxml writes the whole tree (issue
+    15: the header's elements, and moving the body into the envelope's document, cost
+    more than serialising it). Where the two could differ, lxml writes the whole tree: a
+    body lxml would change when moving it (below), one that is not a tree of its own,
+    header text lxml would escape (tests/unit/test_response_envelope.py compares both)."""
+    written = None
+    if body.getparent() is None and body.tail is None and _PLAIN.match(action) \
+            and _PLAIN.match(message_id) and (not relates_to or _PLAIN.match(relates_to)):
+        written = etree.tostring(body, encoding="UTF-8", xml_declaration=False)
+        # lxml drops, when it moves the body into the envelope, each namespace
+        # declaration whose URI is already declared above it (proxy.pxi,
+        # moveNodeToDocument): with every URI declared once in the body (text that
+        # looks like a declaration counts too) and none the envelope's, it drops none.
+        uris = _DECLARED.findall(written)
+        if len(set(uris)) != len(uris) or not _ENVELOPE_URIS.isdisjoint(uris):
+            written = None
+    if written is None:
+        return _tree_envelope(body, action=action, message_id=message_id,
+                              relates_to=relates_to)
+    related = f"<wsa:RelatesTo>{relates_to}</wsa:RelatesTo>" if relates_to else ""
+    return b"".join((
+        _HEAD, f'<wsa:Action soap:mustUnderstand="true">{action}</wsa:Action><wsa:MessageID>'
+        f"{message_id}</wsa:MessageID>{related}".encode(), _TO_BODY, written, _TAIL))
+
+
+def _tree_envelope(body: etree._Element, *, action: str, message_id: str,
+                   relates_to: str | None) -> bytes:
+    """:func:`response_envelope` written by lxml from the whole tree."""
     envelope, soap_body = _envelope(action, message_id, relates_to)
     soap_body.append(body)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+# What lxml writes around the body of a response (_tree_envelope), in three pieces;
+# header text of these characters is written as it is (no &, <, > or control character).
+_HEAD = ("<?xml version='1.0' encoding='UTF-8'?>\n"
+         f'<soap:Envelope xmlns:soap="{SOAP12_ENV}" xmlns:wsa="{WSA}"><soap:Header>').encode()
+_TO_BODY = f"<wsa:To>{ANONYMOUS}</wsa:To></soap:Header><soap:Body>".encode()
+_TAIL = b"</soap:Body></soap:Envelope>"
+_PLAIN = re.compile(r"[ !#-%'-;=?-~]*\Z")
+_DECLARED = re.compile(rb'xmlns(?::[^=\s"]*)?\s*=\s*"([^"]*)"')
+_ENVELOPE_URIS = frozenset({SOAP12_ENV.encode(), WSA.encode()})
 
 
 def fault_envelope(*, code: str, subcode: tuple[str, str] | None, reason: str,
