@@ -7,10 +7,10 @@ run, and socket timeouts only keep a broken server from hanging the suite.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
@@ -90,8 +90,19 @@ def resident_mb(pid: int) -> float:
     return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)[1]) / 1024
 
 
-def timed(action) -> float:
-    """Seconds ``action()`` took."""
-    started = time.perf_counter()
+def workers_cpu_seconds(server: SimProcess) -> float:
+    """User and system CPU time the gunicorn workers have used so far (/proc/<pid>/stat,
+    fields 14 and 15, in clock ticks)."""
+    ticks = 0
+    for pid in worker_pids(server):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_timed(server: SimProcess, action) -> float:
+    """The workers' CPU seconds spent while ``action()`` ran: unlike wall time, other
+    jobs on the machine do not inflate it."""
+    before = workers_cpu_seconds(server)
     action()
-    return time.perf_counter() - started
+    return workers_cpu_seconds(server) - before
