@@ -17,6 +17,7 @@ from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions, outcome_has
 from simulator.ports.diagnostics import JOURNAL_COLUMNS
 from simulator.store.database import Database
+from simulator.store.identity_cache import IdentityLookups
 from simulator.store.dmp import DmpStore
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
 from simulator.store.state_token import shared_token
@@ -124,6 +125,8 @@ class SQLiteStore:
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
         self.dmp = DmpStore(self.data)
         self.timeline = TimelineStore(self.data)
+        # Matricule lookups kept until an identity changes (identity_cache.py, issue 15).
+        self._lookups = IdentityLookups(lambda: self.state)
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
@@ -224,12 +227,13 @@ class SQLiteStore:
                 _insert_identity(conn, identity)
             if not keep_changes:
                 conn.execute("DELETE FROM identity_changes")
-                return
-            for key, payload in conn.execute(
-                    "SELECT key, payload FROM identity_changes ORDER BY seq").fetchall():
-                _delete_identity(conn, key)
-                if payload is not None:
-                    _insert_identity(conn, identity_from_json(payload))
+            else:
+                for key, payload in conn.execute(
+                        "SELECT key, payload FROM identity_changes ORDER BY seq").fetchall():
+                    _delete_identity(conn, key)
+                    if payload is not None:
+                        _insert_identity(conn, identity_from_json(payload))
+        self._identities_changed()
 
     def add_identity(self, identity: Identity) -> None:
         """Store one more identity (kept until the next reset); raises ``KeyError`` when
@@ -240,6 +244,7 @@ class SQLiteStore:
                 raise KeyError(identity.key)
             _insert_identity(conn, identity)
             _log_change(conn, identity.key, identity)
+        self._identities_changed()
 
     def update_identity(self, identity: Identity) -> bool:
         """Replace the identity of the same key (kept until the next reset); False when
@@ -249,7 +254,8 @@ class SQLiteStore:
                 return False
             _insert_identity(conn, identity)
             _log_change(conn, identity.key, identity)
-            return True
+        self._identities_changed()
+        return True
 
     def delete_identity(self, key: str) -> bool:
         """Remove an identity (until the next reset); False when there is none."""
@@ -257,7 +263,13 @@ class SQLiteStore:
             if not _delete_identity(conn, key):
                 return False
             _log_change(conn, key, None)
-            return True
+        self._identities_changed()
+        return True
+
+    def _identities_changed(self) -> None:
+        """After the commit: every process of the data directory drops the lookups it
+        kept (the state token, identity_cache.py) and reloads its clock and scenario."""
+        self.state.changed()
 
     def identities_by_traits(self, birth_name: str, sex: str, birth_date: str) -> list[Identity]:
         """Identities with exactly this birth name, sex and birth date."""
@@ -268,10 +280,10 @@ class SQLiteStore:
     def identities_by_matricule(self, number: str, roles: tuple[str, ...]) -> list[Identity]:
         """Identities holding ``number`` in one of ``roles`` (active, history, ouvrant-droit)."""
         marks = ",".join("?" * len(roles))
-        return self._identities(
+        return self._lookups.get((number, tuple(roles)), lambda: self._identities(
             "SELECT DISTINCT i.payload, i.key FROM identities i JOIN matricules m"
             f" ON m.identity_key = i.key WHERE m.number = ? AND m.role IN ({marks})"
-            " ORDER BY i.key", (number, *roles))
+            " ORDER BY i.key", (number, *roles)))
 
     def identity_by_insc(self, insc: str) -> Identity | None:
         """The identity whose INS-C is ``insc`` (the lowest key if Vitale data collide)."""
