@@ -1,15 +1,18 @@
 """The reading of VIHFs reused between requests of the same bytes (issue 15): what it
 answers is what a fresh reading answers, the instant is still checked, and the cache is
-bounded and never used when signatures are verified."""
+bounded, owned by one DMP context and never used when signatures are verified."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 from lxml import etree
+from werkzeug.test import Client
 
 from simulator.services.dmp import vihf as module
-from simulator.services.dmp.vihf import VihfError, peek_vihf, read_vihf
+from simulator.services.dmp.vihf import VihfCache, VihfError, peek_vihf, read_vihf
+from simulator.settings import parse_datetime
+from test_dmp_direct_read import BASE, SOAP_CT, example
 from test_dmp_vihf import NOW, SKEW, header
 
 
@@ -20,9 +23,12 @@ def same_bytes(element):
     return lambda: etree.fromstring(raw)
 
 
-def read(element, memo, now=NOW, **options):
+CACHE = VihfCache()
+
+
+def read(element, memo, now=NOW, cache=CACHE, **options):
     options.setdefault("require_patient", True)
-    return read_vihf(element, now, max_skew=SKEW, memo=memo, **options)
+    return read_vihf(element, now, max_skew=SKEW, memo=memo, cache=cache, **options)
 
 
 def test_an_assertion_of_the_same_bytes_is_read_once():
@@ -68,13 +74,39 @@ def test_signatures_are_verified_on_every_request():
 
 def test_peeked_facts_are_the_fresh_ones_and_a_copy():
     request = same_bytes(header(issue_instant="2024-03-01T09:56:00Z"))
-    first = peek_vihf(request(), {})
+    first = peek_vihf(request(), {}, CACHE)
     first["ins"] = "changed by a caller"
-    assert peek_vihf(request(), {}) == peek_vihf(request()) != first
+    assert peek_vihf(request(), {}, CACHE) == peek_vihf(request()) != first
 
 
-def test_the_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(module, "_CACHE_ENTRIES", 3)
+def test_the_cache_is_bounded():
+    cache = VihfCache(entries=3)
     for second in range(10):
-        read(header(issue_instant=f"2024-03-01T09:57:0{second}Z"), {})
-    assert len(module._CHECKED) <= 3
+        read(header(issue_instant=f"2024-03-01T09:57:0{second}Z"), {}, cache=cache)
+    assert 0 < len(cache.checked) <= 3
+
+
+def test_two_contexts_never_share_a_reading():
+    request = same_bytes(header(issue_instant="2024-03-01T09:58:00Z"))
+    mine, theirs = VihfCache(), VihfCache()
+    first = read(request(), {}, cache=mine)
+    assert read(request(), {}, cache=mine) is first
+    assert read(request(), {}, cache=theirs) is not first
+    assert read(request(), {}, cache=None) is not first
+
+
+
+def test_each_simulator_keeps_its_own_readings(make_app):
+    """Two simulators in one process: the VIHF read by one is not reused by the other
+    (each DMP context owns its cache; signatures relaxed, as readings of signed VIHFs
+    are never reused)."""
+    first, second = (make_app(date=parse_datetime("2025-01-15T10:00:00Z"), frozen=True,
+                              dmp_relaxed_security=True) for _ in range(2))
+    Client(first).post(f"{BASE}/patients", data=example("01-test-existence.xml"),
+                       content_type=SOAP_CT)
+
+    def readings(app):
+        context = app.simulator.endpoints[f"{BASE}/patients"].binding.context
+        return len(context.vihf_cache.checked), len(context.vihf_cache.peeked)
+    assert readings(first) == (1, 1)
+    assert readings(second) == (0, 0)

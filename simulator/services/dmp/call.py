@@ -26,7 +26,8 @@ from simulator.services.dmp.timeline import (
     identifier_kind, software_of)
 from simulator.services.dmp.v1.insc_patient import UnknownInsc, ins_of_insc
 from simulator.services.dmp.xds.wire_profile import WireProfile, parse_prefixes
-from simulator.services.dmp.vihf import Vihf, VihfError, identifier_refusal, read_vihf
+from simulator.services.dmp.vihf import (
+    Vihf, VihfCache, VihfError, identifier_refusal, read_vihf)
 from simulator.services.dmp.xmldsig import (
     FAILED_CHECK, INVALID, UNSUPPORTED, UNTRUSTED, SignatureError, SignatureVerifier,
     verify_vihf_signature)
@@ -52,6 +53,8 @@ class DmpContext:
     signatures: SignatureVerifier = field(default_factory=SignatureVerifier)
     # Counts calls and feeds for the reports in per-worker batches (one for v1 and v2).
     usage: DmpUsage | None = None
+    # The VIHFs read and found right, reused by the next requests of the same bytes.
+    vihf_cache: VihfCache = field(default_factory=VihfCache)
 
     def __post_init__(self):
         if self.usage is None:
@@ -149,7 +152,8 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
                          require_patient=operation.patient_in_vihf,
                          require_signature=verifier is not None,
                          verify_signature=partial(verify_vihf_signature, verifier)
-                         if verifier is not None else None, memo=exchange.request.memo)
+                         if verifier is not None else None, memo=exchange.request.memo,
+                         cache=context.vihf_cache)
     except VihfError as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
     except SignatureError as error:

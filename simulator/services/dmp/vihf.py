@@ -86,7 +86,7 @@ class Vihf:
 def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedelta,
               require_patient: bool, require_signature: bool = True,
               verify_signature: Callable[[etree._Element], object] | None = None,
-              memo: dict | None = None) -> Vihf:
+              memo: dict | None = None, cache: VihfCache | None = None) -> Vihf:
     """Find, parse and check the VIHF in a SOAP header.
 
     ``now`` is the simulated instant; ``IssueInstant`` may differ from it by at most
@@ -94,17 +94,17 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     the resource-id. ``require_signature``: indirect modes must carry an XML signature.
     ``verify_signature``: called with the assertion in those modes, raises when the
     signature is not right (``simulator.services.dmp.xmldsig.verify_vihf_signature``).
-    ``memo``: the request's SoapRequest.memo, to read the attributes once per request
-    and, when no signature is verified, to reuse the reading of an assertion of the same
-    bytes checked before (:data:`_CHECKED`).
+    ``memo``: the request's SoapRequest.memo, to read the attributes once per request.
+    ``cache``: with ``memo`` and when no signature is verified, the reading of an
+    assertion of the same bytes checked before is reused (:class:`VihfCache`).
     """
     assertion = _assertion(header) if header is not None else None
     if assertion is None:
         raise VihfError("wsse:Security/saml:Assertion (the VIHF) is missing")
     key = None
-    if memo is not None and verify_signature is None:
+    if cache is not None and memo is not None and verify_signature is None:
         key = (_assertion_bytes(assertion, memo), require_patient, require_signature)
-        checked = _CHECKED.get(key)
+        checked = cache.checked.get(key)
         if checked is not None:  # every check but the instant's depends on the bytes only
             _check_skew(checked.issue_instant, assertion, now, max_skew)
             return checked
@@ -147,18 +147,35 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
         patient_ins=ins, patient_oid=oid, signed=signed,
         confidentiality=text.optional(CONFIDENTIALITY))
     if key is not None:
-        _remember(_CHECKED, key, vihf)
+        cache.remember(cache.checked, key, vihf)
     return vihf
 
 
-# Assertions read and found right, by (their bytes, require_patient, require_signature):
-# a client sends the same VIHF with every request of a session, and reading it took a
-# fifth of a TD0.3 (issue 15). Only without signature verification (the verifier also
-# judges certificates against the real clock and the trusted CAs, which change); the
-# Vihf is frozen, so one instance is safely shared. Bounded: emptied when full.
-_CACHE_ENTRIES = 256
-_CHECKED: dict[tuple, Vihf] = {}
-_PEEKED: dict[bytes, dict[str, str]] = {}
+class VihfCache:
+    """Assertions already read, owned by one DMP context (so two simulators in one
+    process never share a reading).
+
+    ``checked``: readings found right, by (the assertion's bytes, require_patient,
+    require_signature), every parameter of :func:`read_vihf` but the instant's bound,
+    which is checked on each request. A client sends the same VIHF with every request
+    of a session, and reading it took a fifth of a TD0.3 (issue 15). Used only without
+    signature verification: the verifier also judges certificates against the real clock
+    and the trusted CAs, which change. ``peeked``: :func:`peek_vihf`'s facts by bytes.
+    Vihf is frozen, so one instance is safely shared; each map is emptied when full.
+    """
+
+    def __init__(self, entries: int = 256):
+        self.entries = entries
+        self.checked: dict[tuple, Vihf] = {}
+        self.peeked: dict[bytes, dict[str, str]] = {}
+
+    def remember(self, readings: dict, key, value) -> None:
+        """Keep ``value`` under ``key`` in one of the two maps, within the bound."""
+        if len(readings) >= self.entries:
+            readings.clear()  # starts over: one call, safe whatever another thread does
+        readings[key] = value
+
+
 _BYTES_MEMO = "vihf-bytes"  # SoapRequest.memo key: (assertion, its serialised bytes)
 
 
@@ -169,12 +186,6 @@ def _assertion_bytes(assertion: etree._Element, memo: dict) -> bytes:
     if found is None or found[0] is not assertion:
         found = memo[_BYTES_MEMO] = (assertion, etree.tostring(assertion))
     return found[1]
-
-
-def _remember(cache: dict, key, value) -> None:
-    if len(cache) >= _CACHE_ENTRIES:
-        cache.clear()  # starts over: one call, safe whatever another thread does
-    cache[key] = value
 
 
 def _check_skew(issued: datetime, assertion, now: datetime, max_skew: timedelta) -> None:
@@ -315,19 +326,21 @@ def _instant(text: str | None) -> datetime:
 LPS_NAME_ATTRIBUTE = "LPS_Nom"
 
 
-def peek_vihf(header: etree._Element | None, memo: dict | None = None) -> dict[str, str]:
+def peek_vihf(header: etree._Element | None, memo: dict | None = None,
+              cache: VihfCache | None = None) -> dict[str, str]:
     """Best-effort look at a VIHF without checking it (for chaos rules and journal
     queries): the software name under ``LPS_Nom``, the patient's 13-character matricule
-    under ``ins``, ``structure`` (Identifiant_Structure) and ``professional`` (NameID)."""
+    under ``ins``, ``structure`` (Identifiant_Structure) and ``professional`` (NameID).
+    With ``memo`` and ``cache``, the facts of an assertion of the same bytes are reused."""
     found: dict[str, str] = {}
     if header is None:
         return found
     assertion = _assertion(header)
     if assertion is None:
         return found
-    key = _assertion_bytes(assertion, memo) if memo is not None else None
-    if key is not None and key in _PEEKED:
-        return dict(_PEEKED[key])
+    key = _assertion_bytes(assertion, memo) if memo is not None and cache is not None else None
+    if key is not None and key in cache.peeked:
+        return dict(cache.peeked[key])
     texts = _Texts(_attributes_once(assertion, memo))
     name_id = (child_text(assertion, _SUBJECT, _NAME_ID) or "").strip()
     if name_id:
@@ -342,5 +355,5 @@ def peek_vihf(header: etree._Element | None, memo: dict | None = None) -> dict[s
     if patient:
         found["ins"] = patient["id"][:13]
     if key is not None:
-        _remember(_PEEKED, key, dict(found))
+        cache.remember(cache.peeked, key, dict(found))
     return found
