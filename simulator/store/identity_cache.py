@@ -28,16 +28,20 @@ LIMIT = 4096  # answers kept per process; all are dropped when full (a bound, no
 class IdentityLookups:
     """``(number, roles) -> identities`` answers of one store, in this process."""
 
-    def __init__(self, state: Callable[[], StateCache], limit: int = LIMIT):
-        self._state, self._limit = state, limit
+    def __init__(self, limit: int = LIMIT):
+        # No reference to the store (given the state at each call): a cycle would keep
+        # the store's connections and token map open until the garbage collector runs.
+        self._limit = limit
         self._lock = threading.Lock()
         # (the state values the answers were read under, the answers): one attribute,
         # so that a reader never pairs one generation's values with another's answers.
         self._kept: tuple[object, dict[tuple, tuple[Identity, ...]]] = (None, {})
 
-    def get(self, key: tuple, read: Callable[[], list[Identity]]) -> list[Identity]:
-        """The answer to ``key``, read (``read()``) unless kept since the last change."""
-        values = self._state().values()
+    def get(self, state: StateCache, key: tuple,
+            read: Callable[[], list[Identity]]) -> list[Identity]:
+        """The answer to ``key``, read (``read()``) unless kept since ``state`` last
+        changed."""
+        values = state.values()
         under, answers = self._kept
         if under is values:
             found = answers.get(key)
@@ -48,7 +52,7 @@ class IdentityLookups:
             under, answers = self._kept
             # Kept only if the values did not change while it was read: an answer read
             # before a change is never kept under the values loaded after it.
-            if under is not values and self._state().values() is not values:
+            if under is not values and state.values() is not values:
                 return list(found)
             if under is not values or len(answers) >= self._limit:
                 answers = {}

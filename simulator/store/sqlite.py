@@ -126,7 +126,7 @@ class SQLiteStore:
         self.dmp = DmpStore(self.data)
         self.timeline = TimelineStore(self.data)
         # Matricule lookups kept until an identity changes (identity_cache.py, issue 15).
-        self._lookups = IdentityLookups(lambda: self.state)
+        self._lookups = IdentityLookups()
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
@@ -280,7 +280,7 @@ class SQLiteStore:
     def identities_by_matricule(self, number: str, roles: tuple[str, ...]) -> list[Identity]:
         """Identities holding ``number`` in one of ``roles`` (active, history, ouvrant-droit)."""
         marks = ",".join("?" * len(roles))
-        return self._lookups.get((number, tuple(roles)), lambda: self._identities(
+        return self._lookups.get(self.state, (number, tuple(roles)), lambda: self._identities(
             "SELECT DISTINCT i.payload, i.key FROM identities i JOIN matricules m"
             f" ON m.identity_key = i.key WHERE m.number = ? AND m.role IN ({marks})"
             " ORDER BY i.key", (number, *roles)))
