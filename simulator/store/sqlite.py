@@ -137,8 +137,12 @@ class SQLiteStore:
         of the machine changed them (state_token.py) or after ``state_cache_seconds``:
         two queries per request less (issue 15), as on PostgreSQL (docs/storage.md)."""
         if self._state is None:  # made on first use: a store opened only to read
-            self._state = StateCache(  # metrics (tenants_api) leaves no file behind
-                lambda: load_state(self._execute(STATE_QUERY)), self._state_cache_seconds,
+            data = self.data  # metrics (tenants_api) leaves no file behind
+            # The database, not the store, in the loader: a store -> cache -> store cycle
+            # kept a dropped store's connections open until the garbage collector ran
+            # (identity changes now use the cache: every app's seeding store).
+            self._state = StateCache(
+                lambda: load_state(data.execute(STATE_QUERY)), self._state_cache_seconds,
                 shared_token(self._data_dir))
         return self._state
 
