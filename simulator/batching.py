@@ -169,10 +169,13 @@ class _Buffer:
 
     def _wait(self, interval: float) -> None:
         """Wait ``interval`` seconds, or less when a reader wakes this process's slot
-        (``select`` is cooperative under gevent: the worker keeps serving)."""
+        (``poll`` is cooperative under gevent: the worker keeps serving). Not ``select``,
+        which refuses descriptors above 1023: a server holding a thousand connections
+        when its barrier was made would lose its flusher."""
         if self.slot is None:
             threading.Event().wait(interval)
             return
-        ready, _, _ = select.select([self.barrier.wake_fd(self.slot)], [], [], interval)
-        if ready:
+        poller = select.poll()
+        poller.register(self.barrier.wake_fd(self.slot), select.POLLIN)
+        if poller.poll(interval * 1000):
             self.barrier.drain(self.slot)

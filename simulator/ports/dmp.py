@@ -89,6 +89,16 @@ class RegistryAccess(Protocol):
     def add_content(self, unique_id: str, mime_type: str, content: bytes) -> None:
         """Store the bytes of a document (the repository side)."""
 
+    def existing_associations(self, association_ids: list[str]) -> list[str]:
+        """Those of ``association_ids`` already registered."""
+
+    def add_rows(self, objects: list[tuple], contents: list[tuple[str, str, bytes]],
+                 associations: list[tuple[str, str, str, str]]) -> None:
+        """Store, all at once, objects made ready by
+        :func:`...xds.stored_rows.prepare_object`, documents' (uniqueId, mime type,
+        bytes) and associations' (id, source, target, JSON) rows, all made before the
+        transaction."""
+
 
 class DmpRecordStore(Protocol):
     """DMP records, authorisations and the registry."""

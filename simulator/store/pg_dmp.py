@@ -36,7 +36,7 @@ from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.model import Association, RegistryObject
 from simulator.services.dmp.xds.query_engine import DocumentFind, Narrowing, patient_key
 from simulator.services.dmp.xds.stored_rows import (
-    RS, US, find_columns, prepare_object)
+    RS, US, association_row, find_columns, prepare_object)
 from simulator.store.dmp import (
     authorisation_from_json, authorisation_to_json, record_from_json, record_to_json)
 from simulator.store.pg_pool import PgDatabase
@@ -272,17 +272,32 @@ class PgRegistry:
 
     def add_association(self, association: Association) -> None:
         """Store an association."""
-        self.db.execute(
-            "INSERT INTO xds_associations (id, source, target, payload) VALUES (%s, %s, %s, %s)",
-            (association.id, association.source, association.target,
-             json.dumps(association.to_dict())))
+        self.db.execute(_INSERT_ASSOCIATION, association_row(association))
 
     def add_content(self, unique_id: str, mime_type: str, content: bytes) -> None:
         """Store the bytes of a document (the repository side)."""
         self.db.execute("INSERT INTO xds_documents (unique_id, mime_type, content)"
                         " VALUES (%s, %s, %s)", (unique_id, mime_type, bytes(content)))
 
+    def existing_associations(self, association_ids: list[str]) -> list[str]:
+        """Those of ``association_ids`` already registered (each id locked, as
+        :meth:`association_exists` does)."""
+        return [a_id for a_id in association_ids if self.association_exists(a_id)]
 
+    def add_rows(self, objects: list[tuple], contents: list[tuple[str, str, bytes]],
+                 associations: list[tuple[str, str, str, str]]) -> None:
+        """Store prepared objects, documents and associations (row by row here: the
+        per-statement cost that mattered was SQLite's, under its single write lock)."""
+        for row in objects:
+            self.add_prepared(row)
+        for unique_id, mime_type, content in contents:
+            self.add_content(unique_id, mime_type, content)
+        for row in associations:
+            self.db.execute(_INSERT_ASSOCIATION, row)
+
+
+_INSERT_ASSOCIATION = ("INSERT INTO xds_associations (id, source, target, payload)"
+                       " VALUES (%s, %s, %s, %s)")
 _INSERT_OBJECT = (
     "INSERT INTO xds_objects (entry_uuid, kind, ins, unique_id, lid, version, status,"
     " author_id, registered_at, query_time, class_code, payload, patient_key, object_type,"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import signal
 
 import pytest
@@ -110,3 +111,25 @@ def test_a_worker_that_cannot_answer_gives_an_error_not_a_partial_read(tmp_path)
     finally:
         os.kill(process.pid, signal.SIGCONT)
         stop(process, finish)
+
+
+def test_a_barrier_made_with_a_thousand_descriptors_open(tmp_path):
+    # The flusher waits on the barrier's pipe: select() refuses descriptors above 1023,
+    # which a server holding many connections when the barrier is made would give it.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard}: cannot open 1,100 descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        journal = make_journal(tmp_path, shared=True)
+        assert min(journal._batcher.barrier.wake_fd(slot) for slot in range(2)) > 1023
+        process, finish = start_worker(journal, 3)
+        try:
+            assert journal.query(JournalQuery())[1] == 3
+        finally:
+            stop(process, finish)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

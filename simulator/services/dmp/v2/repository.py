@@ -2,8 +2,6 @@
 Retrieve (MTOM out)."""
 from __future__ import annotations
 
-import uuid
-
 from spyne import Service
 
 from simulator.services.dmp.binding import dmp_rpc
@@ -24,6 +22,7 @@ from simulator.services.dmp.xds.rules import check_submission
 from simulator.services.dmp.xds.store_registration import (
     prepare_registration, register_checked)
 from simulator.services.dmp.xds.submission import parse_provide_and_register
+from simulator.soap.addressing import random_uuid
 
 PROVIDE_AND_REGISTER = DmpOperation(
     "ProvideAndRegisterDocumentSet-b", f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest",
@@ -82,7 +81,7 @@ class RepositoryService(Service):
             check_may_feed(call)
             qualification = check_qualified_ins(call, submission)
             registration = plan_registration(
-                submission, now=call.now, new_uuid=lambda: str(uuid.uuid4()),
+                submission, now=call.now, new_uuid=random_uuid,
                 repository_unique_id=DMP_REPOSITORY_UNIQUE_ID, lookup=view)
             prepared = prepare_registration(registration, ins=call.patient_id,
                                             feeder=call.vihf.name_id, now=call.now)

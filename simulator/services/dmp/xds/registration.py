@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
@@ -18,7 +18,7 @@ from simulator.services.dmp.xds.errors import (
     DEPRECATED_DOCUMENT, REGISTRY_METADATA_ERROR, XdsError, XdsFailure)
 from simulator.services.dmp.xds.model import (
     APPROVED, DE_AUTHOR, DE_CONFIDENTIALITY, DE_UNIQUE_ID, RPLC, SS_AUTHOR, Association,
-    Code, ExternalId, RegistryObject)
+    Classification, Code, ExternalId, RegistryObject)
 from simulator.services.dmp.xds.rules import RegistryLookup
 from simulator.services.dmp.xds.submission import Submission
 
@@ -83,12 +83,13 @@ def plan_registration(submission: Submission, *, now: datetime, new_uuid: Callab
         content = submission.contents[entry.id]
         slots = dict(entry.slots)
         slots["repositoryUniqueId"] = [repository_unique_id]
-        slots.setdefault("size", [str(len(content))])
-        slots.setdefault("hash", [hashlib.sha1(content).hexdigest()])
-        entries.append(_registered(entry.evolve(slots=slots), ids[entry.id], fresh))
-    associations = [replace(a, id=final(a.id), source=ids.get(a.source, a.source),
-                            target=ids.get(a.target, a.target), status=APPROVED,
-                            slots=dict(a.slots))
+        if "size" not in slots:
+            slots["size"] = [str(len(content))]
+        if "hash" not in slots:  # check_submission compared a given hash already
+            slots["hash"] = [hashlib.sha1(content).hexdigest()]
+        entries.append(_registered(entry, ids[entry.id], fresh, slots))
+    associations = [Association(final(a.id), a.type, ids.get(a.source, a.source),
+                                ids.get(a.target, a.target), APPROVED, dict(a.slots))
                     for a in submission.associations]
     deprecate = [a.target for a in associations if a.type == RPLC]
     _check_targets(deprecate, lookup)
@@ -104,15 +105,18 @@ def plan_registration(submission: Submission, *, now: datetime, new_uuid: Callab
         registered_at=now)
 
 
-def _registered(obj: RegistryObject, entry_uuid: str, fresh: Callable[[], str]) -> RegistryObject:
+def _registered(obj: RegistryObject, entry_uuid: str, fresh: Callable[[], str],
+                slots: dict[str, list[str]] | None = None) -> RegistryObject:
     # Classifications and external identifiers are referenced by nobody: they simply
-    # get registry ids and point to their object's entryUUID.
-    return obj.evolve(
-        id=entry_uuid, lid=entry_uuid, version="1", status=APPROVED,
-        classifications=[replace(c, id=fresh(), classified_object=entry_uuid,
-                                 slots=dict(c.slots)) for c in obj.classifications],
-        external_ids=[ExternalId(e.scheme, e.value, fresh(), entry_uuid, e.name)
-                      for e in obj.external_ids])
+    # get registry ids and point to their object's entryUUID. Built field by field
+    # rather than by dataclasses.replace, a tenth of the planning's cost (issue 15).
+    return RegistryObject(
+        obj.kind, entry_uuid, obj.object_type, obj.mime_type, APPROVED, entry_uuid, "1",
+        obj.home, obj.name, obj.description, dict(obj.slots) if slots is None else slots,
+        [Classification(c.scheme, c.node, fresh(), entry_uuid, c.classification_node, c.name,
+                        dict(c.slots)) for c in obj.classifications],
+        [ExternalId(e.scheme, e.value, fresh(), entry_uuid, e.name)
+         for e in obj.external_ids])
 
 
 def _check_targets(targets: list[str], lookup: RegistryLookup) -> None:

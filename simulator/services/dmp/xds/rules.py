@@ -278,13 +278,17 @@ def _check_content(entry, content: bytes | None, patient, errors, version,
         return
     declared_hash, declared_size = entry.slot("hash"), entry.slot("size")
     actual_hash = hashlib.sha1(content).hexdigest()
-    hint = _line_break_hint(content, declared_hash, declared_size)
-    if declared_hash is not None and not (
-            _SHA1.match(declared_hash) and declared_hash.lower() == actual_hash):
+    wrong_hash = declared_hash is not None and not (
+        _SHA1.match(declared_hash) and declared_hash.lower() == actual_hash)
+    wrong_size = declared_size is not None and declared_size.strip() != str(len(content))
+    # The hint hashes the content twice more: only for an answer that carries it.
+    hint = _line_break_hint(content, declared_hash, declared_size) \
+        if wrong_hash or wrong_size else ""
+    if wrong_hash:
         errors.append(XdsError(NON_IDENTICAL_HASH, (
             f"hash slot {declared_hash!r} is not the SHA-1 of the document received "
             f"({actual_hash}, {len(content)} bytes){hint}"), entry.id))
-    if declared_size is not None and declared_size.strip() != str(len(content)):
+    if wrong_size:
         errors.append(XdsError(NON_IDENTICAL_SIZE, (
             f"size slot {declared_size!r} is not the size of the document received "
             f"({len(content)} bytes){hint}"), entry.id))

@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Callable
 
 from simulator.services.dmp.xds.errors import REGISTRY_METADATA_ERROR, XdsError, XdsFailure
-from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID, Association
+from simulator.services.dmp.xds.model import DE_UNIQUE_ID, DEPRECATED, SS_UNIQUE_ID
 from simulator.services.dmp.xds.registration import Registration
 from simulator.services.dmp.xds.rules import check_registry_state
 from simulator.services.dmp.xds.submission import Submission
 from simulator.ports.dmp import DOCUMENT, SUBMISSION_SET, RegistryAccess
-from simulator.services.dmp.xds.stored_rows import prepare_object
+from simulator.services.dmp.xds.stored_rows import association_row, prepare_object
 
 
 @dataclass
@@ -27,7 +27,7 @@ class PreparedRegistration:
 
     objects: list[tuple]
     contents: list[tuple[str, str, bytes]]  # (uniqueId, mime type, bytes), entry order
-    associations: list[Association]
+    associations: list[tuple[str, str, str, str]]  # (id, source, target, JSON)
     deprecate: list[str]
 
 
@@ -45,7 +45,8 @@ def prepare_registration(registration: Registration, *, ins: str, feeder: str,
         objects.append(prepare_object(entry, kind=DOCUMENT, ins=ins, unique_id=unique_id,
                                       author_id=feeder, registered_at=now))
         contents.append((unique_id, entry.mime_type, registration.documents[entry.id]))
-    return PreparedRegistration(objects, contents, registration.associations,
+    return PreparedRegistration(objects, contents,
+                                [association_row(a) for a in registration.associations],
                                 registration.deprecate)
 
 
@@ -60,7 +61,7 @@ def register_checked(registry: RegistryAccess, submission: Submission,
     unique_ids = [submission.submission_set.external(SS_UNIQUE_ID) or ""]
     unique_ids += [entry.external(DE_UNIQUE_ID) or "" for entry in submission.entries]
     registry.reserve(ins=ins, unique_ids=unique_ids,
-                     association_ids=[a.id for a in prepared.associations])
+                     association_ids=[row[0] for row in prepared.associations])
     check_registry_state(submission, registry)
     check_rights()
     store_prepared(registry, prepared)
@@ -68,17 +69,12 @@ def register_checked(registry: RegistryAccess, submission: Submission,
 
 def store_prepared(registry: RegistryAccess, prepared: PreparedRegistration) -> None:
     """Store the submission set, the entries with their bytes and the associations,
-    and deprecate replaced entries."""
-    registry.add_prepared(prepared.objects[0])
-    for row, (unique_id, mime_type, content) in zip(prepared.objects[1:], prepared.contents):
-        registry.add_prepared(row)
-        registry.add_content(unique_id, mime_type, content)
-    reused = [a.id for a in prepared.associations if registry.association_exists(a.id)]
+    and deprecate replaced entries (a refusal leaves the transaction to roll back)."""
+    reused = registry.existing_associations([row[0] for row in prepared.associations])
     if reused:  # client-chosen urn:uuid ids are kept, so they must be new
         raise XdsFailure([XdsError(REGISTRY_METADATA_ERROR, f"Association id {a_id} is "
                                    "already registered: use a new urn:uuid", a_id)
                           for a_id in reused])
-    for association in prepared.associations:
-        registry.add_association(association)
+    registry.add_rows(prepared.objects, prepared.contents, prepared.associations)
     for entry_uuid in prepared.deprecate:
         registry.set_status(entry_uuid, DEPRECATED)

@@ -11,7 +11,7 @@ from simulator.ports.dmp import DOCUMENT
 from simulator.services.dmp.xds.fragments import object_fragment
 from simulator.services.dmp.xds.model import (
     DE_CLASS_CODE, DE_CONFIDENTIALITY, DE_PATIENT_ID, DOCUMENT_ENTRY_TYPE, SS_PATIENT_ID,
-    RegistryObject)
+    Association, RegistryObject)
 from simulator.services.dmp.xds.query_engine import patient_key
 
 
@@ -23,7 +23,6 @@ def query_columns(obj: RegistryObject, kind: str) -> tuple[str | None, str | Non
     return obj.slot("submissionTime"), None
 
 
-# Separators of class_keys and patient_key: control characters XML 1.0 text cannot hold.
 # Separators of class_keys and patient_key: control characters XML 1.0 text cannot hold.
 US, RS = "\x1f", "\x1e"
 MASQUE_PS = "MASQUE_PS"  # the confidentiality code that masks a document (access.py)
@@ -47,3 +46,9 @@ def prepare_object(obj: RegistryObject, *, kind: str, ins: str, unique_id: str,
     return (obj.id, kind, ins, unique_id, obj.lid or obj.id, int(obj.version or 1),
             obj.status, author_id, registered_at.isoformat(), *query_columns(obj, kind),
             json.dumps(obj.to_dict()), *find_columns(obj, kind), object_fragment(obj))
+
+
+def association_row(association: Association) -> tuple[str, str, str, str]:
+    """(id, source, target, JSON) of an association, as stored."""
+    return (association.id, association.source, association.target,
+            json.dumps(association.to_dict()))
