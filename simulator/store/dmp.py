@@ -8,10 +8,10 @@ uniqueId cannot both pass the duplicate check, and a feed is stored whole or not
 """
 from __future__ import annotations
 
+import functools
 import json
 from contextlib import AbstractContextManager
 from datetime import datetime
-from functools import lru_cache
 from typing import Callable
 
 from simulator.services.dmp.records import (
@@ -21,6 +21,8 @@ from simulator.store.xds_registry import (
     DOCUMENT, RegistryTransaction, create_registry_tables, registry_transaction, registry_view)
 
 REGISTRY_CACHE_KIB = 16 * 1024  # the state database's page cache, at most (grows with use)
+# Decoded records and authorisations kept per process, keyed by their JSON (below).
+DECODED_KEPT = 1024
 
 DMP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS dmp_records (
@@ -81,16 +83,14 @@ def record_to_json(record: DmpRecord) -> str:
     return json.dumps(record_to_dict(record), ensure_ascii=False)
 
 
-# Decoded records by their JSON text: records and authorisations are frozen (tuples,
-# datetimes), so one decoded object serves every read of the same text. Every TD0.2,
-# TD0.3 and TD3.2 reads the patient's record, which changes rarely (issue 15: its
-# decoding was 3-4 % of a TD0.3). Bounded; a changed record is a new text.
-_DECODED = 512
-
-
-@lru_cache(maxsize=_DECODED)
+# Every DMP call reads its patient's record (TD0.2 the caller's authorisation too),
+# which change far less often than they are read: decoding one cost a TD0.2 ~115,000
+# instructions (issue 15). The value decoded from a payload is kept, keyed by the
+# payload's text: a pure function of it, so nothing to invalidate (a changed record has
+# another text), and frozen dataclasses of tuples, so safe to share.
+@functools.lru_cache(maxsize=DECODED_KEPT)
 def record_from_json(text: str) -> DmpRecord:
-    """Inverse of :func:`record_to_json` (the same object for the same text)."""
+    """Inverse of :func:`record_to_json` (the same value for the same text)."""
     data = json.loads(text)
     traits = data.pop("traits")
     traits["telecoms"] = tuple(traits["telecoms"])
@@ -111,9 +111,9 @@ def authorisation_to_json(record: AuthorisationRecord) -> str:
     return json.dumps(authorisation_to_dict(record), ensure_ascii=False)
 
 
-@lru_cache(maxsize=_DECODED)
+@functools.lru_cache(maxsize=DECODED_KEPT)
 def authorisation_from_json(text: str) -> AuthorisationRecord:
-    """Inverse of :func:`authorisation_to_json` (the same object for the same text)."""
+    """Inverse of :func:`authorisation_to_json` (kept as records are, above)."""
     data = json.loads(text)
     for name in _AUTHORISATION_MOMENTS:
         data[name] = _moment(data[name])

@@ -17,6 +17,7 @@ from simulator.identities.model import Identity
 from simulator.journal_query import JournalQuery, journal_conditions, outcome_has
 from simulator.ports.diagnostics import JOURNAL_COLUMNS, journal_body_text
 from simulator.store.database import Database
+from simulator.store.identity_cache import IdentityLookups
 from simulator.store.dmp import DmpStore
 from simulator.store.pg_state import STATE_QUERY, StateCache, load_state
 from simulator.store.state_token import shared_token
@@ -126,6 +127,8 @@ class SQLiteStore:
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
         self.dmp = DmpStore(self.data)
         self.timeline = TimelineStore(self.data)
+        # Matricule lookups kept until an identity changes (identity_cache.py, issue 15).
+        self._lookups = IdentityLookups()
 
     def _execute(self, sql: str, params=()) -> list[tuple]:
         return self.data.execute(sql, params)
@@ -136,8 +139,12 @@ class SQLiteStore:
         of the machine changed them (state_token.py) or after ``state_cache_seconds``:
         two queries per request less (issue 15), as on PostgreSQL (docs/storage.md)."""
         if self._state is None:  # made on first use: a store opened only to read
-            self._state = StateCache(  # metrics (tenants_api) leaves no file behind
-                lambda: load_state(self._execute(STATE_QUERY)), self._state_cache_seconds,
+            data = self.data  # metrics (tenants_api) leaves no file behind
+            # The database, not the store, in the loader: a store -> cache -> store cycle
+            # kept a dropped store's connections open until the garbage collector ran
+            # (identity changes now use the cache: every app's seeding store).
+            self._state = StateCache(
+                lambda: load_state(data.execute(STATE_QUERY)), self._state_cache_seconds,
                 shared_token(self._data_dir))
         return self._state
 
@@ -226,12 +233,13 @@ class SQLiteStore:
                 _insert_identity(conn, identity)
             if not keep_changes:
                 conn.execute("DELETE FROM identity_changes")
-                return
-            for key, payload in conn.execute(
-                    "SELECT key, payload FROM identity_changes ORDER BY seq").fetchall():
-                _delete_identity(conn, key)
-                if payload is not None:
-                    _insert_identity(conn, identity_from_json(payload))
+            else:
+                for key, payload in conn.execute(
+                        "SELECT key, payload FROM identity_changes ORDER BY seq").fetchall():
+                    _delete_identity(conn, key)
+                    if payload is not None:
+                        _insert_identity(conn, identity_from_json(payload))
+        self._identities_changed()
 
     def add_identity(self, identity: Identity) -> None:
         """Store one more identity (kept until the next reset); raises ``KeyError`` when
@@ -242,6 +250,7 @@ class SQLiteStore:
                 raise KeyError(identity.key)
             _insert_identity(conn, identity)
             _log_change(conn, identity.key, identity)
+        self._identities_changed()
 
     def update_identity(self, identity: Identity) -> bool:
         """Replace the identity of the same key (kept until the next reset); False when
@@ -251,7 +260,8 @@ class SQLiteStore:
                 return False
             _insert_identity(conn, identity)
             _log_change(conn, identity.key, identity)
-            return True
+        self._identities_changed()
+        return True
 
     def delete_identity(self, key: str) -> bool:
         """Remove an identity (until the next reset); False when there is none."""
@@ -259,7 +269,13 @@ class SQLiteStore:
             if not _delete_identity(conn, key):
                 return False
             _log_change(conn, key, None)
-            return True
+        self._identities_changed()
+        return True
+
+    def _identities_changed(self) -> None:
+        """After the commit: every process of the data directory drops the lookups it
+        kept (the state token, identity_cache.py) and reloads its clock and scenario."""
+        self.state.changed()
 
     def identities_by_traits(self, birth_name: str, sex: str, birth_date: str) -> list[Identity]:
         """Identities with exactly this birth name, sex and birth date."""
@@ -270,10 +286,10 @@ class SQLiteStore:
     def identities_by_matricule(self, number: str, roles: tuple[str, ...]) -> list[Identity]:
         """Identities holding ``number`` in one of ``roles`` (active, history, ouvrant-droit)."""
         marks = ",".join("?" * len(roles))
-        return self._identities(
+        return self._lookups.get(self.state, (number, tuple(roles)), lambda: self._identities(
             "SELECT DISTINCT i.payload, i.key FROM identities i JOIN matricules m"
             f" ON m.identity_key = i.key WHERE m.number = ? AND m.role IN ({marks})"
-            " ORDER BY i.key", (number, *roles))
+            " ORDER BY i.key", (number, *roles)))
 
     def identity_by_insc(self, insc: str) -> Identity | None:
         """The identity whose INS-C is ``insc`` (the lowest key if Vitale data collide)."""

@@ -356,3 +356,25 @@ def test_every_transaction_applies_the_mode_rule_in_its_carrier(make_app):
         text = refusal_in_carrier(answer.body)
         assert "DMPAccessDenied" in text and f"AUTH_MODE: {transaction}," in text, (
             transaction, text)
+
+
+def test_an_identity_changed_through_admin_changes_the_oid_rule_at_once(dmp):
+    """The registry's answers are kept per process (store/identity_cache.py): an
+    identity added, changed or deleted through /_admin is seen by the next request."""
+    def query_under_nia_oid():
+        return dmp.call("patients", hl7.query(ins=OTHER, ins_oid=NIA_OID), QUERY,
+                        patient=OTHER, oid=NIA_OID)
+
+    unknown = query_under_nia_oid()  # unknown INS: the NIA OID may name it
+    assert unknown.response.status_code == 200
+    for _ in range(2):  # the second answer comes from the kept lookup
+        assert query_under_nia_oid().response.status_code == 200
+    person = {"birth_name": "CORSE", "first_names": "PAUL", "sex": "M",
+              "birth_date": "1988-10-12", "birth_place": "2B172", "nir": OTHER[:13]}
+    added = dmp.http.post("/_admin/identities", json=person)
+    assert added.status_code == 201, added.json
+    refused = query_under_nia_oid()
+    assert refused.response.status_code == 500
+    assert "is a NIR-based INS" in etree.tostring(refused.envelope).decode()
+    assert dmp.http.delete(f"/_admin/identities/{added.json['key']}").status_code == 204
+    assert query_under_nia_oid().response.status_code == 200

@@ -33,7 +33,8 @@ from lxml import etree
 
 from simulator.services.dmp.hl7 import codes as c
 from simulator.services.dmp.hl7.transmission import (
-    Echo, acknowledge, control_act, echo_of_body, el, finish, start_message)
+    Echo, acknowledge, as_element, control_act, echo_of_body, el, finish, message_bytes,
+    start_message)
 from simulator.services.dmp.hl7.xmlread import (
     Hl7RequestError, attribute, child, local_name, optional, path_of, text_of)
 from simulator.services.dmp.patient_search import SearchCriteria, check
@@ -160,11 +161,15 @@ def render_refusal(echo: Echo, code: str, text: str, location: str | None, *,
 
 def _start(echo: Echo, message_id: str, now: datetime, type_code: str, detail
            ) -> tuple[etree._Element, etree._Element]:
-    root = start_message(ANSWER, echo, message_id=message_id, now=now)
-    acknowledge(root, echo, type_code, detail)
-    control = control_act(root, echo)
-    el(control, "code", {"code": ANSWER_EVENT, "codeSystem": c.INTERACTION_ROOT})
-    return root, control
+    # The wrapper written as text and parsed; the candidates and the echoed request
+    # element are added to the tree (xsi declared, as a request element may use it,
+    # and dropped by finish when unused).
+    root = as_element(message_bytes([
+        start_message(ANSWER, echo, message_id=message_id, now=now, xsi=True),
+        acknowledge(echo, type_code, detail), control_act(echo),
+        f'<code code="{ANSWER_EVENT}" codeSystem="{c.INTERACTION_ROOT}"/>',
+        f"</controlActProcess></{ANSWER}>"]))
+    return root, root[-1]
 
 
 def _candidate(control: etree._Element, record: DmpRecord) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lxml import etree
 from spyne import Service
 
 from simulator.services.dmp import lifecycle
@@ -23,8 +22,8 @@ from simulator.services.dmp.hl7 import codes
 from simulator.services.dmp.hl7.requests import (
     Hl7RequestError, PatientRequest, parse_patient_request, updated_traits)
 from simulator.services.dmp.hl7.responses import (
-    can_answer_in_hl7, render_acceptance, render_query_response, render_rejection,
-    render_request_error)
+    answered_interaction, can_answer_in_hl7, write_acceptance, write_query_response,
+    write_rejection, write_request_error)
 from simulator.services.dmp.operations import DmpAnswer, DmpOperation
 from simulator.services.dmp.records import DmpRecord
 from simulator.services.dmp.refusals import DmpRefusal
@@ -45,10 +44,11 @@ OPERATIONS = [QUERY, ADD, REVISE]
 _BY_NAME = {op.name: op for op in OPERATIONS}
 
 
-def _answer(body: etree._Element, outcome: str) -> DmpAnswer:
-    # The reply action names the interaction actually answered (accept or reject).
+def _answer(body: bytes, outcome: str) -> DmpAnswer:
+    # The reply action names the interaction actually answered (accept or reject). The
+    # answer is serialised already (hl7/transmission.py), spliced into the envelope.
     return DmpAnswer(body, outcome=outcome,
-                     reply_action=f"urn:hl7-org:v3:{etree.QName(body).localname}")
+                     reply_action=f"urn:hl7-org:v3:{answered_interaction(body)}")
 
 
 def _message_id() -> str:
@@ -64,7 +64,7 @@ def _read(call: DmpCall) -> PatientRequest | DmpAnswer:
     except Hl7RequestError as error:
         if not can_answer_in_hl7(call.body):
             raise ServiceFault(DmpFault.INVALID_REQUEST, detail=str(error)) from None
-        return _answer(render_request_error(call.body, error, message_id=_message_id(),
+        return _answer(write_request_error(call.body, error, message_id=_message_id(),
                                             now=call.now), f"AE {error.code}")
     check_same_patient(call, request.patient_ins, request.patient_oid,
                        "the HL7 message's patient id")
@@ -81,7 +81,7 @@ def _as_seen(call: DmpCall, record: DmpRecord | None) -> DmpRecord | None:
 def _query(call: DmpCall, request: PatientRequest) -> DmpAnswer:
     record, status, medecin_traitant = lifecycle.existence(
         call.dmp, call.patient_ins, call.vihf.name_id, call.now)
-    body = render_query_response(
+    body = write_query_response(
         request, message_id=_message_id(), now=call.now, record=_as_seen(call, record),
         authorisation=status,
         medecin_traitant=medecin_traitant,
@@ -109,10 +109,10 @@ def _change(call: DmpCall, request: PatientRequest) -> DmpAnswer:
         else:
             lifecycle.close(dmp, ins, request.close_reason, request.close_text, now)
     except DmpRefusal as refusal:
-        return _answer(render_rejection(request, message_id=_message_id(), now=now,
+        return _answer(write_rejection(request, message_id=_message_id(), now=now,
                                         code=refusal.code, text=refusal.text),
                        f"AE {refusal.code}")
-    return _answer(render_acceptance(request, message_id=_message_id(), now=now),
+    return _answer(write_acceptance(request, message_id=_message_id(), now=now),
                    f"AA {request.reason_code}")
 
 
@@ -129,7 +129,7 @@ def _handle(ctx) -> DmpAnswer:
     try:
         call.check_mode(TRANSACTIONS[request.reason_code])
     except DmpRefusal as refusal:
-        return _answer(render_rejection(request, message_id=_message_id(), now=call.now,
+        return _answer(write_rejection(request, message_id=_message_id(), now=call.now,
                                         code=refusal.code, text=refusal.text),
                        f"AE {refusal.code}")
     if request.interaction == codes.QUERY:
