@@ -1,7 +1,6 @@
 """One SQLite database file: a connection per process, a lock, transactions."""
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
@@ -38,7 +37,6 @@ class Database:
         self.path = Path(path)
         self.synchronous = synchronous
         self._lock: tuple[int, threading.RLock] | None = None
-        self._writer: _WriterTurn | None = None
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
         self._checkpoint_conn: tuple[int, sqlite3.Connection] | None = None
@@ -59,14 +57,6 @@ class Database:
         if self._lock is None or self._lock[0] != os.getpid():
             self._lock = (os.getpid(), threading.RLock())
         return self._lock[1]
-
-    @property
-    def writer(self) -> _WriterTurn:
-        """This process's turn among the writers of the file (made in the process that
-        uses it, as :attr:`lock`)."""
-        if self._writer is None or self._writer.pid != os.getpid():
-            self._writer = _WriterTurn(self.path)
-        return self._writer
 
     def connection(self) -> sqlite3.Connection:
         """This process's connection (call with ``lock`` held)."""
@@ -181,20 +171,13 @@ class _Transaction:
         self._database = database
 
     def __enter__(self) -> sqlite3.Connection:
-        writer = self._database.writer
-        writer.acquire()
         lock = self._database.lock
-        try:
-            lock.acquire()
-        except BaseException:
-            writer.release()
-            raise
+        lock.acquire()
         try:
             self._conn = self._database.connection()
             _begin_immediate(self._conn, lock)
         except BaseException:
             lock.release()
-            writer.release()
             raise
         return self._conn
 
@@ -208,7 +191,6 @@ class _Transaction:
             raise
         finally:
             self._database.lock.release()
-            self._database.writer.release()
         if exc is not None and _is_full(exc):
             raise _storage_full(exc) from exc
 
@@ -220,79 +202,6 @@ class _Transaction:
                 self._conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-
-
-class _WriterTurn:
-    """The writers of one database file queued in the kernel (issue 15: four workers fed
-    fewer documents a second than two on two cores).
-
-    ``BEGIN IMMEDIATE`` cannot wait for another process's write lock without sleeping in
-    SQLite's C code (which froze a gevent worker), so :func:`_begin_immediate` tries
-    again after growing pauses: while the lock was free, every waiter could still be
-    asleep, and with more processes than cores its holder was often descheduled with
-    waiters piling up behind it. Here a writer first takes an exclusive ``flock`` on
-    ``<database>-writer.lock``: one greenlet or thread of a process at a time (a
-    per-process lock: the kernel grants a ``flock`` per open file), which waits for the
-    file in a native thread of gevent's pool (its worker's other requests go on) and is
-    woken by the kernel as soon as the previous writer lets go. ``BEGIN IMMEDIATE`` then
-    finds the SQLite lock free, unless a writer that does not queue here (another tool
-    on the file, an autocommitted statement) holds it, for which its own retries remain.
-    The file is opened for each transaction and closed after it (a few µs; no
-    descriptor kept per database, none crossing a fork); the kernel drops the ``flock``
-    of a process that dies. If the file cannot be opened (a full disk, a read-only
-    directory), writers go straight to ``BEGIN IMMEDIATE`` as before."""
-
-    def __init__(self, database_path: Path):
-        self.pid = os.getpid()
-        self._path = f"{database_path}-writer.lock"
-        self._local = threading.RLock()  # made after gevent's patch: cooperative
-        self._fd: int | None = None
-        self._depth = 0
-
-    def acquire(self) -> None:
-        """Wait for this process's turn, then for the file's."""
-        self._local.acquire()
-        self._depth += 1
-        if self._depth > 1:
-            return
-        try:
-            self._fd = _open_lock_file(self._path)
-            if self._fd is not None:
-                _flock(self._fd)
-        except BaseException:
-            self._close()
-            self._depth -= 1
-            self._local.release()
-            raise
-
-    def release(self) -> None:
-        """Let the next writer (of this process, or of another) go."""
-        self._depth -= 1
-        try:
-            if self._depth == 0:
-                self._close()  # closing the file releases its flock
-        finally:
-            self._local.release()
-
-    def _close(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
-
-
-def _open_lock_file(path: str) -> int | None:
-    try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as error:
-        LOG.debug("no writer queue on %s: %s", path, error)
-        return None
-
-
-def _flock(fd: int) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        _off_the_event_loop(lambda: fcntl.flock(fd, fcntl.LOCK_EX))
 
 
 def _begin_immediate(conn: sqlite3.Connection, lock) -> None:
