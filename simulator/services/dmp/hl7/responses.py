@@ -31,10 +31,12 @@ from simulator.services.dmp.access import Authorisation
 from simulator.services.dmp.hl7 import codes as c
 from simulator.services.dmp.hl7.requests import PatientRequest
 from simulator.services.dmp.hl7.transmission import (
-    Echo, acknowledge, as_element, attr, control_act, echo_of_body, escape_text, hl7_time,
-    message_bytes, start_message)
+    Echo, acknowledge, as_element, control_act, echo_of_body, hl7_time, message_bytes,
+    start_message)
 from simulator.services.dmp.hl7.xmlread import Hl7RequestError, local_name
 from simulator.services.dmp.records import CLOSED, DmpRecord, PatientTraits
+from simulator.soap.xml_text import escape_attribute as attr
+from simulator.soap.xml_text import escape_text
 
 NOT_PROVIDED = "NON RENSEIGNE"
 

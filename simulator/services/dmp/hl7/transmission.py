@@ -17,7 +17,6 @@ it, a fifth of a TD0.2), escaped as lxml escapes when it serialises
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -25,6 +24,8 @@ from lxml import etree
 
 from simulator.services.dmp.hl7 import codes as c
 from simulator.services.dmp.hl7.xmlread import local_name, optional, text_of
+from simulator.soap.xml_text import escape_attribute as attr
+from simulator.soap.xml_text import escape_text
 
 
 @dataclass(frozen=True)
@@ -74,30 +75,11 @@ def hl7_time(when: datetime) -> str:
 
 # What lxml (libxml2) writes for these characters in attribute values and in text,
 # so that an answer written as text has the bytes the element would have serialised to.
-_ATTR_REFS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;",
-              "\n": "&#10;", "\r": "&#13;"}
-_TEXT_REFS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
-_ATTR_SPECIAL = re.compile('[&<>"\t\n\r]')
-_TEXT_SPECIAL = re.compile("[&<>\r]")
 # Characters XML 1.0 cannot carry (§2.2), which lxml refuses in a value: the C0
 # controls but tab, LF and CR; U+FFFE and U+FFFF (in UTF-8); a lone surrogate cannot
 # be encoded at all (UnicodeEncodeError, a ValueError too).
 _CONTROLS = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 _NON_CHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
-
-
-def attr(value: str) -> str:
-    """``value`` escaped for a double-quoted attribute, as lxml serialises it."""
-    if _ATTR_SPECIAL.search(value) is None:
-        return value
-    return _ATTR_SPECIAL.sub(lambda m: _ATTR_REFS[m.group()], value)
-
-
-def escape_text(value: str) -> str:
-    """``value`` escaped for element text, as lxml serialises it."""
-    if _TEXT_SPECIAL.search(value) is None:
-        return value
-    return _TEXT_SPECIAL.sub(lambda m: _TEXT_REFS[m.group()], value)
 
 
 _XSI_TYPE = f"{{{c.XSI}}}type"

@@ -26,6 +26,7 @@ from simulator.services.dmp.xds.model import (
     CLASSIFICATION_TYPE, EXTERNAL_ID_TYPE, REGISTRY_PACKAGE_TYPE, RIM, Association,
     Classification, RegistryObject, write_association, write_registry_object)
 from simulator.services.dmp.xds.wire_profile import DEFAULT_PROFILE, WireProfile
+from simulator.soap.xml_text import escape_attribute, escape_text
 
 CANONICAL_PREFIX = DEFAULT_PROFILE.prefix(RIM)
 _DECLARATION = f' xmlns:{CANONICAL_PREFIX}="{RIM}"'.encode()
@@ -51,15 +52,12 @@ def lxml_object_fragment(obj: RegistryObject) -> bytes:
 
 
 _P = f"{CANONICAL_PREFIX}:"
-_ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                                    "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
 def _start(name: str, pairs, keep_empty: tuple[str, ...] = ()) -> str:
     # The attributes in model._attributes' order, empty ones left out as it does.
     return f"<{_P}{name}" + "".join(
-        f' {key}="{value.translate(_ATTRIBUTE_ESCAPES)}"' for key, value in pairs
+        f' {key}="{escape_attribute(value)}"' for key, value in pairs
         if value or key in keep_empty)
 
 
@@ -71,11 +69,11 @@ def _slot_parts(slots: dict[str, list[str]]) -> list[str]:
     parts = []
     for name, values in slots.items():
         listed = "".join(f"<{_P}Value/>" if value is None else
-                         f"<{_P}Value>{value.translate(_TEXT_ESCAPES)}</{_P}Value>"
+                         f"<{_P}Value>{escape_text(value)}</{_P}Value>"
                          for value in values)
         value_list = f"<{_P}ValueList>{listed}</{_P}ValueList>" if listed \
             else f"<{_P}ValueList/>"
-        parts.append(f'<{_P}Slot name="{name.translate(_ATTRIBUTE_ESCAPES)}">{value_list}'
+        parts.append(f'<{_P}Slot name="{escape_attribute(name)}">{value_list}'
                      f"</{_P}Slot>")
     return parts
 
@@ -83,7 +81,7 @@ def _slot_parts(slots: dict[str, list[str]]) -> list[str]:
 def _localized(name: str, value: str) -> list[str]:
     if not value:
         return []
-    return [f'<{_P}{name}><{_P}LocalizedString value="{value.translate(_ATTRIBUTE_ESCAPES)}"'
+    return [f'<{_P}{name}><{_P}LocalizedString value="{escape_attribute(value)}"'
             f"/></{_P}{name}>"]
 
 
