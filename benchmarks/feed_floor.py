@@ -70,19 +70,6 @@ def sqlite_insert(path: Path, synchronous: str, content: bytes):
     return insert
 
 
-def wall_us(call, requests: int) -> float:
-    """Wall-clock µs per call, best of 3 batches (after 20)."""
-    for _ in range(20):
-        call()
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(requests // 3):
-            call()
-        best = min(best, (time.perf_counter() - started) / (requests // 3) * 1e6)
-    return round(best, 1)
-
-
 def echo_sender():
     """A function sending the bare echo's request through WSGI."""
     from benchmarks.echo_service import REQUEST_BODY, application
@@ -125,7 +112,7 @@ def main(argv=None) -> int:
     full = sqlite_insert(workdir / "full.db", "FULL", cda)
     floor = round(sum(v for k, v in figures.items() if k != "feed"), 1)
     out = {"cpu_us": figures, "cpu_us_by_round": rounds,
-           "sqlite_insert_full_wall_us": wall_us(full, min(n, 60)),
+           "sqlite_insert_full_wall_us": cpu_us(full, min(n, 60), clock=time.perf_counter),
            "bytes": {"soap_part": len(soap), "cda": len(cda)}, "floor_us": floor,
            "feed_over_floor": round(figures["feed"] / floor, 2),
            "feeds_per_s_at_floor_2_cores": round(2e6 / floor),
