@@ -33,9 +33,13 @@ def _storage_full(error: BaseException) -> StorageFull:
 class Database:
     """A SQLite file in WAL mode, shared by threads and by forked worker processes."""
 
-    def __init__(self, path: Path, schema: str, synchronous: str = "NORMAL"):
+    def __init__(self, path: Path, schema: str, synchronous: str = "NORMAL",
+                 page_size: int | None = None):
         self.path = Path(path)
         self.synchronous = synchronous
+        # Bytes per page of a file this creates (None: SQLite's 4,096); a file that
+        # exists keeps its own, since WAL mode cannot change it.
+        self.page_size = page_size
         self._lock: tuple[int, threading.RLock] | None = None
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
@@ -64,6 +68,8 @@ class Database:
         if self._conn is None or self._pid != os.getpid():
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False,
                                    isolation_level=None)
+            if self.page_size is not None:  # before WAL mode: only a new file takes it
+                conn.execute(f"PRAGMA page_size={int(self.page_size)}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")

@@ -57,7 +57,11 @@ CREATE TABLE IF NOT EXISTS identity_changes (
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
 # 6: the journal's replica column, the replicas table; 7: the journal's bodies as BLOBs
-DIAGNOSTICS_VERSION = 7
+DIAGNOSTICS_VERSION = 8
+# A journalled exchange carries up to two 16 KiB bodies: on 4 KiB pages their overflow
+# chains cost two WAL write calls a page, and a batch of 64 entries about 100 µs of CPU
+# an entry; on 16 KiB pages about 55 µs (benchmarks/README.md, issue 15).
+DIAGNOSTICS_PAGE_SIZE = 16384
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
 CREATE TABLE IF NOT EXISTS journal (
@@ -124,7 +128,8 @@ class SQLiteStore:
         self._state: StateCache | None = None
         diagnostics_path = Path(data_dir) / "diagnostics.sqlite3"
         _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
-        self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF")
+        self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF",
+                                    DIAGNOSTICS_PAGE_SIZE)
         self.dmp = DmpStore(self.data)
         self.timeline = TimelineStore(self.data)
         # Matricule lookups kept until an identity changes (identity_cache.py, issue 15).
