@@ -80,8 +80,13 @@ def _headers_and_body(piece: bytes, index: int) -> tuple[bytes, bytes]:
     raise _bad(f"MIME part {index} has no empty line after its headers")
 
 
-def resolve_includes(envelope: etree._Element, attachments: dict[str, bytes]) -> None:
-    """Replace every ``xop:Include`` by the base64 text of the part it references.
+def resolve_includes(envelope: etree._Element,
+                     attachments: dict[str, bytes]) -> dict[etree._Element, bytes]:
+    """Replace every ``xop:Include`` by the base64 text of the part it references; return
+    the part each element's text now holds, for the elements whose text is one whole part
+    (one include, nothing but whitespace beside it): a reader that would decode that
+    text back takes the part instead (a 50 kB TD2.1 document cost 200 µs to decode
+    again, issue 15). The text is there all the same, for every other reader.
 
     A part may be referenced once only (XOP 1.0 §3): one part included many times
     would multiply the request far past its size limit once resolved.
@@ -105,8 +110,12 @@ def resolve_includes(envelope: etree._Element, attachments: dict[str, bytes]) ->
                        "than one xop:Include")
         used.add(cid)
         by_parent.setdefault(include.getparent(), []).append(include)
+    parts = {}
     for parent, includes in by_parent.items():
+        if len(includes) == 1 and not (parent.text or "").strip():
+            parts[parent] = attachments[unquote(includes[0].get("href")[4:])]
         _inline(parent, includes, attachments)
+    return parts
 
 
 def _inline(parent: etree._Element, includes: list, attachments: dict[str, bytes]) -> None:

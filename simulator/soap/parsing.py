@@ -28,6 +28,8 @@ class SoapRequest:
     # What a service derives from the request more than once (e.g. INSi's indexed
     # header blocks, for its checks, the chaos facts and the usage table).
     memo: dict = field(default_factory=dict, repr=False, compare=False)
+    # MTOM: the binary part an element's base64 text was made from (mtom.resolve_includes).
+    parts: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def body_qname(self) -> str | None:
@@ -123,7 +125,7 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     """Parse a SOAP 1.2 request body, plain or MTOM; raise :class:`ProtocolError` on
     anything unusable."""
     media_type, params = content_type_parts(content_type)
-    attachments = {}
+    attachments, parts = {}, {}
     if media_type == "multipart/related" and \
             params.get("type", "").lower() == "application/xop+xml":
         raw, attachments = split_related(raw, params)
@@ -150,7 +152,7 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     if root.tag != f"{{{SOAP12_ENV}}}Envelope":
         raise ProtocolError("not-soap", f"Root element {root.tag} is not a SOAP 1.2 Envelope")
     if media_type == "multipart/related":
-        resolve_includes(root, attachments)
+        parts = resolve_includes(root, attachments)
     header = first_child(root, _HEADER)
     body = first_child(root, _BODY)
     if body is None:
@@ -160,4 +162,4 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     message_id = child_text(header, _WSA_MESSAGE_ID)
     action = (wsa_action or params.get("action") or "").strip() or None
     return SoapRequest(root, header, body_element, action,
-                       message_id.strip() if message_id else None)
+                       message_id.strip() if message_id else None, parts=parts)

@@ -110,6 +110,37 @@ def test_an_mtom_request_as_drimbox_sends_it_is_read_and_passes_the_rules():
     check_submission(sub, vihf_patient=(ADRUN, TEST_OID), lookup=Registry())
 
 
+def test_mtom_documents_are_their_parts_without_decoding_their_text_again():
+    content_type, raw, request = iti41_mtom((Doc(), PDF))
+    soap = parse_soap12(raw, content_type)
+    documents = soap.body_element.findall("{urn:ihe:iti:xds-b:2007}Document")
+    assert {d.get("id"): soap.parts[d] for d in documents} == request.contents
+    # The text is still the part's base64 (for every other reader), and decoding it
+    # gives what the parts give.
+    assert parse_provide_and_register(soap.body_element).contents == request.contents
+    assert parse_provide_and_register(soap.body_element, soap.parts).contents == \
+        request.contents
+
+
+def test_a_part_beside_other_text_is_decoded_from_the_text():
+    # Text beside the include is part of what the element holds: no shortcut then.
+    content_type, raw, request = iti41_mtom((Doc(),))
+    raw = raw.replace(b'<xop:Include', b'QUJD<xop:Include', 1)  # base64 of "ABC"
+    soap = parse_soap12(raw, content_type)
+    with_parts = parse_provide_and_register(soap.body_element, soap.parts).contents
+    assert with_parts == parse_provide_and_register(soap.body_element).contents
+    first = next(iter(request.contents))
+    assert with_parts[first] == b"ABC" + request.contents[first]
+
+
+def test_whitespace_beside_an_include_keeps_the_part():
+    content_type, raw, request = iti41_mtom((Doc(),))
+    raw = raw.replace(b'<xop:Include', b'\n   <xop:Include', 1)
+    soap = parse_soap12(raw, content_type)
+    assert parse_provide_and_register(soap.body_element, soap.parts).contents == \
+        parse_provide_and_register(soap.body_element).contents == request.contents
+
+
 def test_a_plain_soap_request_is_read_too():
     raw = iti41_envelope(provide_and_register())
     sub = parse_provide_and_register(parse_soap12(raw, SOAP_CT).body_element)

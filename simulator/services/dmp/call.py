@@ -102,6 +102,8 @@ class DmpCall:
     # One rule per call, so that each INS is looked up in the identity registry once
     # (the VIHF, the message and every entry of a feed name it).
     _ins_oids: InsOidRule | None = field(default=None, repr=False)
+    # MTOM: the binary parts the body's elements were resolved from (SoapRequest.parts).
+    parts: dict = field(default_factory=dict, repr=False)
 
     @property
     def dmp(self) -> DmpRecordStore:
@@ -172,7 +174,7 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
     ins_oids = ins_oid_rule(context)
     return DmpCall(operation, vihf, now, exchange.request.body_element, context,
                    exchange.request_id, identify_patient(context, vihf, ins_oids),
-                   ins_oids)
+                   ins_oids, exchange.request.parts)
 
 
 def identify_patient(context: DmpContext, vihf: Vihf,

@@ -66,7 +66,7 @@ class RepositoryService(Service):
         """TD2.1: check and store a submission set, whole or not at all."""
         call = begin_call(ctx, _BY_NAME)
         try:
-            submission = parse_provide_and_register(call.body)
+            submission = parse_provide_and_register(call.body, call.parts)
             # The order of an XDS registry (docs/dmp.md, "Order of the checks"): the
             # metadata and their consistency, then the business rules. All of it, the
             # planning and the rows to write are done before the write lock, on what

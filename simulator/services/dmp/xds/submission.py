@@ -54,9 +54,12 @@ class Submission:
         return [e for e in self.entries if is_signature(e)]
 
 
-def parse_provide_and_register(body: etree._Element | None) -> Submission:
+def parse_provide_and_register(body: etree._Element | None,
+                               parts: dict | None = None) -> Submission:
     """The submission in the SOAP Body's ``xdsb:ProvideAndRegisterDocumentSetRequest``;
-    raise :class:`XdsFailure` with every structural error found."""
+    raise :class:`XdsFailure` with every structural error found. ``parts``: the MTOM
+    parts the request's elements were resolved from (``SoapRequest.parts``), which are
+    their decoded text."""
     if body is None or body.tag != PROVIDE_AND_REGISTER:
         found = "nothing" if body is None else body.tag
         raise _failure(REGISTRY_METADATA_ERROR, "the SOAP Body must hold "
@@ -68,7 +71,7 @@ def parse_provide_and_register(body: etree._Element | None) -> Submission:
     errors: list[XdsError] = []
     packages, entries, associations = _read_objects(object_list, errors)
     submission_set = _submission_set(packages, errors)
-    contents, named = _contents(body, errors)
+    contents, named = _contents(body, errors, parts or {})
     for entry in entries:
         if entry.id and entry.id not in named:
             errors.append(XdsError(MISSING_DOCUMENT, f"ExtrinsicObject {entry.id} has no "
@@ -142,8 +145,9 @@ def _submission_set(packages, errors) -> RegistryObject | None:
     return sets[0]
 
 
-def _contents(body, errors) -> tuple[dict[str, bytes], dict[str, None]]:
-    """(decoded contents by id, every id named by an xdsb:Document)."""
+def _contents(body, errors, parts: dict) -> tuple[dict[str, bytes], dict[str, None]]:
+    """(decoded contents by id, every id named by an xdsb:Document); a document resolved
+    from one MTOM part is that part, not decoded again."""
     contents: dict[str, bytes] = {}
     named: dict[str, None] = {}  # insertion-ordered set: membership in constant time
     for index, document in enumerate(body.findall(f"{{{XDSB}}}Document"), start=1):
@@ -163,6 +167,10 @@ def _contents(body, errors) -> tuple[dict[str, bytes], dict[str, None]]:
                                    "xop:Include but the request is not an MTOM package "
                                    "(Content-Type multipart/related; type=\"application/xop+xml\")",
                                    doc_id))
+            continue
+        part = parts.get(document)
+        if part is not None:
+            contents[doc_id] = part
             continue
         try:
             contents[doc_id] = base64.b64decode("".join((document.text or "").split()),
