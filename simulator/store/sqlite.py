@@ -58,9 +58,10 @@ CREATE TABLE IF NOT EXISTS identity_changes (
 # Bump when the diagnostics schema changes: the file is then recreated empty.
 # 6: the journal's replica column, the replicas table; 7: the journal's bodies as BLOBs
 DIAGNOSTICS_VERSION = 8
-# A journalled exchange carries up to two 16 KiB bodies: on 4 KiB pages their overflow
-# chains cost two WAL write calls a page, and a batch of 64 entries about 100 µs of CPU
-# an entry; on 16 KiB pages about 55 µs (benchmarks/README.md, issue 15).
+# A journalled exchange carries up to two 16 KiB bodies, which spill into overflow
+# pages, each written to the WAL with its own write calls: a 5 KB request and a 16 KiB
+# answer cost 86 µs of CPU an entry on 4 KiB pages, 52 µs on 16 KiB
+# (benchmarks/journal_pages.py, issue 15).
 DIAGNOSTICS_PAGE_SIZE = 16384
 DIAGNOSTICS_SCHEMA = f"""
 PRAGMA user_version = {DIAGNOSTICS_VERSION};
