@@ -55,13 +55,16 @@ _ADD_FEED = ("INSERT INTO feeds VALUES (?, ?, ?, ?, ?) ON CONFLICT (month, struc
 
 
 def _add_usage(conn, entries) -> None:
+    rows = []
+    for at, software, structure, api, identifier, operation in entries:
+        # Formatted once a call (a datetime formatting costs 2-4 µs): the month, YYYY-MM,
+        # is the first seven characters of the instant.
+        iso = at.isoformat()
+        rows.append((iso[:7], software, structure, api, identifier, operation, iso, iso))
     conn.executemany(
         "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
         "ON CONFLICT (month, software, structure, api, identifier, operation) "
-        "DO UPDATE SET calls = calls + 1, last_at = excluded.last_at",
-        [(at.strftime("%Y-%m"), software, structure, api, identifier, operation,
-          at.isoformat(), at.isoformat())
-         for at, software, structure, api, identifier, operation in entries])
+        "DO UPDATE SET calls = calls + 1, last_at = excluded.last_at", rows)
 
 
 class TimelineStore(FlushBeforeReading):

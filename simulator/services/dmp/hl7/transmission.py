@@ -70,7 +70,9 @@ def hl7_time(when: datetime) -> str:
     """HL7 TS in UTC: YYYYMMDDHHMMSS (a naive datetime is taken as UTC)."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+    utc = when.astimezone(timezone.utc)  # strftime took twice as long as this
+    return f"{utc.year:04d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}" \
+        f"{utc.second:02d}"
 
 
 # What lxml (libxml2) writes for these characters in attribute values and in text,
