@@ -56,15 +56,15 @@ def set_authorisation(store: DmpRecordStore, vihf: Vihf, action: str, role: str 
             raise DmpRefusal(refusals.ACCESS_DENIED, "the patient has blocked this "
                              "professional: no authorisation can be recorded")
         if action == "AJOUT":
-            updated = replace(current, granted=True, granted_at=current.granted_at
-                              if current.granted else now, expires_at=None,
-                              medecin_traitant=current.medecin_traitant or role is not None)
+            changes = dict(granted=True, granted_at=current.granted_at
+                           if current.granted else now, expires_at=None,
+                           medecin_traitant=current.medecin_traitant or role is not None)
         elif role is not None:
-            updated = replace(current, medecin_traitant=False)
+            changes = dict(medecin_traitant=False)
         else:
-            updated = replace(current, granted=False, medecin_traitant=False)
-        return replace(updated, last_action_at=now, professional_name=vihf.subject_name,
-                       structure_id=vihf.structure_id)
+            changes = dict(granted=False, medecin_traitant=False)
+        return replace(current, **changes, last_action_at=now,
+                       professional_name=vihf.subject_name, structure_id=vihf.structure_id)
     return store.update_authorisation(record.ins, vihf.name_id, change)
 
 
