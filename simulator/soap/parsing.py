@@ -30,6 +30,8 @@ class SoapRequest:
     memo: dict = field(default_factory=dict, repr=False, compare=False)
     # MTOM: the binary part an element's base64 text was made from (mtom.resolve_includes).
     parts: dict = field(default_factory=dict, repr=False, compare=False)
+    # The bytes the envelope was parsed from (an MTOM package's root part).
+    source: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def body_qname(self) -> str | None:
@@ -162,4 +164,4 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     message_id = child_text(header, _WSA_MESSAGE_ID)
     action = (wsa_action or params.get("action") or "").strip() or None
     return SoapRequest(root, header, body_element, action,
-                       message_id.strip() if message_id else None, parts=parts)
+                       message_id.strip() if message_id else None, parts=parts, source=raw)

@@ -64,7 +64,8 @@ class DmpBinding:
 
     def request_facts(self, request: SoapRequest, operation: str) -> RequestFacts:
         """Caller and patient as chaos rules see them (best effort: never raises)."""
-        peek = peek_vihf(request.header, request.memo, self.context.vihf_cache)
+        peek = peek_vihf(request.header, request.memo, self.context.vihf_cache,
+                         request.source)
         return RequestFacts(service=self.name, operation=operation,
                             version=self.context.version,
                             lps_name=peek.get(LPS_NAME_ATTRIBUTE), ins=peek.get("ins"),

@@ -155,7 +155,7 @@ def begin_call(ctx, operations: dict[str, DmpOperation]) -> DmpCall:
                          require_signature=verifier is not None,
                          verify_signature=partial(verify_vihf_signature, verifier)
                          if verifier is not None else None, memo=exchange.request.memo,
-                         cache=context.vihf_cache)
+                         cache=context.vihf_cache, source=exchange.request.source)
     except VihfError as error:
         raise ServiceFault(DmpFault.INVALID_SECURITY, detail=str(error)) from None
     except SignatureError as error:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
+from simulator.services.dmp.vihf_key import assertion_key
 from simulator.soap.namespaces import WSSE
 from simulator.soap.parsing import child_text, first_child
 
@@ -86,7 +87,8 @@ class Vihf:
 def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedelta,
               require_patient: bool, require_signature: bool = True,
               verify_signature: Callable[[etree._Element], object] | None = None,
-              memo: dict | None = None, cache: VihfCache | None = None) -> Vihf:
+              memo: dict | None = None, cache: VihfCache | None = None,
+              source: bytes | None = None) -> Vihf:
     """Find, parse and check the VIHF in a SOAP header.
 
     ``now`` is the simulated instant; ``IssueInstant`` may differ from it by at most
@@ -97,13 +99,15 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     ``memo``: the request's SoapRequest.memo, to read the attributes once per request.
     ``cache``: with ``memo`` and when no signature is verified, the reading of an
     assertion of the same bytes checked before is reused (:class:`VihfCache`).
+    ``source``: the bytes the header was parsed from (SoapRequest.source), which
+    identify the assertion for that reuse (:mod:`.vihf_key`).
     """
     assertion = _assertion(header) if header is not None else None
     if assertion is None:
         raise VihfError("wsse:Security/saml:Assertion (the VIHF) is missing")
     key = None
     if cache is not None and memo is not None and verify_signature is None:
-        key = (_assertion_bytes(assertion, memo), require_patient, require_signature)
+        key = (assertion_key(assertion, memo, source), require_patient, require_signature)
         checked = cache.checked.get(key)
         if checked is not None:  # every check but the instant's depends on the bytes only
             _check_skew(checked.issue_instant, assertion, now, max_skew)
@@ -155,37 +159,25 @@ class VihfCache:
     """Assertions already read, owned by one DMP context (so two simulators in one
     process never share a reading).
 
-    ``checked``: readings found right, by (the assertion's bytes, require_patient,
-    require_signature), every parameter of :func:`read_vihf` but the instant's bound,
-    which is checked on each request. A client sends the same VIHF with every request
+    ``checked``: readings found right, by (the assertion's key (:mod:`.vihf_key`),
+    require_patient, require_signature), every parameter of :func:`read_vihf` but the
+    instant's bound, which is checked on each request. A client sends the same VIHF with every request
     of a session, and reading it took a fifth of a TD0.3 (issue 15). Used only without
     signature verification: the verifier also judges certificates against the real clock
-    and the trusted CAs, which change. ``peeked``: :func:`peek_vihf`'s facts by bytes.
+    and the trusted CAs, which change. ``peeked``: :func:`peek_vihf`'s facts by key.
     Vihf is frozen, so one instance is safely shared; each map is emptied when full.
     """
 
     def __init__(self, entries: int = 256):
         self.entries = entries
         self.checked: dict[tuple, Vihf] = {}
-        self.peeked: dict[bytes, dict[str, str]] = {}
+        self.peeked: dict[tuple, dict[str, str]] = {}
 
     def remember(self, readings: dict, key, value) -> None:
         """Keep ``value`` under ``key`` in one of the two maps, within the bound."""
         if len(readings) >= self.entries:
             readings.clear()  # starts over: one call, safe whatever another thread does
         readings[key] = value
-
-
-_BYTES_MEMO = "vihf-bytes"  # SoapRequest.memo key: (assertion, its serialised bytes)
-
-
-def _assertion_bytes(assertion: etree._Element, memo: dict) -> bytes:
-    """The assertion as lxml writes it alone (with the namespaces in scope), once per
-    request: two assertions of the same bytes read the same."""
-    found = memo.get(_BYTES_MEMO)
-    if found is None or found[0] is not assertion:
-        found = memo[_BYTES_MEMO] = (assertion, etree.tostring(assertion))
-    return found[1]
 
 
 def _check_skew(issued: datetime, assertion, now: datetime, max_skew: timedelta) -> None:
@@ -327,18 +319,20 @@ LPS_NAME_ATTRIBUTE = "LPS_Nom"
 
 
 def peek_vihf(header: etree._Element | None, memo: dict | None = None,
-              cache: VihfCache | None = None) -> dict[str, str]:
+              cache: VihfCache | None = None, source: bytes | None = None) -> dict[str, str]:
     """Best-effort look at a VIHF without checking it (for chaos rules and journal
     queries): the software name under ``LPS_Nom``, the patient's 13-character matricule
     under ``ins``, ``structure`` (Identifiant_Structure) and ``professional`` (NameID).
-    With ``memo`` and ``cache``, the facts of an assertion of the same bytes are reused."""
+    With ``memo`` and ``cache``, the facts of an assertion of the same bytes are reused
+    (``source`` as for :func:`read_vihf`)."""
     found: dict[str, str] = {}
     if header is None:
         return found
     assertion = _assertion(header)
     if assertion is None:
         return found
-    key = _assertion_bytes(assertion, memo) if memo is not None and cache is not None else None
+    key = assertion_key(assertion, memo, source) \
+        if memo is not None and cache is not None else None
     if key is not None and key in cache.peeked:
         return dict(cache.peeked[key])
     texts = _Texts(_attributes_once(assertion, memo))
