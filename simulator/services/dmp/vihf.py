@@ -102,7 +102,7 @@ def read_vihf(header: etree._Element | None, now: datetime, *, max_skew: timedel
     ``source``: the bytes the header was parsed from (SoapRequest.source), which
     identify the assertion for that reuse (:mod:`.vihf_key`).
     """
-    assertion = _assertion(header) if header is not None else None
+    assertion = _assertion(header, memo) if header is not None else None
     if assertion is None:
         raise VihfError("wsse:Security/saml:Assertion (the VIHF) is missing")
     key = None
@@ -216,12 +216,20 @@ def _attributes(assertion) -> dict[str, list]:
     return found
 
 
-def _assertion(header: etree._Element):
-    """``wsse:Security/saml:Assertion`` of the header (the first), or None."""
-    for security in header.iterchildren(f"{{{WSSE}}}Security"):
-        for assertion in security.iterchildren(f"{{{SAML}}}Assertion"):
-            return assertion
-    return None
+_ASSERTION_MEMO = "vihf-assertion"  # SoapRequest.memo key: (header, its assertion)
+
+
+def _assertion(header: etree._Element, memo: dict | None = None):
+    """``wsse:Security/saml:Assertion`` of the header (the first), or None; found once
+    per request with ``memo`` (the facts for the journal and the call both look)."""
+    found = memo.get(_ASSERTION_MEMO) if memo is not None else None
+    if found is not None and found[0] is header:
+        return found[1]
+    assertion = next((assertion for security in header.iterchildren(f"{{{WSSE}}}Security")
+                      for assertion in security.iterchildren(f"{{{SAML}}}Assertion")), None)
+    if memo is not None:
+        memo[_ASSERTION_MEMO] = (header, assertion)
+    return assertion
 
 
 class _Texts:
@@ -328,7 +336,7 @@ def peek_vihf(header: etree._Element | None, memo: dict | None = None,
     found: dict[str, str] = {}
     if header is None:
         return found
-    assertion = _assertion(header)
+    assertion = _assertion(header, memo)
     if assertion is None:
         return found
     key = assertion_key(assertion, memo, source) \
