@@ -47,3 +47,16 @@ def test_the_diagnostics_file_has_16_kib_pages_and_an_outdated_one_is_made_again
     assert page_size(path) == DIAGNOSTICS_PAGE_SIZE
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == DIAGNOSTICS_VERSION
+
+
+def test_the_journal_pages_benchmark_runs_on_each_page_size(capsys):
+    # A smoke run of benchmarks/journal_pages.py (the evidence for the page size): it
+    # refuses to report a size the file did not take.
+    import json
+    from benchmarks import journal_pages
+    assert journal_pages.main(["--sizes", "4096,16384", "--rounds", "1", "--batches", "2",
+                               "--request-bytes", "100", "--response-bytes", "100"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["median_us"]) == {"4096", "16384"}
+    assert all(value > 0 for value in report["median_us"].values())
+    assert report["x_first_size"]["4096"] == 1.0
