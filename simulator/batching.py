@@ -28,10 +28,14 @@ class _ProcessId:
 
     def __init__(self):
         self.pid = os.getpid()
+        # Makes this process's buffers one at a time (ProcessBatcher._current); a new one
+        # in each child, so that a fork never inherits it held.
+        self.creating = threading.Lock()
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
         self.pid = os.getpid()
+        self.creating = threading.Lock()
 
 
 _PROCESS = _ProcessId()
@@ -120,7 +124,19 @@ class ProcessBatcher:
         # flusher belong to the worker, after gevent has patched threading.
         buffer = self._buffer
         if buffer is None or buffer.pid != _PROCESS.pid:
-            buffer = self._buffer = _Buffer(self)
+            # One buffer per process. Two requests reaching a new worker together each
+            # made one: the items queued in the one replaced were never written, and
+            # every journal read of that worker then waited its whole timeout (seen in
+            # the soak smoke test under load). Made and published under a lock, with
+            # nothing in between that lets another greenlet run; the flusher started
+            # after (starting a thread switches greenlets under gevent).
+            with _PROCESS.creating:
+                buffer = self._buffer
+                made = buffer is None or buffer.pid != _PROCESS.pid
+                if made:
+                    buffer = self._buffer = _Buffer(self)
+            if made:
+                buffer.start_flusher(self)
         return buffer
 
 
@@ -135,6 +151,9 @@ class _Buffer:
         self._items: list = []
         self.barrier = owner.barrier
         self.slot = self.barrier.claim() if self.barrier is not None else None
+
+    def start_flusher(self, owner: ProcessBatcher) -> None:
+        """Start the daemon thread that writes this buffer every ``owner.interval``."""
         threading.Thread(target=self._run, args=(owner,), daemon=True,
                          name="batch-flusher").start()
 

@@ -87,7 +87,7 @@ def test_short_soak_explains_every_failure_and_writes_its_result(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     report = process.stdout
     assert process.returncode in (0, 1), f"{report}\n{process.stderr}"
-    assert "errors beyond the injected ones: 0\n" in report, report
+    assert "errors beyond the injected ones: 0\n" in report, f"{report}\n{process.stderr}"
     written = re.search(r"^results: (.+)$", report, re.M)
     assert written and Path(written.group(1)).parent == results, report
     result = json.loads(Path(written.group(1)).read_text())

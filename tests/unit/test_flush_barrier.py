@@ -133,3 +133,42 @@ def test_a_barrier_made_with_a_thousand_descriptors_open(tmp_path):
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_requests_reaching_a_new_worker_together_share_one_buffer(monkeypatch):
+    # Two requests that reached a new worker together each made a buffer; the items
+    # of the one replaced were never written, and every read through the barrier then
+    # waited its whole timeout. The window is widened here: claiming a slot sleeps.
+    import threading
+    import time
+
+    from simulator import batching
+    from simulator.flush_barrier import FlushBarrier
+
+    written = []
+    batcher = batching.ProcessBatcher(written.extend, interval=60, batch=1000)
+    batcher.share_across_processes(workers=2)
+    claim = FlushBarrier.claim
+
+    def slow_claim(self):
+        time.sleep(0.05)
+        return claim(self)
+
+    monkeypatch.setattr(FlushBarrier, "claim", slow_claim)
+    made = []
+    real_init = batching._Buffer.__init__
+
+    def counted_init(self, owner):
+        made.append(self)
+        real_init(self, owner)
+
+    monkeypatch.setattr(batching._Buffer, "__init__", counted_init)
+    threads = [threading.Thread(target=batcher.add, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert batcher.flush_everywhere(timeout=5, pause=time.sleep)
+    assert sorted(written) == list(range(8))
+    batcher.close()
