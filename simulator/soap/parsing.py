@@ -28,7 +28,8 @@ class SoapRequest:
     # What a service derives from the request more than once (e.g. INSi's indexed
     # header blocks, for its checks, the chaos facts and the usage table).
     memo: dict = field(default_factory=dict, repr=False, compare=False)
-    # MTOM: the binary part an element's base64 text was made from (mtom.resolve_includes).
+    # MTOM: the binary part an element of the Body's base64 text was made from
+    # (mtom.resolve_includes).
     parts: dict = field(default_factory=dict, repr=False, compare=False)
     # The bytes the envelope was parsed from (an MTOM package's root part).
     source: bytes = field(default=b"", repr=False, compare=False)
@@ -160,6 +161,10 @@ def parse_soap12(raw: bytes, content_type: str | None) -> SoapRequest:
     if body is None:
         raise ProtocolError("not-soap", "The SOAP Envelope has no Body")
     body_element = next((child for child in body if isinstance(child.tag, str)), None)
+    # Only the Body's parts are kept beside their text (a document of TD2.1): a large
+    # part in a header block would otherwise stay in memory twice until the answer.
+    parts = {element: part for element, part in parts.items()
+             if any(ancestor is body for ancestor in element.iterancestors())}
     wsa_action = child_text(header, _WSA_ACTION)
     message_id = child_text(header, _WSA_MESSAGE_ID)
     action = (wsa_action or params.get("action") or "").strip() or None
