@@ -75,8 +75,6 @@ def hl7_time(when: datetime) -> str:
         f"{utc.second:02d}"
 
 
-# What lxml (libxml2) writes for these characters in attribute values and in text,
-# so that an answer written as text has the bytes the element would have serialised to.
 # Characters XML 1.0 cannot carry (§2.2), which lxml refuses in a value: the C0
 # controls but tab, LF and CR; U+FFFE and U+FFFF (in UTF-8); a lone surrogate cannot
 # be encoded at all (UnicodeEncodeError, a ValueError too).
