@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
@@ -106,3 +107,29 @@ def server_cpu_timed(server: SimProcess, action) -> float:
     before = workers_cpu_seconds(server)
     action()
     return workers_cpu_seconds(server) - before
+
+
+LISTEN, ESTABLISHED = "0A", "01"  # TCP states in /proc/net/tcp
+
+
+def unread_bytes(server: SimProcess) -> int:
+    """What the server has not taken in yet, from the kernel's view of its port
+    (/proc/net/tcp): connections waiting to be accepted, plus bytes received on its
+    accepted connections that no worker has read."""
+    unread = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        rx_queue = int(fields[4].split(":")[1], 16)  # LISTEN: the accept queue's length
+        if local_port == server.port and fields[3] in (LISTEN, ESTABLISHED):
+            unread += rx_queue
+    return unread
+
+
+def wait_until_server_read_everything(server: SimProcess) -> None:
+    """Wait until the workers have accepted every connection and read every byte sent
+    to them so far (on a loaded machine they may lag well behind the client)."""
+    deadline = time.monotonic() + HANG_GUARD
+    while unread_bytes(server):
+        assert time.monotonic() < deadline, "the server stopped reading its sockets"
+        time.sleep(0.05)
