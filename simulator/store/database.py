@@ -1,6 +1,7 @@
 """One SQLite database file: a connection per process, a lock, transactions."""
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import sqlite3
@@ -18,6 +19,26 @@ BUSY_TIMEOUT = 10.0  # seconds a statement or a transaction waits for another's 
 # Waits between two tries of BEGIN IMMEDIATE while another process writes: short at
 # first (a DMP write holds the lock for a few hundred µs), then at most this.
 _BEGIN_FIRST_PAUSE, _BEGIN_MAX_PAUSE = 0.0002, 0.005
+
+
+def _os_lock():
+    """A lock of the operating system even where gevent patched ``_thread``: a native
+    thread of gevent's pool holds it."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+        return monkey.get_original("_thread", "allocate_lock")()
+    return _thread.allocate_lock()
+
+
+# A fork waits for a checkpoint that another thread of the process is running. A child
+# forked while that thread was inside SQLite would inherit SQLite's mutexes (its memory
+# allocator's among them) locked by a thread the child does not have, and hang at its
+# first query: gunicorn's master forks its workers while its checkpointer runs, and a
+# test that forks "workers" hung once (suspected cause).
+_CHECKPOINT_RUNNING = _os_lock()
+os.register_at_fork(before=_CHECKPOINT_RUNNING.acquire,
+                    after_in_parent=_CHECKPOINT_RUNNING.release,
+                    after_in_child=_CHECKPOINT_RUNNING.release)
 
 
 def _is_full(error: BaseException) -> bool:
@@ -115,7 +136,8 @@ class Database:
             self._checkpointing = os.getpid()
 
         def run() -> None:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with _CHECKPOINT_RUNNING:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
         try:
             _off_the_event_loop(run)
