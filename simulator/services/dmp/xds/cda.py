@@ -8,7 +8,7 @@ from __future__ import annotations
 from lxml import etree
 
 from simulator.services.dmp.vihf import INS_OIDS
-from simulator.soap.parsing import safe_parser
+from simulator.soap.parsing import parse_safely
 
 HL7 = "urn:hl7-org:v3"
 CLINICAL_DOCUMENT = f"{{{HL7}}}ClinicalDocument"
@@ -19,7 +19,7 @@ def parse_cda(content: bytes) -> tuple[etree._Element | None, str]:
     """(the ``ClinicalDocument`` root of ``content``, "") or (None, why not): the bytes
     are not well-formed XML or hold another root element (not a CDA document)."""
     try:
-        root = etree.fromstring(content, safe_parser())
+        root = parse_safely(content)
     except (etree.XMLSyntaxError, ValueError) as exc:
         return None, f"not well-formed XML ({exc})"
     if root.tag != CLINICAL_DOCUMENT:

@@ -21,7 +21,7 @@ from simulator.services.dmp.xds.model import DE_UNIQUE_ID, SIGNS, SS_UNIQUE_ID
 from simulator.services.dmp.xds.submission import SIGNATURE_FORMAT, Submission
 from simulator.services.dmp.xmldsig import (
     MAX_TRANSFORMS, SignatureError, SignatureVerifier)
-from simulator.soap.parsing import safe_parser
+from simulator.soap.parsing import parse_safely
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 DIGESTS = {"http://www.w3.org/2000/09/xmldsig#sha1": ("SHA-1", hashlib.sha1),
@@ -76,7 +76,7 @@ def _signature_errors(submission: Submission, signature,
                       verifier: SignatureVerifier | None) -> list[XdsError]:
     content = submission.contents.get(signature.id, b"")
     try:
-        root = etree.fromstring(content, safe_parser())
+        root = parse_safely(content)
     except (etree.XMLSyntaxError, ValueError):
         return [_error(f"the signature document {signature.id} is not well-formed XML",
                        signature.id)]
@@ -198,7 +198,7 @@ def _parsed(content: bytes) -> etree._ElementTree | None:
     if _PROCESSING_INSTRUCTION.search(content):
         return None
     try:
-        return etree.fromstring(content, safe_parser()).getroottree()
+        return parse_safely(content).getroottree()
     except (etree.XMLSyntaxError, ValueError):
         return None
 
