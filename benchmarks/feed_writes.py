@@ -64,15 +64,16 @@ def _timed_connect(connect):
     return timed
 
 
-def wal_pages(wal: Path) -> list[int]:
-    """The page number of every frame in a WAL file (its frame headers)."""
+def wal_pages(wal: Path) -> tuple[int, list[int]]:
+    """(the page size, the page number of every frame) of a WAL file, from its header
+    and frame headers."""
     data = wal.read_bytes()
     if len(data) < WAL_HEADER:
-        return []
+        return 0, []
     page_size = struct.unpack(">I", data[8:12])[0]
     frame = FRAME_HEADER + page_size
-    return [struct.unpack(">I", data[offset:offset + 4])[0]
-            for offset in range(WAL_HEADER, len(data) - frame + 1, frame)]
+    return page_size, [struct.unpack(">I", data[offset:offset + 4])[0]
+                       for offset in range(WAL_HEADER, len(data) - frame + 1, frame)]
 
 
 def page_owners(database: Path) -> dict[int, tuple[str, str]]:
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
         send()
     state = Path(os.environ["SIM_DATA_DIR"]) / "simulator.sqlite3"
     wal = Path(f"{state}-wal")
-    frames_before = len(wal_pages(wal))
+    frames_before = len(wal_pages(wal)[1])
     TIMES.clear()
     started = time.perf_counter()
     for _ in range(args.feeds):
@@ -117,10 +118,10 @@ def main(argv=None) -> int:
             print(f"  {per_feed:8.1f}  {per_feed / feed_us:6.1%}  x{count / args.feeds:4.2f}  {sql}")
     print(f"  {total:8.1f}  {total / feed_us:6.1%}  all statements")
 
-    pages = wal_pages(wal)[frames_before:]
+    page_size, pages = wal_pages(wal)
+    pages = pages[frames_before:]
     owners = page_owners(state)
     by_tree = collections.Counter(owners.get(page, ("(freed or new)", "?")) for page in pages)
-    page_size = owners and sqlite3.connect(state).execute("PRAGMA page_size").fetchone()[0]
     print(f"\nWAL frames a feed adds to {state.name}: {len(pages) / args.feeds:.1f} of "
           f"{page_size:,} bytes, by b-tree and page type:")
     for (name, kind), count in by_tree.most_common():
