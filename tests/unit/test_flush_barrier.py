@@ -6,6 +6,7 @@ than the one that served the requests would.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import resource
@@ -120,9 +121,14 @@ def test_a_barrier_made_with_a_thousand_descriptors_open(tmp_path):
     if hard != resource.RLIM_INFINITY and hard < 1200:
         pytest.skip(f"RLIMIT_NOFILE hard limit {hard}: cannot open 1,100 descriptors")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    # No collection until the barrier is made: an earlier test's store collected in
+    # between would free low descriptors, and the barrier's pipes would take them.
+    gc.collect()
+    gc.disable()
     held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
     try:
         journal = make_journal(tmp_path, shared=True)
+        gc.enable()
         assert min(journal._batcher.barrier.wake_fd(slot) for slot in range(2)) > 1023
         process, finish = start_worker(journal, 3)
         try:
@@ -130,6 +136,7 @@ def test_a_barrier_made_with_a_thousand_descriptors_open(tmp_path):
         finally:
             stop(process, finish)
     finally:
+        gc.enable()
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
