@@ -8,7 +8,8 @@ step of the feed's path wrapped in a CPU-time counter (``time.thread_time``): th
 and MTOM parse, the caller's context (VIHF, addressing, patient), the reading of the
 ebRIM objects, the checks (of which the CDA's and the lot signature's), the planning,
 the stored rows and fragments, the write transaction's statements and its BEGIN and
-COMMIT, the answer and the recording (journal and metrics). Prints each step's µs per
+COMMIT, the answer, the journal's facts and the recording (journal and metrics), and the
+garbage collector's passes wherever they fall. Prints each step's µs per
 feed and its share of the whole request in the same run; the remainder is what no
 step covers (the WSGI entry, routing, the endpoint's own work, the counters).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import sys
 import time
 from pathlib import Path
@@ -28,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 SPENT: dict[str, float] = collections.defaultdict(float)
+GC = "garbage collection (within the steps above and the rest)"
 
 # (label, module, attribute, nested under): the functions as the callers look them up.
 STEPS = (
@@ -40,6 +43,8 @@ STEPS = (
     ("CDA checks", "simulator.services.dmp.xds.rules", "cda_errors", "submission checks"),
     ("lot signature checks", "simulator.services.dmp.xds.rules", "lot_signature_errors",
      "submission checks"),
+    ("INS qualification", "simulator.services.dmp.v2.repository", "check_qualified_ins",
+     None),
     ("planning", "simulator.services.dmp.v2.repository", "plan_registration", None),
     ("rows and fragments prepared", "simulator.services.dmp.v2.repository",
      "prepare_registration", None),
@@ -73,7 +78,9 @@ def instrument() -> None:
     from simulator.recording import Recorder
     from simulator.services.dmp.binding import DmpBinding
     from simulator.store import database
+    from simulator.soap.endpoint import SoapEndpoint
     _count_method("answer rendered", DmpBinding, "render_result")
+    _count_method("journal facts (caller, patient)", SoapEndpoint, "_facts")
     _count_method("recording (journal, metrics)", Recorder, "record")
     for name in ("__enter__", "__exit__"):
         original = getattr(database._Transaction, name)
@@ -88,6 +95,14 @@ def instrument() -> None:
                 SPENT["BEGIN IMMEDIATE and COMMIT (state file)"] += \
                     time.thread_time() - started
         setattr(database._Transaction, name, step)
+    collecting = []
+
+    def garbage_collection(phase, _info):
+        if phase == "start":
+            collecting.append(time.thread_time())
+        elif collecting:
+            SPENT[GC] += time.thread_time() - collecting.pop()
+    gc.callbacks.append(garbage_collection)
 
 
 def main(argv=None) -> int:
@@ -112,6 +127,7 @@ def main(argv=None) -> int:
     whole = (time.thread_time() - started) / args.feeds * 1e6
 
     nested = {label: parent for label, _, _, parent in STEPS if parent}
+    nested[GC] = "any"
     print(f"a feed: {whole:,.0f} µs of CPU in-process ({args.feeds} feeds, "
           f"{args.documents}-document DMP), by step:")
     covered = 0.0
@@ -120,6 +136,8 @@ def main(argv=None) -> int:
         if label not in nested:
             covered += per_feed
         indent = "      of which " if label in nested else "  "
+        if label == GC:
+            indent = "      across steps "
         print(f"{indent}{per_feed:8.1f}  {per_feed / whole:6.1%}  {label}")
     rest = whole - covered
     print(f"  {rest:8.1f}  {rest / whole:6.1%}  the rest (WSGI entry, endpoint, counters)")
