@@ -57,6 +57,8 @@ def test_an_unusable_database_url_is_refused_in_one_line(capsys):
     port 1), stop serve before it starts, in one line naming the setting (exit 2)."""
     from simulator.cli import main
     for url, expected in (("mysql://sim@127.0.0.1/sim", "unsupported scheme 'mysql'"),
+                          ("postgresql://sim@127.0.0.1:1/sim?sslmode=always",
+                           "sslmode='always' is not one of disable, prefer, require"),
                           ("postgresql://sim@127.0.0.1:1/sim", "cannot connect to 127.0.0.1")):
         assert main(["serve", "--port", "0", "--database-url", url]) == 2
         error = capsys.readouterr().err
