@@ -78,6 +78,7 @@ def instrument() -> None:
     from simulator.recording import Recorder
     from simulator.services.dmp.binding import DmpBinding
     from simulator.store import database
+    from simulator.store.sqlite import STATE_FILE
     from simulator.soap.endpoint import SoapEndpoint
     _count_method("answer rendered", DmpBinding, "render_result")
     _count_method("journal facts (caller, patient)", SoapEndpoint, "_facts")
@@ -86,7 +87,7 @@ def instrument() -> None:
         original = getattr(database._Transaction, name)
 
         def step(self, *args, _original=original):
-            if not str(self._database.path).endswith("simulator.sqlite3"):
+            if self._database.path.name != STATE_FILE:
                 return _original(self, *args)
             started = time.thread_time()
             try:

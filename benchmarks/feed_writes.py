@@ -99,7 +99,8 @@ def main(argv=None) -> int:
     send = dmp_inprocess.sender("td2.1", args.documents, Options, extra=60)
     for _ in range(40):
         send()
-    state = Path(os.environ["SIM_DATA_DIR"]) / "simulator.sqlite3"
+    from simulator.store.sqlite import STATE_FILE
+    state = Path(os.environ["SIM_DATA_DIR"]) / STATE_FILE
     wal = Path(f"{state}-wal")
     frames_before = len(wal_pages(wal)[1])
     TIMES.clear()

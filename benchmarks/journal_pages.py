@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from simulator.ports.diagnostics import JOURNAL_COLUMNS  # noqa: E402
-from simulator.store.sqlite import DIAGNOSTICS_VERSION, SQLiteStore  # noqa: E402
+from simulator.store.sqlite import DIAGNOSTICS_FILE, DIAGNOSTICS_VERSION, SQLiteStore  # noqa: E402
 
 BATCH = 64  # entries per batch (journal.py's default)
 KEEP = 1000  # entries kept (SIM_JOURNAL_SIZE's default)
@@ -53,7 +53,7 @@ def cpu_per_entry(page_size: int, args, request: bytes, response: bytes) -> floa
     try:
         # The file made beforehand with the page size and the current schema version,
         # which SQLiteStore then keeps (a page size is fixed when a file is made).
-        with sqlite3.connect(data_dir / "diagnostics.sqlite3") as conn:
+        with sqlite3.connect(data_dir / DIAGNOSTICS_FILE) as conn:
             conn.execute(f"PRAGMA page_size = {page_size}")
             conn.execute(f"PRAGMA user_version = {DIAGNOSTICS_VERSION}")
             conn.execute("VACUUM")

@@ -34,6 +34,7 @@ from benchmarks.insi_bench import start_simulator  # noqa: E402
 from benchmarks.processes import (  # noqa: E402
     HOST, BenchError, http_request, install_time_bound, process_tree, stop_all, wait_answering)
 from benchmarks.report import machine_facts, table_row  # noqa: E402
+from simulator.store.sqlite import DIAGNOSTICS_FILE  # noqa: E402
 from benchmarks.wrk import finish_wrk, lua_string, start_wrk  # noqa: E402
 
 JOURNAL_SIZE = 1000
@@ -132,7 +133,7 @@ def measure(master: int, port: int, data_dir: Path) -> dict:
     counted = sum(float(m.group(1)) for line in lines
                   if (m := re.match(r"insi_dmp_sim_requests_total\{.*\} (\S+)$", line)))
     _, raw = http_request(port, "GET", "/_admin/journal?limit=100000&bodies=0", timeout=10)
-    with sqlite3.connect(data_dir / "diagnostics.sqlite3", timeout=10) as conn:
+    with sqlite3.connect(data_dir / DIAGNOSTICS_FILE, timeout=10) as conn:
         rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     files = {p.name: p.stat().st_size for p in sorted(data_dir.iterdir())
              if p.name.endswith((".sqlite3", ".sqlite3-wal"))}

@@ -38,6 +38,7 @@ from benchmarks.processes import (  # noqa: E402
     stop_all, wait_healthy)
 from benchmarks.report import machine_facts  # noqa: E402
 from benchmarks.soak_report import print_report  # noqa: E402
+from simulator.store.sqlite import STATE_FILE  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
@@ -136,7 +137,7 @@ class Sampler:
 
     def __init__(self, port: int, master: int, started: float, data_dir: Path):
         self.port, self.master, self.started = port, master, started
-        self.state_file = data_dir / "simulator.sqlite3"
+        self.state_file = data_dir / STATE_FILE
         self.samples: list[dict] = []
         self.journal: dict[int, dict] = {}
 
@@ -206,7 +207,7 @@ def dmp_documents(port: int) -> tuple[int, dict]:
 
 def read_registry(data_dir: Path) -> dict:
     """Counts of the state file, opened read-only (zeros when there is none yet)."""
-    path = data_dir / "simulator.sqlite3"
+    path = data_dir / STATE_FILE
     if not path.exists():
         return {"submission_sets": 0, "documents": 0, "documents_without_bytes": 0,
                 "patients": 0, "integrity": "ok"}
@@ -265,7 +266,7 @@ def run(args, duration: int, warmup: float, workdir: Path) -> dict:
     port, data_dir = free_port(), workdir / "data"
     if args.data_from:  # the state only: journal and metrics start empty
         data_dir.mkdir()
-        for path in Path(args.data_from).glob("simulator.sqlite3*"):
+        for path in Path(args.data_from).glob(STATE_FILE + "*"):
             shutil.copy2(path, data_dir / path.name)
     registry_before = read_registry(data_dir)
     server = Server("simulator", [

@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS identity_changes (
 
 # Bump when the diagnostics schema changes: the file is then recreated empty.
 # 6: the journal's replica column, the replicas table; 7: the journal's bodies as BLOBs
+# The two files of a data directory: the state, and the journal, metrics and counters.
+STATE_FILE, DIAGNOSTICS_FILE = "simulator.sqlite3", "diagnostics.sqlite3"
 DIAGNOSTICS_VERSION = 8
 # A journalled exchange carries up to two 16 KiB bodies, which spill into overflow
 # pages, each written to the WAL with its own write calls: a 5 KB request and a 16 KiB
@@ -124,10 +126,10 @@ class SQLiteStore:
     """
 
     def __init__(self, data_dir: Path, state_cache_seconds: float = 1.0):
-        self.data = Database(Path(data_dir) / "simulator.sqlite3", SCHEMA, "NORMAL")
+        self.data = Database(Path(data_dir) / STATE_FILE, SCHEMA, "NORMAL")
         self._data_dir, self._state_cache_seconds = Path(data_dir), state_cache_seconds
         self._state: StateCache | None = None
-        diagnostics_path = Path(data_dir) / "diagnostics.sqlite3"
+        diagnostics_path = Path(data_dir) / DIAGNOSTICS_FILE
         _drop_if_outdated(diagnostics_path, DIAGNOSTICS_VERSION)
         self.diagnostics = Database(diagnostics_path, DIAGNOSTICS_SCHEMA, "OFF",
                                     DIAGNOSTICS_PAGE_SIZE)
