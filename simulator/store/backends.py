@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 
 def database_url_problem(url: str) -> str | None:
@@ -20,10 +20,11 @@ def database_url_problem(url: str) -> str | None:
     if importlib.util.find_spec("pg8000") is None:
         return ("the PostgreSQL driver is not installed: "
                 "pip install 'insi-dmp-simulator[postgres]'")
-    from simulator.store.pg_pool import SSL_MODES
-    modes = parse_qs(urlsplit(url).query).get("sslmode", ["prefer"])
-    if modes[-1] not in SSL_MODES:
-        return f"sslmode={modes[-1]!r} is not one of {', '.join(SSL_MODES)}"
+    from simulator.store.pg_pool import DatabaseUrlError, sslmode
+    try:
+        sslmode(url)
+    except DatabaseUrlError as error:
+        return str(error)
     return None
 
 

@@ -50,7 +50,7 @@ def connect_arguments(url: str) -> dict:
     else:
         arguments["host"] = parts.hostname or "localhost"
         arguments["port"] = parts.port or 5432
-    mode = query.pop("sslmode", "prefer")
+    mode = sslmode(url)
     if mode != "prefer":  # pg8000's own default is libpq's: try TLS, else plain
         arguments["ssl_context"] = ssl_context(mode)
     return arguments
@@ -59,8 +59,17 @@ def connect_arguments(url: str) -> dict:
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 
 
+def sslmode(url: str) -> str:
+    """The URL's libpq ``sslmode``, ``prefer`` when it names none; raises
+    :class:`DatabaseUrlError` for a value libpq does not know."""
+    mode = parse_qs(urlsplit(url).query).get("sslmode", ["prefer"])[-1]
+    if mode not in SSL_MODES:
+        raise DatabaseUrlError(f"sslmode={mode!r} is not one of {', '.join(SSL_MODES)}")
+    return mode
+
+
 def ssl_context(mode: str):
-    """pg8000's ``ssl_context`` for libpq's ``sslmode`` ``mode`` (other than prefer).
+    """pg8000's ``ssl_context`` for a known ``sslmode`` other than prefer.
 
     ``disable`` also saves the time "prefer" spends on every connection making a default
     TLS context, which loads the system's CA certificates (about 45 ms a connection
@@ -70,8 +79,6 @@ def ssl_context(mode: str):
 
     if mode == "disable":
         return False
-    if mode not in SSL_MODES:
-        raise DatabaseUrlError(f"sslmode={mode!r} is not one of {', '.join(SSL_MODES)}")
     context = ssl.create_default_context()
     context.check_hostname = mode == "verify-full"
     if mode == "require":
